@@ -1,0 +1,574 @@
+"""Shared model definitions, tokenizer writer, ONNX export wrappers and the
+headscope.json manifest writer.
+
+Used by the bundled-model training scripts (train_needle.py, train_vlm.py) and by
+assets/export/export_hf.py, so that bundled models and user-exported Hugging Face
+models produce the same ONNX interface and the same manifest format.
+
+All attention is written out eagerly (scores = q @ k^T / sqrt(dh), additive mask,
+softmax, @ v, o_proj) so that each head's attention pattern is a plain Softmax
+node in the exported graph.
+"""
+import json
+import math
+import os
+import re
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MANIFEST_FORMAT = "headscope-manifest/1"
+OPSET = 14
+NEG_INF = -1e9
+
+# --------------------------------------------------------------------------------------
+# Tokenizer (word level, mirrors HF tokenizers: Lowercase normalizer + Whitespace
+# pre-tokenizer, whose regex is \w+|[^\w\s]+)
+# --------------------------------------------------------------------------------------
+SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>"]
+PAD, BOS, EOS, UNK = 0, 1, 2, 3
+_WS_RE = re.compile(r"\w+|[^\w\s]+")
+
+
+def pre_tokenize(text):
+    return _WS_RE.findall(text.lower())
+
+
+class WordTokenizer:
+    def __init__(self, vocab):
+        self.vocab = dict(vocab)
+        self.inv = {i: w for w, i in self.vocab.items()}
+
+    def encode(self, text):
+        return [self.vocab.get(w, UNK) for w in pre_tokenize(text)]
+
+    def encode_words(self, words):
+        return [self.vocab.get(w, UNK) for w in words]
+
+    def decode(self, ids):
+        return " ".join(self.inv.get(int(i), "<unk>") for i in ids)
+
+    def __len__(self):
+        return len(self.vocab)
+
+    @staticmethod
+    def load(path):
+        with open(path) as f:
+            tj = json.load(f)
+        return WordTokenizer(tj["model"]["vocab"])
+
+
+def write_tokenizer_json(path, vocab, specials):
+    """Write a Hugging Face tokenizers JSON (WordLevel model) by hand."""
+    added = [{"id": vocab[s], "content": s, "single_word": False, "lstrip": False,
+              "rstrip": False, "normalized": False, "special": True} for s in specials]
+    tj = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": added,
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": None,
+        "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": False},
+        "model": {"type": "WordLevel", "vocab": dict(sorted(vocab.items(), key=lambda kv: kv[1])),
+                  "unk_token": "<unk>"},
+    }
+    with open(path, "w") as f:
+        json.dump(tj, f, ensure_ascii=True)
+
+
+# --------------------------------------------------------------------------------------
+# Masks and shared pieces
+# --------------------------------------------------------------------------------------
+def additive_mask(attention_mask, T, dtype):
+    """Causal + padding mask, additive, shape [B,1,T,T]."""
+    idx = torch.arange(T, device=attention_mask.device)
+    causal = (idx.unsqueeze(0) > idx.unsqueeze(1)).to(dtype) * NEG_INF  # [T,T]
+    pad = (1.0 - attention_mask.to(dtype)) * NEG_INF  # [B,T]
+    return causal.unsqueeze(0).unsqueeze(0) + pad.unsqueeze(1).unsqueeze(2)
+
+
+def eager_attention(q, k, v, mask):
+    """q,k,v: [B,H,T,dh]; mask additive broadcastable to [B,H,T,T]."""
+    dh = q.shape[-1]
+    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(dh)
+    scores = scores + mask
+    probs = torch.softmax(scores, dim=-1)
+    return torch.matmul(probs, v)
+
+
+# --------------------------------------------------------------------------------------
+# GPT-2 style decoder
+# --------------------------------------------------------------------------------------
+class GPT2Attention(nn.Module):
+    def __init__(self, d, n_heads):
+        super().__init__()
+        self.h = n_heads
+        self.dh = d // n_heads
+        self.c_attn = nn.Linear(d, 3 * d)  # fused QKV
+        self.c_proj = nn.Linear(d, d)  # o_proj
+
+    def forward(self, x, mask):
+        B, T, D = x.shape
+        qkv = self.c_attn(x)
+        q, k, v = qkv.split(D, dim=2)
+        q = q.view(B, T, self.h, self.dh).transpose(1, 2)
+        k = k.view(B, T, self.h, self.dh).transpose(1, 2)
+        v = v.view(B, T, self.h, self.dh).transpose(1, 2)
+        o = eager_attention(q, k, v, mask)
+        o = o.transpose(1, 2).reshape(B, T, D)
+        return self.c_proj(o)
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, d, n_heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = GPT2Attention(d, n_heads)
+        self.ln_2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential()
+        self.mlp.add_module("c_fc", nn.Linear(d, 4 * d))
+        self.mlp.add_module("act", nn.GELU())
+        self.mlp.add_module("c_proj", nn.Linear(4 * d, d))
+
+    def forward(self, x, mask):
+        x = x + self.attn(self.ln_1(x), mask)
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2LM(nn.Module):
+    def __init__(self, vocab_size, d=128, n_layers=4, n_heads=8, max_len=512):
+        super().__init__()
+        self.config = dict(arch="gpt2", vocab_size=vocab_size, d=d, n_layers=n_layers,
+                           n_heads=n_heads, max_len=max_len)
+        self.wte = nn.Embedding(vocab_size, d)
+        self.wpe = nn.Embedding(max_len, d)
+        self.h = nn.ModuleList([GPT2Block(d, n_heads) for _ in range(n_layers)])
+        self.ln_f = nn.LayerNorm(d)
+        self.apply(_init_weights)
+
+    def hidden(self, input_ids, attention_mask):
+        B, T = input_ids.shape
+        pos = torch.arange(T, device=input_ids.device).unsqueeze(0)
+        x = self.wte(input_ids) + self.wpe(pos)
+        mask = additive_mask(attention_mask, T, x.dtype)
+        for blk in self.h:
+            x = blk(x, mask)
+        return self.ln_f(x)
+
+    def logits_from_hidden(self, h):
+        return F.linear(h, self.wte.weight)  # tied output embedding
+
+    def forward(self, input_ids, attention_mask):
+        return self.logits_from_hidden(self.hidden(input_ids, attention_mask))
+
+
+# --------------------------------------------------------------------------------------
+# Llama style decoder (RoPE from position_ids, RMSNorm, SwiGLU, GQA with repeat_kv)
+# --------------------------------------------------------------------------------------
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return x * torch.rsqrt(var + self.eps) * self.weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    x1 = x[..., :half]
+    x2 = x[..., half:]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def repeat_kv(x, n_rep):
+    """HF-style: [B,Hkv,T,dh] -> [B,Hkv*n_rep,T,dh] via expand + reshape."""
+    if n_rep == 1:
+        return x
+    B, Hkv, T, dh = x.shape
+    x = x[:, :, None, :, :].expand(B, Hkv, n_rep, T, dh)
+    return x.reshape(B, Hkv * n_rep, T, dh)
+
+
+class LlamaRotary(nn.Module):
+    def __init__(self, dh, base=10000.0):
+        super().__init__()
+        inv_freq = 1.0 / (base ** (torch.arange(0, dh, 2).float() / dh))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+
+    def forward(self, position_ids):
+        freqs = position_ids.float().unsqueeze(-1) * self.inv_freq  # [B,T,dh/2]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)  # [B,1,T,dh]
+
+
+class LlamaAttention(nn.Module):
+    def __init__(self, d, n_heads, n_kv_heads):
+        super().__init__()
+        self.h = n_heads
+        self.hkv = n_kv_heads
+        self.dh = d // n_heads
+        self.q_proj = nn.Linear(d, n_heads * self.dh, bias=False)
+        self.k_proj = nn.Linear(d, n_kv_heads * self.dh, bias=False)
+        self.v_proj = nn.Linear(d, n_kv_heads * self.dh, bias=False)
+        self.o_proj = nn.Linear(n_heads * self.dh, d, bias=False)
+
+    def forward(self, x, mask, cos, sin):
+        B, T, _ = x.shape
+        q = self.q_proj(x).view(B, T, self.h, self.dh).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, self.hkv, self.dh).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, self.hkv, self.dh).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        k = repeat_kv(k, self.h // self.hkv)
+        v = repeat_kv(v, self.h // self.hkv)
+        o = eager_attention(q, k, v, mask)
+        o = o.transpose(1, 2).reshape(B, T, self.h * self.dh)
+        return self.o_proj(o)
+
+
+class LlamaMLP(nn.Module):
+    def __init__(self, d, ff):
+        super().__init__()
+        self.gate_proj = nn.Linear(d, ff, bias=False)
+        self.up_proj = nn.Linear(d, ff, bias=False)
+        self.down_proj = nn.Linear(ff, d, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, d, n_heads, n_kv_heads, ff):
+        super().__init__()
+        self.input_layernorm = RMSNorm(d)
+        self.self_attn = LlamaAttention(d, n_heads, n_kv_heads)
+        self.post_attention_layernorm = RMSNorm(d)
+        self.mlp = LlamaMLP(d, ff)
+
+    def forward(self, x, mask, cos, sin):
+        x = x + self.self_attn(self.input_layernorm(x), mask, cos, sin)
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class LlamaLM(nn.Module):
+    def __init__(self, vocab_size, d=128, n_layers=4, n_heads=8, n_kv_heads=2, ff=None,
+                 max_len=512):
+        super().__init__()
+        ff = ff or int(8 * d / 3 / 16 + 0.999) * 16
+        self.config = dict(arch="llama", vocab_size=vocab_size, d=d, n_layers=n_layers,
+                           n_heads=n_heads, n_kv_heads=n_kv_heads, ff=ff, max_len=max_len)
+        self.embed_tokens = nn.Embedding(vocab_size, d)
+        self.rotary = LlamaRotary(d // n_heads)
+        self.layers = nn.ModuleList([LlamaBlock(d, n_heads, n_kv_heads, ff) for _ in range(n_layers)])
+        self.norm = RMSNorm(d)
+        self.lm_head = nn.Linear(d, vocab_size, bias=False)
+        self.apply(_init_weights)
+
+    def hidden_from_embeds(self, inputs_embeds, attention_mask, position_ids):
+        T = inputs_embeds.shape[1]
+        mask = additive_mask(attention_mask, T, inputs_embeds.dtype)
+        cos, sin = self.rotary(position_ids)
+        x = inputs_embeds
+        for blk in self.layers:
+            x = blk(x, mask, cos, sin)
+        return self.norm(x)
+
+    def logits_from_hidden(self, h):
+        return self.lm_head(h)
+
+    def hidden(self, input_ids, attention_mask, position_ids=None):
+        if position_ids is None:
+            position_ids = default_position_ids(attention_mask)
+        return self.hidden_from_embeds(self.embed_tokens(input_ids), attention_mask, position_ids)
+
+    def forward(self, input_ids, attention_mask, position_ids):
+        return self.logits_from_hidden(self.hidden(input_ids, attention_mask, position_ids))
+
+
+def default_position_ids(attention_mask):
+    """Positions counting only attended tokens (left padding friendly)."""
+    pos = attention_mask.long().cumsum(-1) - 1
+    return pos.clamp(min=0)
+
+
+def _init_weights(m):
+    if isinstance(m, nn.Linear):
+        nn.init.normal_(m.weight, std=0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.Embedding):
+        nn.init.normal_(m.weight, std=0.02)
+
+
+def build_decoder(config):
+    c = dict(config)
+    arch = c.pop("arch")
+    if arch == "gpt2":
+        return GPT2LM(**c)
+    if arch == "llama":
+        return LlamaLM(**c)
+    raise ValueError(arch)
+
+
+# --------------------------------------------------------------------------------------
+# Small VLM: ViT patch encoder + projector + Llama decoder
+# --------------------------------------------------------------------------------------
+class ViTBlock(nn.Module):
+    def __init__(self, d, n_heads):
+        super().__init__()
+        self.h = n_heads
+        self.dh = d // n_heads
+        self.layer_norm1 = nn.LayerNorm(d)
+        self.q_proj = nn.Linear(d, d)
+        self.k_proj = nn.Linear(d, d)
+        self.v_proj = nn.Linear(d, d)
+        self.out_proj = nn.Linear(d, d)
+        self.layer_norm2 = nn.LayerNorm(d)
+        self.fc1 = nn.Linear(d, 4 * d)
+        self.fc2 = nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        B, N, D = x.shape
+        h = self.layer_norm1(x)
+        q = self.q_proj(h).view(B, N, self.h, self.dh).transpose(1, 2)
+        k = self.k_proj(h).view(B, N, self.h, self.dh).transpose(1, 2)
+        v = self.v_proj(h).view(B, N, self.h, self.dh).transpose(1, 2)
+        o = eager_attention(q, k, v, 0.0)  # bidirectional, no mask
+        x = x + self.out_proj(o.transpose(1, 2).reshape(B, N, D))
+        return x + self.fc2(F.gelu(self.fc1(self.layer_norm2(x))))
+
+
+class VisionEncoder(nn.Module):
+    def __init__(self, d_vision=96, n_layers=2, n_heads=4, image_size=32, patch=4, d_text=128):
+        super().__init__()
+        self.grid = image_size // patch
+        self.patch_embedding = nn.Conv2d(3, d_vision, kernel_size=patch, stride=patch)
+        self.position_embedding = nn.Parameter(torch.randn(self.grid * self.grid, d_vision) * 0.02)
+        self.layers = nn.ModuleList([ViTBlock(d_vision, n_heads) for _ in range(n_layers)])
+        self.post_layernorm = nn.LayerNorm(d_vision)
+        # LLaVA-style two-layer MLP projector
+        self.projector = nn.Sequential()
+        self.projector.add_module("linear_1", nn.Linear(d_vision, d_text))
+        self.projector.add_module("act", nn.GELU())
+        self.projector.add_module("linear_2", nn.Linear(d_text, d_text))
+
+    def forward(self, pixel_values):
+        x = self.patch_embedding(pixel_values)  # [B,dv,g,g]
+        x = x.flatten(2).transpose(1, 2) + self.position_embedding  # row-major patches
+        for blk in self.layers:
+            x = blk(x)
+        return self.projector(self.post_layernorm(x))
+
+
+class ShapesVLM(nn.Module):
+    def __init__(self, vocab_size, d=128, n_layers=4, n_heads=8, n_kv_heads=2, d_vision=96,
+                 vision_layers=2, max_len=128):
+        super().__init__()
+        self.config = dict(vocab_size=vocab_size, d=d, n_layers=n_layers, n_heads=n_heads,
+                           n_kv_heads=n_kv_heads, d_vision=d_vision, vision_layers=vision_layers,
+                           max_len=max_len)
+        self.vision = VisionEncoder(d_vision, vision_layers, 4, 32, 4, d)
+        self.lm = LlamaLM(vocab_size, d, n_layers, n_heads, n_kv_heads, max_len=max_len)
+        self.apply(_init_weights)
+
+    def embed(self, input_ids):
+        return self.lm.embed_tokens(input_ids)
+
+
+# --------------------------------------------------------------------------------------
+# Export wrappers
+# --------------------------------------------------------------------------------------
+class DecoderExportWrapper(nn.Module):
+    """input_ids, attention_mask[, position_ids] -> logits. Works for our models and for
+    Hugging Face causal LMs (called with keyword arguments, use_cache=False)."""
+
+    def __init__(self, model, use_position_ids, hf=False):
+        super().__init__()
+        self.model = model
+        self.use_position_ids = use_position_ids
+        self.hf = hf
+
+    def forward(self, input_ids, attention_mask, position_ids=None):
+        if self.hf:
+            kw = dict(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                      return_dict=True)
+            if self.use_position_ids:
+                kw["position_ids"] = position_ids
+            return self.model(**kw).logits
+        if self.use_position_ids:
+            return self.model(input_ids, attention_mask, position_ids)
+        return self.model(input_ids, attention_mask)
+
+
+class EmbedsDecoderExportWrapper(nn.Module):
+    """inputs_embeds, attention_mask, position_ids -> logits."""
+
+    def __init__(self, lm, hf=False):
+        super().__init__()
+        self.lm = lm
+        self.hf = hf
+
+    def forward(self, inputs_embeds, attention_mask, position_ids):
+        if self.hf:
+            return self.lm(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
+                           position_ids=position_ids, use_cache=False, return_dict=True).logits
+        return self.lm.logits_from_hidden(
+            self.lm.hidden_from_embeds(inputs_embeds, attention_mask, position_ids))
+
+
+class EncoderExportWrapper(nn.Module):
+    """input_ids, attention_mask -> logits (masked-LM head) or last_hidden_state."""
+
+    def __init__(self, model, output="logits"):
+        super().__init__()
+        self.model = model
+        self.output = output
+
+    def forward(self, input_ids, attention_mask):
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, return_dict=True)
+        return out.logits if self.output == "logits" else out.last_hidden_state
+
+
+class EmbedExportWrapper(nn.Module):
+    """input_ids -> inputs_embeds."""
+
+    def __init__(self, embedding):
+        super().__init__()
+        self.embedding = embedding
+
+    def forward(self, input_ids):
+        return self.embedding(input_ids)
+
+
+class VisionExportWrapper(nn.Module):
+    """pixel_values -> image_embeds (already projected to the decoder width)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, pixel_values):
+        return self.fn(pixel_values)
+
+
+def export_onnx(module, args, path, input_names, output_names, dynamic_axes,
+                external_data=False):
+    """TorchScript exporter, opset 14, fp32. Large models (> 2 GB) are re-saved with
+    external data next to the .onnx file."""
+    import onnx
+    module.eval()
+    if not external_data:
+        with torch.no_grad():
+            torch.onnx.export(module, args, path, input_names=input_names,
+                              output_names=output_names, dynamic_axes=dynamic_axes,
+                              opset_version=OPSET, do_constant_folding=True)
+        onnx.checker.check_model(path)
+        return path
+    import shutil
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="headscope-export-")
+    try:
+        tmp_path = os.path.join(tmp, "model.onnx")
+        with torch.no_grad():
+            torch.onnx.export(module, args, tmp_path, input_names=input_names,
+                              output_names=output_names, dynamic_axes=dynamic_axes,
+                              opset_version=OPSET, do_constant_folding=True)
+        m = onnx.load(tmp_path)  # pulls in whatever external files the exporter wrote
+        data_name = os.path.basename(path) + ".data"
+        onnx.save_model(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=data_name, size_threshold=1024)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    onnx.checker.check_model(path)
+    return path
+
+
+def export_decoder(model, path, use_position_ids, hf=False, vocab_hint=16, external_data=False):
+    wrapper = DecoderExportWrapper(model, use_position_ids, hf=hf)
+    B, T = 1, 8
+    ids = torch.randint(4, vocab_hint, (B, T), dtype=torch.long)
+    am = torch.ones(B, T, dtype=torch.long)
+    names = ["input_ids", "attention_mask"]
+    args = (ids, am)
+    dyn = {"input_ids": {0: "batch", 1: "sequence"},
+           "attention_mask": {0: "batch", 1: "sequence"},
+           "logits": {0: "batch", 1: "sequence"}}
+    if use_position_ids:
+        pos = torch.arange(T, dtype=torch.long).unsqueeze(0)
+        args = (ids, am, pos)
+        names.append("position_ids")
+        dyn["position_ids"] = {0: "batch", 1: "sequence"}
+    return export_onnx(wrapper, args, path, names, ["logits"], dyn, external_data)
+
+
+def export_encoder(model, path, output="logits", vocab_hint=16, external_data=False):
+    wrapper = EncoderExportWrapper(model, output)
+    ids = torch.randint(4, vocab_hint, (1, 8), dtype=torch.long)
+    am = torch.ones(1, 8, dtype=torch.long)
+    dyn = {"input_ids": {0: "batch", 1: "sequence"},
+           "attention_mask": {0: "batch", 1: "sequence"},
+           output: {0: "batch", 1: "sequence"}}
+    return export_onnx(wrapper, (ids, am), path, ["input_ids", "attention_mask"], [output], dyn,
+                       external_data)
+
+
+def export_embeds_decoder(lm, path, d, hf=False, external_data=False):
+    wrapper = EmbedsDecoderExportWrapper(lm, hf=hf)
+    B, T = 1, 8
+    args = (torch.randn(B, T, d), torch.ones(B, T, dtype=torch.long),
+            torch.arange(T, dtype=torch.long).unsqueeze(0))
+    dyn = {"inputs_embeds": {0: "batch", 1: "sequence"},
+           "attention_mask": {0: "batch", 1: "sequence"},
+           "position_ids": {0: "batch", 1: "sequence"},
+           "logits": {0: "batch", 1: "sequence"}}
+    return export_onnx(wrapper, args, path, ["inputs_embeds", "attention_mask", "position_ids"],
+                       ["logits"], dyn, external_data)
+
+
+def export_embed(embedding, path, external_data=False):
+    ids = torch.tensor([[1, 5, 6, 7]], dtype=torch.long)
+    dyn = {"input_ids": {0: "batch", 1: "sequence"}, "inputs_embeds": {0: "batch", 1: "sequence"}}
+    return export_onnx(EmbedExportWrapper(embedding), (ids,), path, ["input_ids"],
+                       ["inputs_embeds"], dyn, external_data)
+
+
+def export_vision(fn, path, image_size, external_data=False):
+    px = torch.randn(1, 3, image_size, image_size)
+    dyn = {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}
+    return export_onnx(VisionExportWrapper(fn), (px,), path, ["pixel_values"], ["image_embeds"],
+                       dyn, external_data)
+
+
+# --------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------
+def make_manifest(name, kind, architecture, model_file, tokenizer_file="tokenizer.json",
+                  inputs=None, outputs=None, bos=None, eos=None, pad=None, max_length=None,
+                  retrieval=None, vision=None, extra=None):
+    """Build a headscope-manifest/1 dict; fields that do not apply (None) are omitted."""
+    m = {"format": MANIFEST_FORMAT, "name": name, "kind": kind, "architecture": architecture,
+         "model": model_file, "tokenizer": tokenizer_file,
+         "inputs": inputs, "outputs": outputs or {"logits": "logits"},
+         "bos": bos, "eos": eos, "pad": pad, "maxLength": max_length,
+         "retrieval": retrieval, "vision": vision}
+    if extra:
+        m.update(extra)
+    return {k: v for k, v in m.items() if v is not None}
+
+
+def write_manifest(folder, manifest):
+    path = os.path.join(folder, "headscope.json")
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return path
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())

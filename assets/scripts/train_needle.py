@@ -1,0 +1,193 @@
+"""Train a needle-in-a-haystack decoder (needle-gpt or needle-llama) on CPU.
+
+    OMP_NUM_THREADS=1 python3 assets/scripts/train_needle.py --arch gpt2 --steps 3000
+    OMP_NUM_THREADS=1 python3 assets/scripts/train_needle.py --arch llama --steps 3000
+
+Data: a mix of natural English text (Debian `fortunes`, training split) and synthetic
+needle episodes (see needle_data.py). Length curriculum: 64 -> 128 -> 256 -> 512.
+Writes into assets/models/<name>/: tokenizer.json, checkpoint.pt, train_log.jsonl,
+model.onnx, headscope.json (and assets/needles/ held-out files).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import headscope_models as hm  # noqa: E402
+import needle_data as nd  # noqa: E402
+
+ASSETS = os.path.dirname(HERE)
+
+# curriculum: (start fraction of training, lengths, sampling weights)
+CURRICULUM = [
+    (0.00, [64], [1.0]),
+    (0.10, [64, 128], [0.4, 0.6]),
+    (0.25, [64, 128, 256], [0.2, 0.3, 0.5]),
+    (0.45, [64, 128, 256, 512], [0.1, 0.15, 0.25, 0.5]),
+]
+
+
+def phase_at(frac):
+    cur = CURRICULUM[0]
+    for ph in CURRICULUM:
+        if frac >= ph[0]:
+            cur = ph
+    return cur
+
+
+def make_batch(rng, T, B, stream, tok, heldout_keys, text_frac, lm_frac):
+    ids, ans_mask, lm_mask = [], [], []
+    for _ in range(B):
+        am = [0] * (T - 1)
+        lm = [1 if rng.random() < lm_frac else 0 for _ in range(T - 1)]
+        if rng.random() < text_frac:
+            seq = [hm.BOS] + stream.window(rng, T - 1)
+        else:
+            while True:
+                needle = nd.make_needle(rng)
+                if needle["key"] not in heldout_keys:
+                    break
+            seq, a0, q0, _ = nd.make_episode(rng, stream, tok, needle, T, rng.random())
+            for i in range(q0, a0):  # question tokens: always in the LM loss
+                lm[i - 1] = 1
+            for i in range(a0, T):  # answer + eos predicted from the previous position
+                am[i - 1] = 1
+                lm[i - 1] = 0
+        ids.append(seq)
+        ans_mask.append(am)
+        lm_mask.append(lm)
+    return (torch.tensor(ids, dtype=torch.long), torch.tensor(ans_mask, dtype=torch.bool),
+            torch.tensor(lm_mask, dtype=torch.bool))
+
+
+def loss_fn(model, arch, ids, ans_mask, lm_mask):
+    B, T = ids.shape
+    am = torch.ones(B, T, dtype=torch.long)
+    if arch == "llama":
+        h = model.hidden(ids, am, torch.arange(T).unsqueeze(0).expand(B, T))
+    else:
+        h = model.hidden(ids, am)
+    h = h[:, :-1]
+    tgt = ids[:, 1:]
+    out = {}
+    ha = h[ans_mask]
+    la = model.logits_from_hidden(ha)
+    ta = tgt[ans_mask]
+    if ta.numel():
+        out["ans"] = F.cross_entropy(la, ta)
+        out["ans_acc"] = (la.argmax(-1) == ta).float().mean()
+    hl = h[lm_mask]
+    out["lm"] = F.cross_entropy(model.logits_from_hidden(hl), tgt[lm_mask])
+    out["loss"] = out["lm"] + out.get("ans", 0.0)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", choices=["gpt2", "llama"], required=True)
+    ap.add_argument("--name", default=None)
+    ap.add_argument("--d", type=int, default=128)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--max-len", type=int, default=512)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch-tokens", type=int, default=4096)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--warmup", type=int, default=150)
+    ap.add_argument("--text-frac", type=float, default=0.2)
+    ap.add_argument("--lm-frac", type=float, default=0.25)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--bench", action="store_true", help="time a few steps per length and exit")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    name = args.name or ("needle-gpt" if args.arch == "gpt2" else "needle-llama")
+    out = args.out or os.path.join(ASSETS, "models", name)
+    os.makedirs(out, exist_ok=True)
+
+    train_f, held_f = nd.split_corpus()
+    vocab = nd.build_vocab(train_f)
+    tok = hm.WordTokenizer(vocab)
+    nd.write_tokenizer(os.path.join(out, "tokenizer.json"), vocab)
+    held_needles = nd.heldout_needles()
+    nd.write_needle_assets(os.path.join(ASSETS, "needles"), held_f, held_needles)
+    heldout_keys = {n["key"] for n in held_needles}
+    stream = nd.TokenStream(train_f, tok, seed=args.seed)
+
+    if args.arch == "gpt2":
+        model = hm.GPT2LM(len(vocab), args.d, args.layers, args.heads, args.max_len)
+    else:
+        model = hm.LlamaLM(len(vocab), args.d, args.layers, args.heads, args.kv_heads,
+                           max_len=args.max_len)
+    print(f"{name}: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
+
+    if args.bench:
+        for T in [64, 128, 256, 512]:
+            B = max(1, args.batch_tokens // T)
+            ts = []
+            for _ in range(3):
+                batch = make_batch(rng, T, B, stream, tok, heldout_keys, args.text_frac, args.lm_frac)
+                t0 = time.time()
+                o = loss_fn(model, args.arch, *batch)
+                opt.zero_grad()
+                o["loss"].backward()
+                opt.step()
+                ts.append(time.time() - t0)
+            print(f"T={T} B={B} step {min(ts):.3f}s", flush=True)
+        return
+
+    log_path = os.path.join(out, "train_log.jsonl")
+    logf = open(log_path, "w")
+    t_start = time.time()
+    ema = None
+    for step in range(1, args.steps + 1):
+        frac = (step - 1) / args.steps
+        _, lens, weights = phase_at(frac)
+        T = rng.choices(lens, weights)[0]
+        B = max(1, args.batch_tokens // T)
+        if step <= args.warmup:
+            lr = args.lr * step / args.warmup
+        else:
+            p = (step - args.warmup) / max(1, args.steps - args.warmup)
+            lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = make_batch(rng, T, B, stream, tok, heldout_keys, args.text_frac, args.lm_frac)
+        o = loss_fn(model, args.arch, *batch)
+        opt.zero_grad()
+        o["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        rec = {"step": step, "T": T, "lr": lr, "loss": o["loss"].item(), "lm": o["lm"].item(),
+               "ans": o["ans"].item() if "ans" in o else None,
+               "ans_acc": o["ans_acc"].item() if "ans_acc" in o else None,
+               "time": round(time.time() - t_start, 1)}
+        logf.write(json.dumps(rec) + "\n")
+        ema = rec["loss"] if ema is None else 0.98 * ema + 0.02 * rec["loss"]
+        if step % 50 == 0 or step == 1:
+            logf.flush()
+            print(f"step {step} T={T} loss {rec['loss']:.3f} (ema {ema:.3f}) lm {rec['lm']:.3f} "
+                  f"ans {rec['ans']} acc {rec['ans_acc']} lr {lr:.2e} t {rec['time']}s", flush=True)
+        if step % 500 == 0 or step == args.steps:
+            torch.save({"config": model.config, "state_dict": model.state_dict(), "step": step,
+                        "time": time.time() - t_start}, os.path.join(out, "checkpoint.pt"))
+    logf.close()
+    print(f"done in {time.time() - t_start:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Write loss.png and MODEL_CARD.md for a bundled model from its train_log.jsonl,
+checkpoint.pt and eval.json.
+
+    python3 assets/scripts/write_reports.py needle-gpt needle-llama shapes-vlm
+"""
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ASSETS = os.path.dirname(HERE)
+
+FORTUNES_LICENCE = (
+    "Natural text: the Debian package `fortunes` (fortune-mod data files, "
+    "/usr/share/games/fortunes), BSD licence (see /usr/share/doc/fortunes/copyright; "
+    "Copyright (c) 1991 The Regents of the University of California, redistribution in "
+    "source and binary forms permitted). Files used: {files}. Text is lower-cased, "
+    "apostrophes dropped, `!`/`;` mapped to `.`, other punctuation removed, attribution "
+    "lines (`-- author`) dropped. Every 10th fortune is held out (assets/needles/haystack.txt) "
+    "and never trained on.")
+
+
+def smooth(xs, k=50):
+    out, acc = [], []
+    for x in xs:
+        acc.append(x)
+        if len(acc) > k:
+            acc.pop(0)
+        out.append(sum(acc) / len(acc))
+    return out
+
+
+def read_log(folder):
+    with open(os.path.join(folder, "train_log.jsonl")) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def plot(folder, log, keys, title):
+    plt.figure(figsize=(7, 4))
+    steps = [r["step"] for r in log]
+    for k in keys:
+        pts = [(r["step"], r[k]) for r in log if r.get(k) is not None]
+        if pts:
+            plt.plot([p[0] for p in pts], smooth([p[1] for p in pts]), label=k)
+    plt.yscale("log")
+    plt.xlabel("step")
+    plt.ylabel("cross-entropy (moving average of 50 steps)")
+    plt.title(title)
+    plt.grid(alpha=0.3)
+    plt.legend()
+    plt.xlim(0, max(steps))
+    plt.tight_layout()
+    plt.savefig(os.path.join(folder, "loss.png"), dpi=100)
+    plt.close()
+
+
+def final_avg(log, key, n=100):
+    xs = [r[key] for r in log[-n:] if r.get(key) is not None]
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def size_mb(folder, names):
+    return {n: round(os.path.getsize(os.path.join(folder, n)) / 1e6, 2) for n in names
+            if os.path.exists(os.path.join(folder, n))}
+
+
+def needle_card(name):
+    sys.path.insert(0, HERE)
+    import needle_data as nd
+    folder = os.path.join(ASSETS, "models", name)
+    log = read_log(folder)
+    ck = torch.load(os.path.join(folder, "checkpoint.pt"), map_location="cpu")
+    cfg = ck["config"]
+    nparams = sum(v.numel() for v in ck["state_dict"].values())
+    with open(os.path.join(folder, "eval.json")) as f:
+        ev = json.load(f)
+    plot(folder, log, ["loss", "lm", "ans"], f"{name} training loss")
+    with open(os.path.join(folder, "train_args.json")) as f:
+        targs = json.load(f)
+    wall = log[-1]["time"]
+    depths = [f"{d:.2f}" for d in ev["depths"]]
+    rows = ["| length | " + " | ".join(f"{float(d) * 100:.0f}%" for d in depths) + " | mean |",
+            "|---|" + "---|" * (len(depths) + 1)]
+    for L in ev["lengths"]:
+        cell = ev["accuracy"][str(L)]
+        rows.append(f"| {L} | " + " | ".join(f"{cell[d] * 100:.0f}" for d in depths) +
+                    f" | {ev['mean_per_length'][str(L)] * 100:.1f} |")
+    if cfg["arch"] == "gpt2":
+        arch = (f"GPT-2-style decoder: learned token and position embeddings (max {cfg['max_len']} "
+                f"positions), {cfg['n_layers']} pre-LayerNorm blocks, d_model {cfg['d']}, "
+                f"{cfg['n_heads']} heads of size {cfg['d'] // cfg['n_heads']}, fused QKV Linear "
+                f"(`h.N.attn.c_attn`) split into q/k/v, GELU MLP 4x, final LayerNorm, output "
+                f"projection tied to the token embedding.")
+        inputs = "`input_ids` [B,T] int64, `attention_mask` [B,T] int64"
+    else:
+        arch = (f"Llama-style decoder: {cfg['n_layers']} blocks, d_model {cfg['d']}, RMSNorm, "
+                f"RoPE (base 10000) computed inside the graph from `position_ids`, grouped-query "
+                f"attention with {cfg['n_heads']} query heads over {cfg['n_kv_heads']} key/value "
+                f"heads (head size {cfg['d'] // cfg['n_heads']}, HF-style `repeat_kv` expand + "
+                f"reshape), SwiGLU MLP (hidden {cfg['ff']}), no biases, untied `lm_head`.")
+        inputs = ("`input_ids` [B,T] int64, `attention_mask` [B,T] int64, `position_ids` [B,T] "
+                  "int64")
+    sizes = size_mb(folder, ["model.onnx", "checkpoint.pt", "tokenizer.json"])
+    card = f"""# {name}
+
+A tiny {cfg['arch']} decoder trained from scratch to retrieve a "needle" sentence from a
+haystack of English text. Bundled with HeadScope to study attention heads (attention
+sinks, copy / induction heads, retrieval heads) on a model small enough to inspect fully.
+
+Licence of the model weights and files: Apache-2.0.
+
+## Architecture
+{arch}
+
+* parameters: {nparams:,}; vocabulary: {cfg['vocab_size']} word-level tokens
+* attention written out eagerly in the ONNX graph: `scores = q @ k^T / sqrt(dh)` +
+  additive mask (causal and `attention_mask` padding, -1e9) -> `Softmax` -> `@ v` -> output
+  projection; one `Softmax` node per layer gives the [B, heads, T, T] attention pattern.
+* ONNX (`model.onnx`, fp32, TorchScript exporter, opset 14): inputs {inputs};
+  output `logits` [B,T,{cfg['vocab_size']}]; dynamic batch and sequence axes; no KV cache.
+  Maximum length {cfg['max_len']}.
+* files: {sizes} (MB)
+
+## Tokenizer
+`tokenizer.json` (Hugging Face tokenizers format, WordLevel model, `Lowercase`
+normalizer, `Whitespace` pre-tokenizer, i.e. `\\w+|[^\\w\\s]+`). Special tokens:
+`<pad>`=0, `<bos>`=1, `<eos>`=2, `<unk>`=3. No post-processor: the caller prepends
+`<bos>` (id 1). Unknown words map to `<unk>`.
+
+## Prompt format
+```
+<bos> {{haystack with the needle sentence inserted after a "."}} question : {{question}} answer :
+```
+The model then generates the answer words followed by `<eos>` (id 2). Manifest template:
+`{nd.TEMPLATE}`. Example needle / question / answer (held out):
+`{ev.get('example', {}).get('needle', '')}` / `{ev.get('example', {}).get('question', '')}` /
+`{ev.get('example', {}).get('answer', '')}`.
+
+## Training data
+* {FORTUNES_LICENCE.format(files=", ".join(nd.CORPUS_FILES))}
+* Synthetic needle episodes: a haystack window of that text cut to the target length,
+  a needle sentence from one of {len(nd.NEEDLE_TEMPLATES)} templates with random words
+  (adjective + place as the key, numbers / objects / nouns as the value) inserted at the
+  sentence boundary nearest to a uniformly random depth, then `question : ... answer :`,
+  the answer and `<eos>`. {targs['text_frac'] * 100:.0f}% of the sequences are plain text.
+  The 60 held-out needles (assets/needles/needles.jsonl) and every needle sharing their
+  (adjective, place) key are never trained on.
+* Loss: cross-entropy on the answer + `<eos>` tokens, plus language-model loss on the
+  question tokens and on a random {targs['lm_frac'] * 100:.0f}% of the other positions.
+
+## Training
+`{targs['command']}`
+
+* {targs['steps']} steps of AdamW (lr {targs['lr']}, warm-up {targs['warmup']}, cosine to 10%,
+  weight decay 0.01, clip 1.0), about {targs['batch_tokens']} tokens per step, seed {targs['seed']}
+* length curriculum: 64 (first 10% of steps), then 64/128, then 64/128/256 (from 25%),
+  then 64/128/256/512 (from 45%, half of the batches at 512)
+* CPU, 1 thread; wall time {wall / 60:.1f} min
+* final loss (mean of the last 100 steps): total {final_avg(log, 'loss'):.3f},
+  text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}
+* loss curve: `loss.png`
+
+## Measured accuracy
+Exact match of the greedy answer (all answer tokens followed by `<eos>`) on held-out
+needles and held-out haystack text, {ev['trials_per_cell']} episodes per cell (one per
+held-out needle), context length = total tokens including `<bos>`, the question and the
+answer slot; depth = relative position of the needle in the haystack.
+
+`{ev['command']}` (writes `eval.json`)
+
+{chr(10).join(rows)}
+
+Overall mean: {ev['overall'] * 100:.1f}%, worst cell: {ev['worst_cell'] * 100:.0f}%.
+"""
+    with open(os.path.join(folder, "MODEL_CARD.md"), "w") as f:
+        f.write(card)
+
+
+def vlm_card():
+    sys.path.insert(0, HERE)
+    import shapes_data as sd
+    folder = os.path.join(ASSETS, "models", "shapes-vlm")
+    log = read_log(folder)
+    ck = torch.load(os.path.join(folder, "checkpoint.pt"), map_location="cpu")
+    cfg = ck["config"]
+    nparams = sum(v.numel() for v in ck["state_dict"].values())
+    with open(os.path.join(folder, "eval.json")) as f:
+        ev = json.load(f)
+    with open(os.path.join(folder, "train_args.json")) as f:
+        targs = json.load(f)
+    plot(folder, log, ["loss", "ans", "q_lm"], "shapes-vlm training loss")
+    wall = log[-1]["time"]
+    img_log = [r for r in log if r["image"]]
+    rows = ["| question type | with image | without image | uniform chance | answer prior |",
+            "|---|---|---|---|---|"]
+    for q in sd.QTYPES + ["all"]:
+        r = ev["by_type"][q]
+        rows.append(f"| {q} | {r['with_image'] * 100:.1f} | {r['without_image'] * 100:.1f} | "
+                    f"{r['chance_uniform'] * 100:.1f} | {r['prior'] * 100:.1f} |")
+    sizes = size_mb(folder, ["vision.onnx", "embed.onnx", "decoder.onnx", "checkpoint.pt"])
+    card = f"""# shapes-vlm
+
+A tiny LLaVA-style vision-language model trained from scratch on synthetic images of
+coloured shapes, bundled with HeadScope to study how decoder heads read image tokens.
+
+Licence of the model weights and files: Apache-2.0. All training data is generated by
+`assets/scripts/shapes_data.py` (no external data).
+
+## Architecture
+* vision encoder (`vision.onnx`): 32x32 RGB -> 4x4 patches (Conv2d stride 4) -> 8x8 = 64
+  patch tokens (row-major, top-left first) + learned position embeddings -> {cfg['vision_layers']}
+  pre-LayerNorm ViT blocks (d {cfg['d_vision']}, 4 heads, bidirectional eager attention) ->
+  LayerNorm -> 2-layer GELU MLP projector to the decoder width {cfg['d']}.
+  Input `pixel_values` [B,3,32,32] float = (rgb/255 - mean) / std with mean {sd.MEAN},
+  std {sd.STD}; output `image_embeds` [B,64,{cfg['d']}].
+* `embed.onnx`: `input_ids` [B,T] int64 -> `inputs_embeds` [B,T,{cfg['d']}] (token embedding).
+* `decoder.onnx`: Llama-style decoder, {cfg['n_layers']} blocks, d {cfg['d']}, RMSNorm, RoPE from
+  `position_ids`, {cfg['n_heads']} query heads over {cfg['n_kv_heads']} kv heads (repeat_kv),
+  SwiGLU; inputs `inputs_embeds` [B,T,{cfg['d']}] float, `attention_mask` [B,T] int64,
+  `position_ids` [B,T] int64; output `logits` [B,T,{cfg['vocab_size']}]. Eager attention as
+  in the needle models (one `Softmax` per layer).
+* parameters: {nparams:,}; files: {sizes} (MB)
+
+## Sequence layout
+```
+[<bos>] [64 image embeddings from vision.onnx] [question tokens] -> answer word, <eos>
+positions 0 .. 64 + len(question), contiguous
+```
+`<bos>`=1, `<eos>`=2, `<pad>`=0, `<unk>`=3, `<image>`=4 (placeholder id: the 64 image
+positions hold `image_embeds`, not the `<image>` embedding). The answer is a single word
+followed by `<eos>`. Without the image the sequence is `[<bos>] [question]` with
+positions 0..len(question).
+
+Questions (vocabulary in `tokenizer.json`):
+* `what color is the circle|square|triangle ?` -> red, green, blue, yellow, purple, orange
+* `what shape is at the top left|top|top right|left|center|right|bottom left|bottom|bottom right ?`
+  -> circle, square, triangle, nothing
+* `how many shapes are there ?` -> one, two, three
+
+## Training data
+Synthetic: 1-3 shapes of distinct kinds in distinct cells of a 3x3 layout, colour
+jitter +-15, size and position jitter, dark plain background (grey level 0-50).
+{targs['no_image_frac'] * 100:.0f}% of the batches drop the image tokens (same
+question and answer) so the image-free path is in-distribution; it can only learn the
+answer prior.
+
+## Training
+`{targs['command']}`
+
+* {targs['steps']} steps, batch {targs['batch']}, AdamW lr {targs['lr']} (warm-up
+  {targs['warmup']}, cosine to 10%), loss = answer+`<eos>` cross-entropy + 0.2 x question LM
+* CPU, 1 thread; wall time {wall / 60:.1f} min
+* final answer loss (mean of the last 100 image batches): {final_avg(img_log, 'ans'):.4f};
+  loss curve `loss.png`
+
+## Measured accuracy
+Held-out images (seed {ev['seed']}, {ev['n']} questions, {ev['n'] // 3} per type), greedy
+answer, exact match (answer word then `<eos>`):
+
+`{ev['command']}` (writes `eval.json`)
+
+{chr(10).join(rows)}
+
+"uniform chance" = 1 / number of possible answers; "answer prior" = accuracy of always
+answering the most frequent training answer for that exact question text.
+
+Held-out sample images with questions and answers: `samples/` (`samples.json`).
+"""
+    with open(os.path.join(folder, "MODEL_CARD.md"), "w") as f:
+        f.write(card)
+
+
+if __name__ == "__main__":
+    for n in sys.argv[1:]:
+        vlm_card() if n == "shapes-vlm" else needle_card(n)
+        print("wrote", n)

@@ -1,0 +1,155 @@
+package org.headscope.assets;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Finds the bundled models. Nothing is downloaded: every file comes from the classpath.
+ */
+public final class BundledModels {
+    /** The default model: all-MiniLM-L6-v2 (Apache-2.0), shipped by langchain4j on Maven Central. */
+    public static final String MINILM = "all-minilm-l6-v2";
+    /** Bundled models trained by this project, in the order the workbench's menu shows them. */
+    public static final List<String> TRAINED = List.of("needle-gpt", "needle-llama", "shapes-vlm");
+
+    private static final String MINILM_MANIFEST = """
+            {
+              "format": "headscope-manifest/1",
+              "name": "all-MiniLM-L6-v2",
+              "kind": "encoder",
+              "architecture": "bert",
+              "model": "model.onnx",
+              "tokenizer": "tokenizer.json",
+              "maxLength": 512
+            }
+            """;
+
+    private BundledModels() {
+    }
+
+    /** Root folder for derived files; {@code -Dheadscope.cache} or {@code HEADSCOPE_CACHE} override ~/.cache/headscope. */
+    public static Path cacheRoot() {
+        String prop = System.getProperty("headscope.cache");
+        if (prop != null && !prop.isBlank()) {
+            return Path.of(prop);
+        }
+        String env = System.getenv("HEADSCOPE_CACHE");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        return Path.of(System.getProperty("user.home"), ".cache", "headscope");
+    }
+
+    /** Names of every bundled model present in this build. */
+    public static List<String> available() {
+        List<String> names = new ArrayList<>();
+        names.add(MINILM);
+        for (String n : TRAINED) {
+            if (BundledModels.class.getResource("/headscope-assets/models/" + n + "/headscope.json") != null) {
+                names.add(n);
+            }
+        }
+        return names;
+    }
+
+    /** Folder of a bundled model (with its headscope.json), copied to the cache on first use. */
+    public static Path folder(String name) {
+        if (name.equals(MINILM)) {
+            return minilm();
+        }
+        return resourceFolder("headscope-assets/models/" + name);
+    }
+
+    /** Folder of the needle set and haystack text used by retrieval scans. */
+    public static Path needles() {
+        return resourceFolder("headscope-assets/needles");
+    }
+
+    private static Path minilm() {
+        Path dir = cacheRoot().resolve("bundled").resolve(MINILM);
+        copyResource("all-minilm-l6-v2.onnx", dir.resolve("model.onnx"));
+        copyResource("all-minilm-l6-v2-tokenizer.json", dir.resolve("tokenizer.json"));
+        writeIfDifferent(dir.resolve("headscope.json"), MINILM_MANIFEST);
+        return dir;
+    }
+
+    /**
+     * A classpath folder as a file-system folder: used in place when the classes are on disk (running from the
+     * source tree), copied into the cache when they are inside a jar.
+     */
+    private static Path resourceFolder(String resource) {
+        URL url = BundledModels.class.getClassLoader().getResource(resource + "/");
+        if (url == null) {
+            url = BundledModels.class.getClassLoader().getResource(resource);
+        }
+        if (url == null) {
+            throw new IllegalArgumentException("bundled asset '" + resource + "' is not in this build; available models: " + available());
+        }
+        if (url.getProtocol().equals("file")) {
+            try {
+                return Path.of(url.toURI());
+            } catch (URISyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        Path dir = cacheRoot().resolve("bundled").resolve(resource.substring(resource.lastIndexOf('/') + 1));
+        String index = resource + "/index.txt";
+        try (InputStream in = BundledModels.class.getClassLoader().getResourceAsStream(index)) {
+            if (in == null) {
+                throw new IllegalStateException("asset folder " + resource + " has no index.txt listing its files");
+            }
+            for (String file : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                if (!file.isBlank()) {
+                    copyResource(resource + "/" + file.trim(), dir.resolve(file.trim()));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return dir;
+    }
+
+    private static void copyResource(String resource, Path target) {
+        URL url = BundledModels.class.getClassLoader().getResource(resource);
+        if (url == null) {
+            throw new IllegalStateException("bundled resource " + resource + " is missing from the classpath");
+        }
+        try {
+            long size = url.openConnection().getContentLengthLong();
+            if (Files.isRegularFile(target) && Files.size(target) == size) {
+                return;
+            }
+            Files.createDirectories(target.getParent());
+            Path tmp = Files.createTempFile(target.getParent(), ".copy", ".tmp");
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not copy bundled " + resource + " to " + target
+                    + "; free disk space or set -Dheadscope.cache to a writable folder", e);
+        }
+    }
+
+    private static void writeIfDifferent(Path file, String content) {
+        try {
+            if (Files.isRegularFile(file) && Files.readString(file).equals(content)) {
+                return;
+            }
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, content);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

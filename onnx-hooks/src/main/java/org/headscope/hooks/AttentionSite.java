@@ -1,0 +1,37 @@
+package org.headscope.hooks;
+
+/**
+ * One attention block of the graph: which layer it is, its head layout and the tensors where attention can be
+ * read and steered.
+ *
+ * @param layer          0-based layer index, in graph order
+ * @param queryHeads     query heads (the heads analyses speak of)
+ * @param kvHeads        key/value heads (fewer than queryHeads under GQA, 1 for multi-query)
+ * @param headDim        size of one head's query, key, value and output vectors
+ * @param scores         scaled scores {@code QK^T/sqrt(d)} before the mask, [B,H,T,K]
+ * @param softmaxInput   scores with the mask applied (what Softmax reads), [B,H,T,K]
+ * @param probs          attention probabilities, [B,H,T,K]
+ * @param headOutput     per-head output {@code z = P V} before the output projection, [B,H,T,Dh]
+ * @param query          Q as the score MatMul reads it
+ * @param key            K (transposed) as the score MatMul reads it
+ * @param value          V as the PV MatMul reads it (after any GQA expansion), [B,H,K,Dh]
+ * @param kvValue        V before GQA expansion, [B,Hkv,K,Dh]
+ * @param outputWeight   weight of the output projection, or null when it could not be identified
+ * @param outputWeightTransposed true when the projection stores W as [D, H*Dh] (Gemm transB=1)
+ * @param residual       residual stream entering the block, [B,T,D], or null when not identified
+ */
+public record AttentionSite(int layer, int queryHeads, int kvHeads, int headDim,
+                            String scores, String softmaxInput, String probs, String headOutput,
+                            String query, String key, String value, String kvValue,
+                            String outputWeight, boolean outputWeightTransposed, String residual) {
+
+    AttentionSite withShape(int layer, int queryHeads, int kvHeads, int headDim) {
+        return new AttentionSite(layer, queryHeads, kvHeads, headDim, scores, softmaxInput, probs, headOutput,
+                query, key, value, kvValue, outputWeight, outputWeightTransposed, residual);
+    }
+
+    /** Query heads sharing one key/value head. */
+    public int groupSize() {
+        return kvHeads == 0 ? 1 : queryHeads / kvHeads;
+    }
+}

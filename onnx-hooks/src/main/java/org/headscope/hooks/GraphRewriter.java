@@ -1,0 +1,365 @@
+package org.headscope.hooks;
+
+import ai.onnx.proto.OnnxMl;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Rewrites a graph with taps (new outputs, reductions computed in the graph) and hooks (new inputs with neutral
+ * defaults) at every attention site. Weights stay where the skeleton points; the result is small.
+ */
+public final class GraphRewriter {
+    private final OnnxMl.GraphProto source;
+    private final long opset;
+    private final List<AttentionSite> sites;
+    private final int heads;
+    private final int headDim;
+    /** New nodes to emit right after the node producing the keyed tensor. */
+    private final Map<String, List<OnnxMl.NodeProto>> after = new LinkedHashMap<>();
+    /** Tensor renames applied to the inputs of the original nodes. */
+    private final Map<String, String> rewire = new HashMap<>();
+    private final List<OnnxMl.TensorProto> initializers = new ArrayList<>();
+    private final List<OnnxMl.ValueInfoProto> inputs = new ArrayList<>();
+    private final List<OnnxMl.ValueInfoProto> outputs = new ArrayList<>();
+    private String anchor;
+    private int counter;
+
+    private GraphRewriter(OnnxModel model, List<AttentionSite> sites) {
+        this.source = model.graph();
+        this.opset = model.opset();
+        this.sites = sites;
+        this.heads = sites.isEmpty() ? 0 : sites.get(0).queryHeads();
+        this.headDim = sites.isEmpty() ? 0 : sites.get(0).headDim();
+    }
+
+    /** A copy of the model whose graph also outputs the named tensors (float), for probing shapes. */
+    public static OnnxMl.ModelProto expose(OnnxModel model, List<String> tensors) {
+        OnnxMl.GraphProto.Builder g = model.graph().toBuilder();
+        Set<String> existing = new java.util.HashSet<>(model.outputNames());
+        for (String t : tensors) {
+            if (existing.add(t)) {
+                g.addOutput(valueInfo(t, OnnxMl.TensorProto.DataType.FLOAT, -1));
+            }
+        }
+        return model.skeleton().toBuilder().setGraph(g).build();
+    }
+
+    /** The model with the requested taps and hooks at every site. */
+    public static OnnxMl.ModelProto rewrite(OnnxModel model, List<AttentionSite> sites, TapSet taps, HookSet hooks) {
+        GraphRewriter r = new GraphRewriter(model, sites);
+        if (hooks.any()) {
+            for (AttentionSite s : sites) {
+                if (s.queryHeads() != r.heads || s.headDim() != r.headDim) {
+                    throw new ModelException("Layer " + s.layer() + " has " + s.queryHeads() + " heads of size " + s.headDim()
+                            + " while layer 0 has " + r.heads + " of size " + r.headDim + "; hooks need the same layout in every layer.",
+                            "Use taps only (reading attention works), or open a model with a uniform head layout.");
+                }
+            }
+        }
+        r.declareHooks(hooks, taps);
+        for (AttentionSite s : sites) {
+            r.site(s, taps, hooks);
+        }
+        return r.build(model);
+    }
+
+    private void declareHooks(HookSet hooks, TapSet taps) {
+        int layers = sites.size();
+        if (hooks.headOutput()) {
+            hookInput(HookSet.HEAD_GAIN, 1f, new long[]{1, layers, heads}, new String[]{"hook_batch", null, null});
+            hookInput(HookSet.HEAD_BIAS, 0f, new long[]{1, layers, heads, headDim}, new String[]{"hook_batch", null, null, null});
+        }
+        if (hooks.preSoftmax()) {
+            hookInput(HookSet.PRE_GAIN, 1f, new long[]{1, layers, heads}, new String[]{"hook_batch", null, null});
+            hookInput(HookSet.PRE_BIAS, 0f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_keys"});
+            hookInput(HookSet.PRE_AMP, 0f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_keys"});
+            hookInput(HookSet.PRE_ROWS, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_rows"});
+        }
+        if (hooks.postSoftmax()) {
+            hookInput(HookSet.POST_KEEP, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_keys"});
+            hookInput(HookSet.POST_RECV, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_keys"});
+            hookInput(HookSet.POST_ROWS, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_rows"});
+        }
+        if (taps.layers().containsKey(TapKind.SPAN_MASS)) {
+            hookInput(HookSet.KEY_SPAN, 0f, new long[]{1, 1}, new String[]{"hook_batch", "hook_keys"});
+        }
+    }
+
+    /**
+     * A hook graph input. Its neutral value (the {@code value} here, broadcast from the shape given) is fed by
+     * {@link HookedSession} whenever a run leaves the family unused: ONNX Runtime's Java API cannot override
+     * initializers, so the default lives beside the session rather than in the graph.
+     */
+    private void hookInput(String name, float value, long[] shape, String[] symbols) {
+        OnnxMl.TensorShapeProto.Builder sh = OnnxMl.TensorShapeProto.newBuilder();
+        for (int i = 0; i < shape.length; i++) {
+            OnnxMl.TensorShapeProto.Dimension.Builder d = OnnxMl.TensorShapeProto.Dimension.newBuilder();
+            if (symbols[i] != null) {
+                d.setDimParam(symbols[i]);
+            } else {
+                d.setDimValue(shape[i]);
+            }
+            sh.addDim(d);
+        }
+        inputs.add(OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder()
+                        .setElemType(OnnxMl.TensorProto.DataType.FLOAT.getNumber()).setShape(sh))).build());
+    }
+
+    private void site(AttentionSite s, TapSet taps, HookSet hooks) {
+        int l = s.layer();
+        String scores = s.scores();
+        if (hooks.preSoftmax()) {
+            anchor = scores;
+            String idx = constInt("l" + l, l);
+            String g = unsqueeze(gather(HookSet.PRE_GAIN, idx), 2, 3);
+            String gm1 = op("Sub", g, constFloat("one", 1f));
+            String bias = unsqueeze(gather(HookSet.PRE_BIAS, idx), 2);
+            String amp = unsqueeze(gather(HookSet.PRE_AMP, idx), 2);
+            String rows = unsqueeze(gather(HookSet.PRE_ROWS, idx), 3);
+            String delta = op("Add", op("Add", op("Mul", gm1, scores), bias), op("Mul", amp, op("Abs", scores)));
+            String edited = op("Add", scores, op("Mul", rows, delta));
+            rewire.put(scores, edited);
+            scores = edited;
+        }
+        String probs = s.probs();
+        if (hooks.postSoftmax()) {
+            anchor = probs;
+            String idx = constInt("l" + l, l);
+            String keep = unsqueeze(gather(HookSet.POST_KEEP, idx), 2);
+            String recv = unsqueeze(gather(HookSet.POST_RECV, idx), 2);
+            String rows = unsqueeze(gather(HookSet.POST_ROWS, idx), 3);
+            String kept = op("Mul", probs, keep);
+            String moved = reduce("ReduceSum", op("Sub", probs, kept), true);
+            String received = op("Mul", probs, recv);
+            String denom = reduce("ReduceSum", received, true);
+            String ok = cast(op("Greater", denom, constFloat("zero", 0f)));
+            String safe = op("Add", denom, op("Sub", constFloat("one", 1f), ok));
+            String redistributed = op("Add", kept, op("Mul", moved, op("Div", received, safe)));
+            String delta = op("Mul", op("Sub", redistributed, probs), op("Mul", rows, ok));
+            String edited = op("Add", probs, delta);
+            rewire.put(probs, edited);
+            probs = edited;
+        }
+        String z = s.headOutput();
+        if (hooks.headOutput()) {
+            anchor = z;
+            String idx = constInt("l" + l, l);
+            String g = unsqueeze(gather(HookSet.HEAD_GAIN, idx), 2, 3);
+            String c = unsqueeze(gather(HookSet.HEAD_BIAS, idx), 2);
+            String edited = op("Add", op("Mul", z, g), c);
+            rewire.put(z, edited);
+            z = edited;
+        }
+        taps(s, taps, scores, probs, z);
+    }
+
+    private void taps(AttentionSite s, TapSet taps, String scores, String probs, String z) {
+        int l = s.layer();
+        if (taps.has(TapKind.SCORES, l)) {
+            anchor = scores;
+            output(TapKind.SCORES, l, scores);
+        }
+        anchor = probs;
+        if (taps.has(TapKind.PROBS, l)) {
+            output(TapKind.PROBS, l, probs);
+        }
+        if (taps.has(TapKind.LAST_ROW, l)) {
+            output(TapKind.LAST_ROW, l, node("Gather", List.of(probs, constInt("minus1", -1)), List.of(attrInt("axis", 2))));
+        }
+        if (taps.has(TapKind.COL_SUM, l)) {
+            output(TapKind.COL_SUM, l, reduce("ReduceSum", probs, false, 2));
+        }
+        if (taps.has(TapKind.ARGMAX, l)) {
+            output(TapKind.ARGMAX, l, node("ArgMax", List.of(probs), List.of(attrInt("axis", -1), attrInt("keepdims", 0))));
+        }
+        if (taps.has(TapKind.ENTROPY, l)) {
+            String plogp = op("Mul", probs, op("Log", op("Add", probs, constFloat("tiny", 1e-30f))));
+            output(TapKind.ENTROPY, l, op("Neg", reduce("ReduceSum", plogp, false)));
+        }
+        if (taps.has(TapKind.SPAN_MASS, l)) {
+            String span = unsqueeze(HookSet.KEY_SPAN, 1, 2);
+            output(TapKind.SPAN_MASS, l, reduce("ReduceSum", op("Mul", probs, span), false));
+        }
+        anchor = z;
+        if (taps.has(TapKind.HEAD_OUTPUT, l)) {
+            output(TapKind.HEAD_OUTPUT, l, z);
+        }
+        if (taps.has(TapKind.HEAD_NORM, l)) {
+            output(TapKind.HEAD_NORM, l, reduce("ReduceL2", z, false));
+        }
+        if (taps.has(TapKind.HEAD_CONTRIBUTION, l)) {
+            output(TapKind.HEAD_CONTRIBUTION, l, reduce("ReduceL1", op("MatMul", z, headWeights(s)), false));
+        }
+        if (taps.has(TapKind.VALUE_DRAIN, l)) {
+            anchor = s.value();
+            output(TapKind.VALUE_DRAIN, l, reduce("ReduceL2", op("MatMul", s.value(), headWeights(s)), false));
+        }
+        if (taps.has(TapKind.RESIDUAL, l)) {
+            if (s.residual() == null) {
+                throw new ModelException("The residual stream of layer " + l + " could not be identified in this graph.",
+                        "Analyses that need residual states (massive activations, residual peaks) are unavailable for this model.");
+            }
+            anchor = s.residual();
+            output(TapKind.RESIDUAL, l, s.residual());
+        }
+    }
+
+    /** W_O as [H, Dh, D] so that {@code z[B,H,T,Dh] @ W} gives every head's contribution separately. */
+    private String headWeights(AttentionSite s) {
+        if (s.outputWeight() == null) {
+            throw new ModelException("The output projection of layer " + s.layer() + " could not be identified in this graph.",
+                    "Per-head contribution and value-drain taps are unavailable for this model; the other taps work.");
+        }
+        String w = s.outputWeight();
+        if (s.outputWeightTransposed()) {
+            w = node("Transpose", List.of(w), List.of(attrInts("perm", 1, 0)));
+        }
+        return op("Reshape", w, constInts("hw" + s.queryHeads() + "x" + s.headDim(), s.queryHeads(), s.headDim(), -1));
+    }
+
+    private void output(TapKind kind, int layer, String tensor) {
+        String name = kind.outputName(layer);
+        OnnxMl.NodeProto id = OnnxMl.NodeProto.newBuilder().setOpType("Identity").setName("hs/out/" + name)
+                .addInput(tensor).addOutput(name).build();
+        emit(id);
+        outputs.add(valueInfo(name, kind.isIntegral() ? OnnxMl.TensorProto.DataType.INT64 : OnnxMl.TensorProto.DataType.FLOAT, -1));
+    }
+
+    // ---- node helpers -------------------------------------------------------------------------------------
+
+    private String op(String type, String... in) {
+        return node(type, List.of(in), List.of());
+    }
+
+    private String node(String type, List<String> in, List<OnnxMl.AttributeProto> attrs) {
+        String out = "hs_t" + (counter++);
+        OnnxMl.NodeProto.Builder n = OnnxMl.NodeProto.newBuilder().setOpType(type).setName("hs/" + type + "_" + counter)
+                .addAllInput(in).addOutput(out).addAllAttribute(attrs);
+        emit(n.build());
+        return out;
+    }
+
+    private void emit(OnnxMl.NodeProto n) {
+        after.computeIfAbsent(anchor, k -> new ArrayList<>()).add(n);
+    }
+
+    private String gather(String tensor, String index) {
+        return node("Gather", List.of(tensor, index), List.of(attrInt("axis", 1)));
+    }
+
+    private String cast(String tensor) {
+        return node("Cast", List.of(tensor), List.of(attrInt("to", OnnxMl.TensorProto.DataType.FLOAT.getNumber())));
+    }
+
+    private String unsqueeze(String tensor, long... axes) {
+        if (opset >= 13) {
+            return node("Unsqueeze", List.of(tensor, constInts("ax" + join(axes), axes)), List.of());
+        }
+        return node("Unsqueeze", List.of(tensor), List.of(attrInts("axes", axes)));
+    }
+
+    private String reduce(String type, String tensor, boolean keep, long... axes) {
+        long[] ax = axes.length == 0 ? new long[]{-1} : axes;
+        boolean axesAsInput = type.equals("ReduceSum") ? opset >= 13 : opset >= 18;
+        List<OnnxMl.AttributeProto> attrs = new ArrayList<>(List.of(attrInt("keepdims", keep ? 1 : 0)));
+        if (axesAsInput) {
+            return node(type, List.of(tensor, constInts("ax" + join(ax), ax)), attrs);
+        }
+        attrs.add(attrInts("axes", ax));
+        return node(type, List.of(tensor), attrs);
+    }
+
+    private static String join(long[] v) {
+        StringBuilder b = new StringBuilder();
+        for (long x : v) {
+            b.append('_').append(x < 0 ? "m" + (-x) : Long.toString(x));
+        }
+        return b.toString();
+    }
+
+    private final Map<String, String> constants = new HashMap<>();
+
+    private String constFloat(String key, float v) {
+        return constants.computeIfAbsent("f_" + key, k -> {
+            initializers.add(OnnxMl.TensorProto.newBuilder().setName("hs_c_" + k)
+                    .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber()).addFloatData(v).build());
+            return "hs_c_" + k;
+        });
+    }
+
+    private String constInt(String key, long v) {
+        return constants.computeIfAbsent("i_" + key, k -> {
+            initializers.add(OnnxMl.TensorProto.newBuilder().setName("hs_c_" + k)
+                    .setDataType(OnnxMl.TensorProto.DataType.INT64.getNumber()).addInt64Data(v).build());
+            return "hs_c_" + k;
+        });
+    }
+
+    private String constInts(String key, long... v) {
+        return constants.computeIfAbsent("v_" + key, k -> {
+            OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName("hs_c_" + k)
+                    .setDataType(OnnxMl.TensorProto.DataType.INT64.getNumber()).addDims(v.length);
+            for (long x : v) {
+                t.addInt64Data(x);
+            }
+            initializers.add(t.build());
+            return "hs_c_" + k;
+        });
+    }
+
+    private static OnnxMl.AttributeProto attrInt(String name, long v) {
+        return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(v).build();
+    }
+
+    private static OnnxMl.AttributeProto attrInts(String name, long... v) {
+        OnnxMl.AttributeProto.Builder a = OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INTS);
+        for (long x : v) {
+            a.addInts(x);
+        }
+        return a.build();
+    }
+
+    static OnnxMl.ValueInfoProto valueInfo(String name, OnnxMl.TensorProto.DataType type, int rank) {
+        OnnxMl.TypeProto.Tensor.Builder t = OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type.getNumber());
+        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder().setTensorType(t)).build();
+    }
+
+    private OnnxMl.ModelProto build(OnnxModel model) {
+        OnnxMl.GraphProto.Builder g = source.toBuilder().clearNode();
+        GraphIndex index = new GraphIndex(source);
+        List<OnnxMl.NodeProto> head = after.getOrDefault(null, List.of());
+        for (String anchorTensor : after.keySet()) {
+            if (anchorTensor != null && !index.producer.containsKey(anchorTensor)) {
+                head = new ArrayList<>(head);
+                head.addAll(after.get(anchorTensor));
+            }
+        }
+        head.forEach(g::addNode);
+        for (OnnxMl.NodeProto n : source.getNodeList()) {
+            OnnxMl.NodeProto.Builder b = n.toBuilder();
+            for (int i = 0; i < b.getInputCount(); i++) {
+                String to = rewire.get(b.getInput(i));
+                if (to != null) {
+                    b.setInput(i, to);
+                }
+            }
+            g.addNode(b);
+            for (String out : n.getOutputList()) {
+                List<OnnxMl.NodeProto> extra = after.get(out);
+                if (extra != null) {
+                    extra.forEach(g::addNode);
+                }
+            }
+        }
+        g.addAllInitializer(initializers);
+        g.addAllInput(inputs);
+        g.addAllOutput(outputs);
+        return model.skeleton().toBuilder().setGraph(g).build();
+    }
+}

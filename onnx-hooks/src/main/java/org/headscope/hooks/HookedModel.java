@@ -1,0 +1,287 @@
+package org.headscope.hooks;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * An opened model bundle: the graph, its attention sites (with head counts learned from one probe run), the
+ * tokenizer, the device, and a cache of sessions per (tap set, hook families). Closing it closes every session.
+ */
+public final class HookedModel implements AutoCloseable {
+    private static final int MAX_SESSIONS = 6;
+    private static final String FOLDER_CONFIG = "session.model_external_initializers_file_folder_path";
+
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+    private final Path bundleFolder;
+    private final Manifest manifest;
+    private final OnnxModel model;
+    private final List<ModelInput> inputs;
+    private final List<AttentionSite> sites;
+    private final DeviceInfo device;
+    private final HsTokenizer tokenizer;
+    private final VisionParts vision;
+    private final Map<Key, HookedSession> sessions = new LinkedHashMap<>(16, 0.75f, true);
+    private HookedSession plain;
+    private boolean closed;
+
+    private record Key(TapSet taps, HookSet hooks) {
+    }
+
+    private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
+        this.bundleFolder = bundleFolder;
+        this.manifest = manifest;
+        this.model = model;
+        this.inputs = ModelInput.of(model.graph(), manifest.inputs());
+        this.device = preference.resolve(env);
+        this.sites = probe(AttentionLocator.findBlocks(model.graph()));
+        this.tokenizer = manifest.tokenizer() == null ? null
+                : HsTokenizer.load(bundleFolder.resolve(manifest.tokenizer()), manifest.bos());
+        this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), device, this::options);
+    }
+
+    /** Opens a .onnx file, or a folder holding headscope.json (or a single .onnx file). */
+    public static HookedModel open(Path path, DevicePreference preference) {
+        Path p = path.toAbsolutePath().normalize();
+        Manifest manifest;
+        Path folder;
+        Path modelFile;
+        if (Files.isDirectory(p)) {
+            folder = p;
+            Path mf = p.resolve(Manifest.FILE);
+            if (Files.isRegularFile(mf)) {
+                manifest = Manifest.read(mf);
+                modelFile = p.resolve(manifest.model());
+            } else {
+                List<Path> onnx;
+                try (var s = Files.list(p)) {
+                    onnx = s.filter(f -> f.toString().endsWith(".onnx")).toList();
+                } catch (java.io.IOException e) {
+                    throw new ModelException("Folder " + p + " cannot be listed: " + e.getMessage(), "Check its permissions.", e);
+                }
+                if (onnx.size() != 1) {
+                    throw new ModelException("Folder " + p + " holds " + onnx.size() + " .onnx files and no headscope.json.",
+                            "Open the .onnx file itself, or add a headscope.json naming the model (see README).");
+                }
+                modelFile = onnx.get(0);
+                manifest = Manifest.inferred(modelFile);
+            }
+        } else {
+            modelFile = p;
+            folder = p.getParent();
+            Path mf = folder.resolve(Manifest.FILE);
+            Manifest m = Files.isRegularFile(mf) ? Manifest.read(mf) : null;
+            manifest = m != null && modelFile.getFileName().toString().equals(m.model()) ? m : Manifest.inferred(modelFile);
+        }
+        OnnxModel model = OnnxModel.load(modelFile);
+        return new HookedModel(folder, manifest, model, preference);
+    }
+
+    public static HookedModel open(Path path) {
+        return open(path, DevicePreference.AUTO);
+    }
+
+    private List<AttentionSite> probe(List<AttentionSite> blocks) {
+        List<String> names = new ArrayList<>();
+        for (AttentionSite s : blocks) {
+            names.add(s.probs());
+            names.add(s.headOutput());
+            names.add(s.kvValue());
+        }
+        OnnxMl.ModelProto exposed = GraphRewriter.expose(model, names);
+        try (HookedSession probe = newSession(exposed, TapSet.NONE, HookSet.NONE, List.of(), false)) {
+            int t = 5;
+            RunRequest req = hasRole(InputRole.INPUTS_EMBEDS) ? RunRequest.embeddings(probeEmbeddings(t))
+                    : RunRequest.tokens(new long[]{1, 2, 3, 4, 5});
+            RunResult r = probe.run(req.withOutputs(new java.util.LinkedHashSet<>(names)));
+            List<AttentionSite> out = new ArrayList<>();
+            for (AttentionSite s : blocks) {
+                FloatTensor p = r.output(s.probs());
+                FloatTensor z = r.output(s.headOutput());
+                FloatTensor v = r.output(s.kvValue());
+                if (p.rank() != 4 || z.rank() != 4) {
+                    throw new ModelException("Attention of layer " + s.layer() + " has probabilities of rank " + p.rank()
+                            + " (expected [batch, heads, queries, keys]).",
+                            "Re-export with the standard head layout (eager attention in Hugging Face transformers).");
+                }
+                int kv = v.rank() == 4 ? v.dim(1) : p.dim(1);
+                out.add(s.withShape(out.size(), p.dim(1), kv, z.dim(3)));
+            }
+            return List.copyOf(out);
+        }
+    }
+
+    private FloatTensor probeEmbeddings(int t) {
+        ModelInput in = inputs.stream().filter(i -> i.role() == InputRole.INPUTS_EMBEDS).findFirst().orElseThrow();
+        long d = in.dims().length == 3 ? in.dims()[2] : -1;
+        if (d <= 0) {
+            throw new ModelException("Input '" + in.name() + "' does not declare its hidden size.", "Export with a static hidden dimension.");
+        }
+        FloatTensor e = FloatTensor.zeros(1, t, d);
+        java.util.Random rnd = new java.util.Random(7);
+        for (int i = 0; i < e.data().length; i++) {
+            e.data()[i] = (float) rnd.nextGaussian() * 0.02f;
+        }
+        return e;
+    }
+
+    public boolean hasRole(InputRole role) {
+        return inputs.stream().anyMatch(i -> i.role() == role);
+    }
+
+    OrtSession.SessionOptions options(boolean allowCuda) throws OrtException {
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        try {
+            if (allowCuda && device.isCuda()) {
+                o.addCUDA(0);
+            }
+            return o;
+        } catch (OrtException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    private HookedSession newSession(OnnxMl.ModelProto proto, TapSet taps, HookSet hooks, List<AttentionSite> forSites,
+                                     boolean allowCuda) {
+        try (OrtSession.SessionOptions o = options(allowCuda)) {
+            o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
+            OrtSession s = env.createSession(proto.toByteArray(), o);
+            List<String> outputs = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
+                    .filter(n -> !n.startsWith("hs_tap_")).toList();
+            return new HookedSession(env, s, inputs, forSites, taps, hooks, device, outputs);
+        } catch (OrtException e) {
+            throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": "
+                    + e.getMessage().lines().findFirst().orElse(""),
+                    "Check that the file is a complete ONNX export (opset 9 or newer) and that its data files are beside it.", e);
+        }
+    }
+
+    /** The untouched model loaded by path: no taps, no hooks, all of ONNX Runtime's optimisations. */
+    public synchronized HookedSession plain() {
+        ensureOpen();
+        if (plain == null) {
+            try (OrtSession.SessionOptions o = options(true)) {
+                OrtSession s = env.createSession(model.path().toString(), o);
+                plain = new HookedSession(env, s, inputs, sites, TapSet.NONE, HookSet.NONE, device, model.outputNames());
+            } catch (OrtException e) {
+                throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": " + e.getMessage(),
+                        "Check that the file is a complete ONNX export.", e);
+            }
+        }
+        return plain;
+    }
+
+    /** A session with these taps and hook families, built once and cached. */
+    public synchronized HookedSession session(TapSet taps, HookSet hooks) {
+        ensureOpen();
+        if (taps.isEmpty() && !hooks.any()) {
+            return plain();
+        }
+        Key key = new Key(taps, hooks);
+        HookedSession s = sessions.get(key);
+        if (s == null) {
+            s = newSession(GraphRewriter.rewrite(model, sites, taps, hooks), taps, hooks, sites, true);
+            sessions.put(key, s);
+            if (sessions.size() > MAX_SESSIONS) {
+                Iterator<Map.Entry<Key, HookedSession>> it = sessions.entrySet().iterator();
+                it.next().getValue().close();
+                it.remove();
+            }
+        }
+        return s;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("model is closed");
+        }
+    }
+
+    public OnnxModel model() {
+        return model;
+    }
+
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    public Path folder() {
+        return bundleFolder;
+    }
+
+    public List<AttentionSite> sites() {
+        return sites;
+    }
+
+    public List<ModelInput> inputs() {
+        return inputs;
+    }
+
+    public DeviceInfo device() {
+        return device;
+    }
+
+    public int layers() {
+        return sites.size();
+    }
+
+    public int heads() {
+        return sites.get(0).queryHeads();
+    }
+
+    public Optional<HsTokenizer> tokenizer() {
+        return Optional.ofNullable(tokenizer);
+    }
+
+    /** The tokenizer, or a clear error naming the file the manifest expects. */
+    public HsTokenizer requireTokenizer() {
+        if (tokenizer == null) {
+            throw new ModelException("No tokenizer found for " + model.path().getFileName() + ".",
+                    "Put the model's tokenizer.json beside it (or name it in headscope.json), or pass token ids with --ids.");
+        }
+        return tokenizer;
+    }
+
+    public Optional<VisionParts> vision() {
+        return Optional.ofNullable(vision);
+    }
+
+    /** True when keys are masked causally (decoders); bidirectional encoders return false. */
+    public boolean isCausal() {
+        String kind = manifest.kind();
+        if (kind != null) {
+            return !kind.equals("encoder");
+        }
+        return !hasRole(InputRole.TOKEN_TYPE_IDS);
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        sessions.values().forEach(HookedSession::close);
+        sessions.clear();
+        if (plain != null) {
+            plain.close();
+        }
+        if (vision != null) {
+            vision.close();
+        }
+        if (tokenizer != null) {
+            tokenizer.close();
+        }
+    }
+}

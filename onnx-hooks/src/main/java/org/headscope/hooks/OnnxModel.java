@@ -1,0 +1,268 @@
+package org.headscope.hooks;
+
+import ai.onnx.proto.OnnxMl;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * An ONNX model opened for reading and rewriting.
+ *
+ * <p>The parsed graph is kept as a <em>skeleton</em>: every large weight lives outside the protobuf, either in
+ * the model's own external-data files or, for a model with inline weights, in one weights file written once
+ * into the cache folder. Rewritten graphs therefore stay small, sessions load the weights from disk, and a
+ * multi-gigabyte model is never held twice in memory.
+ */
+public final class OnnxModel {
+    /** Inline tensors larger than this move to the weights file. */
+    private static final int EXTERNALIZE_BYTES = 1024;
+
+    private final Path path;
+    private final OnnxMl.ModelProto skeleton;
+    private final Path weightsFolder;
+    private final String sha256;
+    private final long fileBytes;
+
+    private OnnxModel(Path path, OnnxMl.ModelProto skeleton, Path weightsFolder, String sha256, long fileBytes) {
+        this.path = path;
+        this.skeleton = skeleton;
+        this.weightsFolder = weightsFolder;
+        this.sha256 = sha256;
+        this.fileBytes = fileBytes;
+    }
+
+    /** Opens a model with the default cache folder for externalised weights. */
+    public static OnnxModel load(Path path) {
+        return load(path, org.headscope.assets.BundledModels.cacheRoot().resolve("weights"));
+    }
+
+    public static OnnxModel load(Path path, Path weightsCache) {
+        Path file = path.toAbsolutePath().normalize();
+        if (!Files.isRegularFile(file)) {
+            throw new ModelException("Model file " + file + " does not exist or is not a file.",
+                    "Check the path; pass the .onnx file or a folder with a headscope.json manifest.");
+        }
+        long size;
+        String hash;
+        OnnxMl.ModelProto proto;
+        try (InputStream raw = Files.newInputStream(file)) {
+            size = Files.size(file);
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            DigestInputStream in = new DigestInputStream(new BufferedInputStream(raw, 1 << 20), digest);
+            CodedInputStream coded = CodedInputStream.newInstance(in);
+            coded.setSizeLimit(Integer.MAX_VALUE);
+            coded.setRecursionLimit(512);
+            proto = OnnxMl.ModelProto.parseFrom(coded);
+            in.transferTo(OutputStream.nullOutputStream());
+            hash = HexFormat.of().formatHex(digest.digest());
+        } catch (InvalidProtocolBufferException e) {
+            throw new ModelException("File " + file.getFileName() + " is not a readable ONNX model: it is truncated or corrupt ("
+                    + e.getMessage() + ").",
+                    "Re-export or re-download the model; compare its size with the original (" + sizeOf(file) + " bytes here).", e);
+        } catch (AccessDeniedException e) {
+            throw new ModelException("Model file " + file + " cannot be read (permission denied).", "Make the file readable.", e);
+        } catch (NoSuchFileException e) {
+            throw new ModelException("Model file " + file + " does not exist.", "Check the path.", e);
+        } catch (IOException e) {
+            throw new ModelException("Model file " + file + " could not be read: " + e.getMessage(), "Check the disk and the file.", e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        validate(file, proto);
+        Path folder = file.getParent();
+        boolean external = usesExternalData(proto.getGraph());
+        if (external) {
+            checkExternalLocations(folder, proto.getGraph());
+            return new OnnxModel(file, proto, folder, hash, size);
+        }
+        Path cacheFolder = weightsCache.resolve(hash.substring(0, 24));
+        OnnxMl.ModelProto skeleton = externalize(proto, cacheFolder);
+        return new OnnxModel(file, skeleton, cacheFolder, hash, size);
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static void validate(Path file, OnnxMl.ModelProto proto) {
+        if (proto.getIrVersion() <= 0 || !proto.hasGraph() || proto.getGraph().getNodeCount() == 0
+                || proto.getOpsetImportCount() == 0) {
+            throw new ModelException("File " + file.getFileName() + " is not an ONNX model (no graph, IR version or opset found).",
+                    "Open a .onnx file exported with torch.onnx.export or Optimum (see assets/export/README.md).");
+        }
+    }
+
+    static boolean usesExternalData(OnnxMl.GraphProto graph) {
+        for (OnnxMl.TensorProto t : graph.getInitializerList()) {
+            if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void checkExternalLocations(Path folder, OnnxMl.GraphProto graph) {
+        for (OnnxMl.TensorProto t : graph.getInitializerList()) {
+            if (t.getDataLocation() != OnnxMl.TensorProto.DataLocation.EXTERNAL) {
+                continue;
+            }
+            String location = externalField(t, "location");
+            if (location == null || location.isBlank()) {
+                throw new ModelException("Weight " + t.getName() + " is marked external but names no file.",
+                        "Re-export the model with onnx.save_model(..., save_as_external_data=True).");
+            }
+            Path p = Path.of(location);
+            Path resolved = folder.resolve(location).normalize();
+            if (p.isAbsolute() || !resolved.startsWith(folder)) {
+                throw new ModelException("Weight " + t.getName() + " points at external data '" + location
+                        + "', outside the model's folder; HeadScope refuses paths that escape the folder.",
+                        "Move the data file beside the model and set its location to a plain file name.");
+            }
+            if (!Files.isRegularFile(resolved)) {
+                throw new ModelException("External data file '" + location + "' for weight " + t.getName() + " is missing.",
+                        "Copy the model's data file(s) into " + folder + ".");
+            }
+        }
+    }
+
+    private static String externalField(OnnxMl.TensorProto t, String key) {
+        for (OnnxMl.StringStringEntryProto e : t.getExternalDataList()) {
+            if (e.getKey().equals(key)) {
+                return e.getValue();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Moves large inline initializers into {@code folder/weights.bin} (written once per model hash) and returns
+     * the graph that refers to them.
+     */
+    private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto proto, Path folder) {
+        Path weights = folder.resolve("weights.bin");
+        boolean write = !Files.isRegularFile(weights);
+        OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
+        long offset = 0;
+        Path tmp = null;
+        try {
+            OutputStream out = OutputStream.nullOutputStream();
+            if (write) {
+                Files.createDirectories(folder);
+                tmp = Files.createTempFile(folder, "weights", ".tmp");
+                out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20);
+            }
+            try (OutputStream o = out) {
+                for (int i = 0; i < graph.getInitializerCount(); i++) {
+                    OnnxMl.TensorProto t = graph.getInitializer(i);
+                    ByteString bytes = t.getRawData();
+                    if (bytes.size() <= EXTERNALIZE_BYTES) {
+                        continue;
+                    }
+                    bytes.writeTo(o);
+                    graph.setInitializer(i, t.toBuilder()
+                            .clearRawData()
+                            .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
+                            .addExternalData(entry("location", "weights.bin"))
+                            .addExternalData(entry("offset", Long.toString(offset)))
+                            .addExternalData(entry("length", Integer.toString(bytes.size())))
+                            .build());
+                    offset += bytes.size();
+                }
+            }
+            if (write) {
+                Files.move(tmp, weights, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } else if (Files.size(weights) != offset) {
+                Files.delete(weights);
+                return externalize(proto, folder);
+            }
+        } catch (IOException e) {
+            throw new ModelException("Could not write the weights cache in " + folder + ": " + e.getMessage(),
+                    "Free disk space or point -Dheadscope.cache (or HEADSCOPE_CACHE) at a writable folder.", e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the temp file is only left behind when the move failed, and the error above says why
+                }
+            }
+        }
+        return proto.toBuilder().setGraph(graph).build();
+    }
+
+    private static OnnxMl.StringStringEntryProto entry(String key, String value) {
+        return OnnxMl.StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** The graph with weights referred to, not held. */
+    public OnnxMl.ModelProto skeleton() {
+        return skeleton;
+    }
+
+    public OnnxMl.GraphProto graph() {
+        return skeleton.getGraph();
+    }
+
+    /** Folder from which a rewritten graph's external weights are resolved. */
+    public Path weightsFolder() {
+        return weightsFolder;
+    }
+
+    public String sha256() {
+        return sha256;
+    }
+
+    public long fileBytes() {
+        return fileBytes;
+    }
+
+    public String producer() {
+        String v = skeleton.getProducerVersion();
+        return skeleton.getProducerName() + (v.isEmpty() ? "" : " " + v);
+    }
+
+    /** Opset of the default ONNX domain. */
+    public long opset() {
+        for (OnnxMl.OperatorSetIdProto op : skeleton.getOpsetImportList()) {
+            if (op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx")) {
+                return op.getVersion();
+            }
+        }
+        return 0;
+    }
+
+    public List<String> inputNames() {
+        java.util.Set<String> inits = new java.util.HashSet<>();
+        for (OnnxMl.TensorProto t : graph().getInitializerList()) {
+            inits.add(t.getName());
+        }
+        return graph().getInputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !inits.contains(n)).toList();
+    }
+
+    public List<String> outputNames() {
+        return graph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).toList();
+    }
+}
