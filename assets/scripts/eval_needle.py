@@ -71,12 +71,14 @@ def evaluate(model, arch, tok, needles, stream, lengths, depths, trials, seed=0)
                 ids, a0, _, _ = nd.make_episode(rng, stream, tok, ndl, L, d)
                 prompts.append(ids[:a0])
                 answers.append(ids[a0:])
-            x = torch.tensor(prompts, dtype=torch.long)
-            gen = greedy(model, arch, x, max(len(a) for a in answers) + 1).tolist()
             ok = 0
-            for g, a in zip(gen, answers):
-                if g[:len(a)] == a:  # answer tokens followed by <eos>
-                    ok += 1
+            for plen in sorted({len(p) for p in prompts}):  # same-length prompts batch together
+                grp = [(p, a) for p, a in zip(prompts, answers) if len(p) == plen]
+                x = torch.tensor([p for p, _ in grp], dtype=torch.long)
+                gen = greedy(model, arch, x, max(len(a) for _, a in grp) + 1).tolist()
+                for g, (_, a) in zip(gen, grp):
+                    if g[:len(a)] == a:  # answer tokens followed by <eos>
+                        ok += 1
             res[str(L)][f"{d:.2f}"] = ok / trials
             print(f"L={L} depth={d:.2f} acc={ok / trials:.3f}", flush=True)
     return res
@@ -108,7 +110,7 @@ def main():
                "trials_per_cell": args.trials, "lengths": lengths,
                "depths": [round(d, 4) for d in depths], "accuracy": res,
                "mean_per_length": per_len, "overall": overall, "worst_cell": worst,
-               "checkpoint_step": ck.get("step"), "eval_seconds": round(time.time() - t0, 1),
+               "checkpoint_step": ck.get("step"), "example": needles[0], "eval_seconds": round(time.time() - t0, 1),
                "command": "OMP_NUM_THREADS=1 python3 assets/scripts/eval_needle.py "
                           f"assets/models/{os.path.basename(os.path.abspath(args.model_dir))}"}
     print(json.dumps({"mean_per_length": per_len, "overall": overall, "worst_cell": worst}))

@@ -19,8 +19,8 @@ import headscope_models as hm  # noqa: E402
 ASSETS = os.path.dirname(HERE)
 
 
-def export_needle(name):
-    folder = os.path.join(ASSETS, "models", name)
+def export_needle(name, folder=None):
+    folder = folder or os.path.join(ASSETS, "models", name)
     import needle_data as nd
     ck = torch.load(os.path.join(folder, "checkpoint.pt"), map_location="cpu")
     model = hm.build_decoder(ck["config"])
@@ -40,9 +40,9 @@ def export_needle(name):
     return folder
 
 
-def export_vlm():
+def export_vlm(folder=None):
     import shapes_data as sd
-    folder = os.path.join(ASSETS, "models", "shapes-vlm")
+    folder = folder or os.path.join(ASSETS, "models", "shapes-vlm")
     ck = torch.load(os.path.join(folder, "checkpoint.pt"), map_location="cpu")
     model = hm.ShapesVLM(**ck["config"])
     model.load_state_dict(ck["state_dict"])
@@ -66,5 +66,10 @@ def export_vlm():
 
 if __name__ == "__main__":
     torch.set_num_threads(1)
-    for n in sys.argv[1:]:
-        print(export_vlm() if n == "shapes-vlm" else export_needle(n))
+    # usage: export_models.py NAME [NAME ...]   or   export_models.py NAME --dir FOLDER
+    names = [a for a in sys.argv[1:] if not a.startswith("--")]
+    folder = sys.argv[sys.argv.index("--dir") + 1] if "--dir" in sys.argv else None
+    if folder:
+        names = names[:1]
+    for n in names:
+        print(export_vlm(folder) if n == "shapes-vlm" else export_needle(n, folder))

@@ -150,6 +150,11 @@ def main():
             print(f"T={T} B={B} step {min(ts):.3f}s", flush=True)
         return
 
+    targs = dict(vars(args))
+    targs["command"] = "OMP_NUM_THREADS=1 python3 assets/scripts/" + " ".join(
+        [os.path.basename(sys.argv[0])] + sys.argv[1:])
+    with open(os.path.join(out, "train_args.json"), "w") as f:
+        json.dump(targs, f, indent=2)
     log_path = os.path.join(out, "train_log.jsonl")
     logf = open(log_path, "w")
     t_start = time.time()

@@ -108,7 +108,15 @@ def main():
     model = hm.ShapesVLM(len(vocab), d=args.d, n_layers=args.layers, d_vision=args.d_vision)
     print(f"shapes-vlm: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
-    logf = None if args.bench else open(os.path.join(args.out, "train_log.jsonl"), "w")
+    logf = None
+    if not args.bench:
+        targs = dict(vars(args))
+        targs["out"] = os.path.relpath(args.out, os.path.dirname(ASSETS))
+        targs["command"] = "OMP_NUM_THREADS=1 python3 assets/scripts/" + " ".join(
+            [os.path.basename(sys.argv[0])] + sys.argv[1:])
+        with open(os.path.join(args.out, "train_args.json"), "w") as f:
+            json.dump(targs, f, indent=2)
+        logf = open(os.path.join(args.out, "train_log.jsonl"), "w")
     t0 = time.time()
     steps = 5 if args.bench else args.steps
     for step in range(1, steps + 1):

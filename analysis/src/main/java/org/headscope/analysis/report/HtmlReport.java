@@ -1,0 +1,194 @@
+package org.headscope.analysis.report;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A self-contained HTML page for a report: provenance, parameters, figures as inline SVG, and the head table.
+ * No scripts, no external files, so it opens anywhere and can be attached to a paper's supplement.
+ */
+final class HtmlReport {
+    private HtmlReport() {
+    }
+
+    static String render(HeadReport r) {
+        StringBuilder b = new StringBuilder();
+        b.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>HeadScope · ")
+                .append(esc(r.analysis())).append("</title><style>")
+                .append("body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:12px}")
+                .append("td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}")
+                .append("figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}.kv td{text-align:left}")
+                .append("</style></head><body>");
+        b.append("<h1>").append(esc(r.analysis())).append("</h1>");
+        b.append("<h2>Provenance</h2><table class=\"kv\">");
+        Provenance p = r.provenance();
+        row(b, "model", p.model());
+        row(b, "sha256", p.modelSha256());
+        row(b, "producer", p.producer());
+        row(b, "opset", String.valueOf(p.opset()));
+        row(b, "device", p.device());
+        row(b, "dtype", p.dtype());
+        row(b, "tokenizer", p.tokenizer());
+        row(b, "prompt", p.prompt());
+        row(b, "tool", p.toolVersion());
+        row(b, "created", p.created());
+        p.metricVersions().forEach((k, v) -> row(b, "metric " + k, v));
+        b.append("</table><h2>Parameters</h2><table class=\"kv\">");
+        r.parameters().forEach((k, v) -> row(b, k, String.valueOf(v)));
+        b.append("</table>");
+        for (HeadReport.Figure f : r.figures()) {
+            b.append("<figure><figcaption>").append(esc(f.title())).append("</figcaption>");
+            switch (f.kind()) {
+                case "heatmap" -> heatmap(b, f);
+                case "bars" -> bars(b, f);
+                default -> curve(b, f);
+            }
+            b.append("</figure>");
+        }
+        b.append("<h2>Heads</h2>");
+        if (r.heads().isEmpty()) {
+            b.append("<p>No head rows.</p>");
+        } else {
+            b.append("<table><tr>");
+            r.heads().get(0).keySet().forEach(k -> b.append("<th>").append(esc(k)).append("</th>"));
+            b.append("</tr>");
+            for (Map<String, Object> h : r.heads()) {
+                b.append("<tr>");
+                h.values().forEach(v -> b.append("<td>").append(esc(format(v))).append("</td>"));
+                b.append("</tr>");
+            }
+            b.append("</table>");
+        }
+        return b.append("</body></html>").toString();
+    }
+
+    private static void heatmap(StringBuilder b, HeadReport.Figure f) {
+        List<List<Double>> v = f.values();
+        int rows = v.size();
+        int cols = rows == 0 ? 0 : v.get(0).size();
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        for (List<Double> r : v) {
+            for (Double x : r) {
+                if (x != null && !x.isNaN()) {
+                    min = Math.min(min, x);
+                    max = Math.max(max, x);
+                }
+            }
+        }
+        int cell = Math.max(8, Math.min(28, 640 / Math.max(1, cols)));
+        int left = 40;
+        int top = 16;
+        b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">",
+                left + cols * cell + 90, top + rows * cell + 30));
+        for (int r = 0; r < rows; r++) {
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">L%d</text>",
+                    left - 4, top + r * cell + cell / 2 + 4, r));
+            for (int c = 0; c < cols; c++) {
+                Double x = v.get(r).get(c);
+                String fill = x == null || x.isNaN() ? "#eee" : Viridis.hex(max > min ? (x - min) / (max - min) : 0.5);
+                b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>L%d H%d: %s</title></rect>",
+                        left + c * cell, top + r * cell, cell, cell, fill, r, c, x == null ? "n/a" : format(x)));
+            }
+        }
+        for (int c = 0; c < cols; c += Math.max(1, cols / 16)) {
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%d</text>",
+                    left + c * cell + cell / 2, top + rows * cell + 12, c));
+        }
+        int lx = left + cols * cell + 12;
+        for (int i = 0; i < 10; i++) {
+            b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"%d\" fill=\"%s\"/>",
+                    lx, top + (9 - i) * Math.max(1, rows * cell / 10), Math.max(1, rows * cell / 10), Viridis.hex(i / 9.0)));
+        }
+        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + 8, format(max)));
+        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + rows * cell, format(min)));
+        b.append("</svg>");
+    }
+
+    private static void bars(StringBuilder b, HeadReport.Figure f) {
+        List<Double> v = f.values().isEmpty() ? List.of() : f.values().get(0);
+        double max = v.stream().filter(x -> !x.isNaN()).mapToDouble(Double::doubleValue).map(Math::abs).max().orElse(1);
+        int bar = 14;
+        b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"620\" height=\"%d\">", v.size() * (bar + 4) + 10));
+        for (int i = 0; i < v.size(); i++) {
+            double w = max == 0 ? 0 : Math.abs(v.get(i)) / max * 440;
+            b.append(String.format(Locale.ROOT, "<text x=\"60\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%s</text>", i * (bar + 4) + 12,
+                    esc(f.labels().get(i))));
+            b.append(String.format(Locale.ROOT, "<rect x=\"66\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#3b6ea5\"/>", i * (bar + 4), w, bar));
+            b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s</text>", 70 + w, i * (bar + 4) + 12, format(v.get(i))));
+        }
+        b.append("</svg>");
+    }
+
+    private static void curve(StringBuilder b, HeadReport.Figure f) {
+        int w = 560;
+        int h = 260;
+        int pad = 40;
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        for (List<Double> s : f.values()) {
+            for (Double x : s) {
+                if (!x.isNaN()) {
+                    min = Math.min(min, x);
+                    max = Math.max(max, x);
+                }
+            }
+        }
+        if (max <= min) {
+            max = min + 1;
+        }
+        String[] colours = {"#3b6ea5", "#d1495b", "#2e933c", "#edae49", "#7b4f9d"};
+        b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">", w + 160, h + 40));
+        b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", pad, h, w, h));
+        b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"10\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>", pad, pad, h));
+        b.append(String.format(Locale.ROOT, "<text x=\"4\" y=\"16\" font-size=\"10\">%s</text><text x=\"4\" y=\"%d\" font-size=\"10\">%s</text>",
+                format(max), h, format(min)));
+        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>", (w + pad) / 2, h + 30, esc(f.xLabel())));
+        for (int s = 0; s < f.values().size(); s++) {
+            List<Double> ys = f.values().get(s);
+            StringBuilder pts = new StringBuilder();
+            for (int i = 0; i < ys.size(); i++) {
+                if (ys.get(i).isNaN()) {
+                    continue;
+                }
+                double x = pad + (ys.size() == 1 ? 0 : (double) i / (ys.size() - 1) * (w - pad));
+                double y = h - (ys.get(i) - min) / (max - min) * (h - 10);
+                pts.append(String.format(Locale.ROOT, "%.1f,%.1f ", x, y));
+            }
+            String colour = colours[s % colours.length];
+            b.append("<polyline fill=\"none\" stroke=\"").append(colour).append("\" stroke-width=\"2\" points=\"").append(pts).append("\"/>");
+            String name = s < f.series().size() ? f.series().get(s) : "series " + s;
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>", w + 8, 20 + s * 14, colour, esc(name)));
+        }
+        if (!f.labels().isEmpty()) {
+            int n = f.labels().size();
+            for (int i = 0; i < n; i += Math.max(1, n / 10)) {
+                double x = pad + (n == 1 ? 0 : (double) i / (n - 1) * (w - pad));
+                b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>", x, h + 14, esc(f.labels().get(i))));
+            }
+        }
+        b.append("</svg>");
+    }
+
+    private static void row(StringBuilder b, String k, String v) {
+        b.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(v)).append("</td></tr>");
+    }
+
+    static String format(Object v) {
+        if (v instanceof Double d) {
+            return d.isNaN() ? "" : String.format(Locale.ROOT, "%.4g", d);
+        }
+        if (v instanceof Float f) {
+            return String.format(Locale.ROOT, "%.4g", f);
+        }
+        return String.valueOf(v);
+    }
+
+    static String esc(String s) {
+        if (s == null) {
+            return "";
+        }
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

@@ -1,0 +1,30 @@
+package org.headscope.analysis.report;
+
+import org.headscope.hooks.HookedModel;
+
+import java.time.Instant;
+import java.util.Map;
+
+/**
+ * Where a result came from: enough to reproduce it.
+ *
+ * @param metricVersions definition version of every metric in the report, e.g. {"retrieval_score": "wu2024-v1"}
+ */
+public record Provenance(String model, String modelSha256, String producer, long opset, String device, String dtype,
+                         String tokenizer, String prompt, String toolVersion, String created,
+                         Map<String, String> metricVersions) {
+
+    public static final String TOOL_VERSION = currentToolVersion();
+
+    private static String currentToolVersion() {
+        String v = Provenance.class.getPackage().getImplementationVersion();
+        return "HeadScope " + (v == null ? "0.1.0-SNAPSHOT" : v);
+    }
+
+    public static Provenance of(HookedModel model, String prompt, Map<String, String> metricVersions) {
+        return new Provenance(model.model().path().getFileName().toString(), model.model().sha256(), model.model().producer(),
+                model.model().opset(), model.device().toString(), "float32",
+                model.tokenizer().map(t -> t.file().getFileName().toString()).orElse("none (token ids given)"),
+                prompt, TOOL_VERSION, Instant.now().toString(), Map.copyOf(metricVersions));
+    }
+}

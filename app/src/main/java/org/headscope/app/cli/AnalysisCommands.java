@@ -1,0 +1,13 @@
+package org.headscope.app.cli;
+
+import java.util.List;
+
+/** The analysis commands (sinks, retrieval, ablate, vhd, redistribute), each over one analysis class. */
+final class AnalysisCommands {
+    private AnalysisCommands() {
+    }
+
+    static List<Command> all() {
+        return List.of();
+    }
+}
