@@ -23,6 +23,7 @@ import org.headscope.app.attention.AttentionView;
 import org.headscope.app.attention.HeadGridView;
 import org.headscope.app.attention.TokenStrip;
 import org.headscope.app.model.ModelBar;
+import org.headscope.app.report.ExportMenu;
 import org.headscope.app.util.MessageBar;
 import org.headscope.app.util.StatusBar;
 
@@ -73,6 +74,9 @@ public final class WorkbenchView extends BorderPane {
         center.setDividerPositions(0.52);
         setCenter(center);
         setBottom(new VBox(new MessageBar(vm.messageProperty()), new StatusBar(vm.executor())));
+
+        ExportMenu exports = new ExportMenu(this);
+        menus.getMenus().addAll(exports.session(), exports.export());
 
         setOnDragOver(e -> {
             if (e.getDragboard().hasFiles()) {

@@ -155,6 +155,43 @@ class WorkbenchViewModelTest {
         assertTrue(Math.abs(zero - mean) > 1e-7, "zero " + zero + " vs mean " + mean);
     }
 
+    @Test
+    void aSessionFileReopensTheSameModelPromptHeadsAndView(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        vm.attention().promptProperty().set("Paris is the capital of France.");
+        vm.ablation().modeProperty().set(AblationMode.SCALE);
+        vm.ablation().alphaProperty().set(0.25);
+        vm.ablation().toggle(new Head(2, 5));
+        vm.ablation().toggle(new Head(4, 1));
+        vm.attention().layerProperty().set(4);
+        vm.attention().headProperty().set(9);
+        vm.attention().scaleProperty().set(org.headscope.app.attention.ColourScale.LOG);
+        vm.attention().showAblatedProperty().set(true);
+        var saved = vm.capture();
+        AttentionRun before = vm.attention().runProperty().get();
+        java.nio.file.Path file = saved.write(dir.resolve("s.headscope.json"));
+
+        vm.ablation().clear();
+        vm.ablation().modeProperty().set(AblationMode.ZERO);
+        vm.attention().promptProperty().set("Something else entirely.");
+        vm.attention().layerProperty().set(0);
+        vm.attention().headProperty().set(0);
+        vm.attention().scaleProperty().set(org.headscope.app.attention.ColourScale.LINEAR);
+        vm.attention().showAblatedProperty().set(false);
+        vm.attention().run();
+
+        var read = org.headscope.app.report.SessionFile.read(file);
+        assertEquals(saved, read);
+        vm.restore(read);
+        assertEquals(saved, vm.capture());
+        AttentionRun after = vm.attention().runProperty().get();
+        assertArrayEquals(before.tokens().ids(), after.tokens().ids());
+        assertEquals(java.util.Set.of(new Head(2, 5), new Head(4, 1)), after.ablatedHeads());
+        assertArrayEquals(before.map(4, 9, true).data(), after.map(4, 9, true).data(), 1e-6f);
+        vm.attention().scaleProperty().set(org.headscope.app.attention.ColourScale.LINEAR);
+        vm.attention().showAblatedProperty().set(false);
+    }
+
     static float[] pooled(RunResult r) {
         String name = r.floats().keySet().stream().filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst().orElseThrow();
         FloatTensor h = r.output(name);

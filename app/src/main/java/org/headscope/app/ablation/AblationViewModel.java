@@ -1,6 +1,8 @@
 package org.headscope.app.ablation;
 
-import java.util.function.Consumer;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.DoubleProperty;
@@ -15,13 +17,14 @@ import javafx.collections.ObservableSet;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.app.model.ModelViewModel;
+import org.headscope.app.util.PanelState;
 import org.headscope.hooks.Intervention.Head;
 
 /**
  * The toggled heads, the ablation mode and whether a toggle re-runs at once. Its snapshot is the ablated batch
  * element of every attention run; the comparison of the last run's outputs is what the panel shows.
  */
-public final class AblationViewModel {
+public final class AblationViewModel implements PanelState {
     private static final int TOP = 8;
 
     private final AttentionViewModel attention;
@@ -31,6 +34,7 @@ public final class AblationViewModel {
     private final DoubleProperty alpha = new SimpleDoubleProperty(0.5);
     private final BooleanProperty live = new SimpleBooleanProperty(true);
     private final ReadOnlyObjectWrapper<OutputComparison> comparison = new ReadOnlyObjectWrapper<>();
+    private boolean restoring;
 
     public AblationViewModel(AttentionViewModel attention, ModelViewModel models) {
         this.attention = attention;
@@ -65,7 +69,7 @@ public final class AblationViewModel {
     }
 
     private void rerun() {
-        if (live.get() && attention.runProperty().get() != null) {
+        if (!restoring && live.get() && attention.runProperty().get() != null) {
             attention.run();
         }
     }
@@ -77,6 +81,43 @@ public final class AblationViewModel {
         var lm = models.current();
         return OutputComparison.of(r.cleanOutput(), r.ablatedOutput(), TOP,
                 id -> lm == null ? Long.toString(id) : lm.model().tokenizer().map(t -> t.tokenString(id)).orElse(Long.toString(id)));
+    }
+
+    @Override
+    public String key() {
+        return "ablation";
+    }
+
+    @Override
+    public Map<String, Object> save() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", mode.get().toString());
+        m.put("alpha", alpha.get());
+        m.put("live", live.get());
+        m.put("heads", heads.stream().map(Head::toString).toList());
+        return m;
+    }
+
+    @Override
+    public void restore(Map<String, Object> values) {
+        restoring = true;
+        try {
+            if (values.get("mode") instanceof String s) {
+                mode.set(AblationMode.parse(s));
+            }
+            if (values.get("alpha") instanceof Number n) {
+                alpha.set(n.doubleValue());
+            }
+            if (values.get("live") instanceof Boolean b) {
+                live.set(b);
+            }
+            heads.clear();
+            if (values.get("heads") instanceof List<?> list) {
+                list.forEach(h -> heads.add(Head.parse(String.valueOf(h))));
+            }
+        } finally {
+            restoring = false;
+        }
     }
 
     public ObservableSet<Head> heads() {
