@@ -223,6 +223,27 @@ class WorkbenchGuiTest {
         assertTrue(distinctColours(c) > 50);
     }
 
+    @Test
+    @Order(7)
+    void theProfilePanelRunsAndColoursTheGridByItsTopHead() throws Exception {
+        robot.clickOn("Head profile");
+        robot.doubleClickOn("#head-profile-offset").write("1");
+        assertEquals("1", vm.scan("Head profile").valueProperty("offset").get());
+        robot.clickOn("#head-profile-run");
+        awaitRun(() -> vm.scan("Head profile").reportProperty().get() != null);
+        var scan = vm.scan("Head profile");
+        @SuppressWarnings("unchecked")
+        javafx.scene.control.TableView<java.util.Map<String, Object>> table = robot.lookup("#head-profile-table").queryAs(javafx.scene.control.TableView.class);
+        var top = table.getItems().getFirst();
+        double best = scan.reportProperty().get().heads().stream().mapToDouble(h -> (Double) h.get("first_token")).max().orElseThrow();
+        assertEquals(best, (Double) top.get("first_token"), 0);
+        String tile = org.headscope.app.attention.HeadGridView.tileId((Integer) top.get("layer"), (Integer) top.get("head"));
+        assertTrue(robot.lookup("#" + tile).query().getStyle().contains(Viridis.hex(1.0)), robot.lookup("#" + tile).query().getStyle());
+        assertTrue(robot.lookup("#grid-legend").queryAs(Label.class).getText().contains("first_token"));
+        robot.clickOn("Ablation");
+        assertEquals("", robot.lookup("#" + tile).query().getStyle());
+    }
+
     static int distinctColours(java.awt.image.BufferedImage img) {
         java.util.Set<Integer> colours = new java.util.HashSet<>();
         for (int y = 0; y < img.getHeight(); y += 2) {
