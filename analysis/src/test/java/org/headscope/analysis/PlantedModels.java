@@ -17,7 +17,8 @@ import java.util.Random;
  * <p>Each head's query and key projections are chosen per head: {@link Wiring#UNIFORM} (zero query/key weights,
  * so the head spreads its attention evenly over the visible keys), {@link Wiring#BOS_SINK} (a query bias and a
  * key weight that read a feature only the BOS token {@link #BOS} carries, giving key 0 a score of {@link #SINK_SCORE}
- * whatever the query) and {@link Wiring#RANDOM} (seeded Gaussian weights). Values, the output projection and the
+ * whatever the query), {@link Wiring#RANDOM} (seeded Gaussian weights) and {@link Wiring#MUTE} (uniform attention and a
+ * zero slice of the output projection, so the head has no effect at all). Values, the output projection and the
  * unembedding are seeded Gaussian, so every head moves the logits. The output projections never write to residual
  * dimensions 0 (the BOS feature) and {@link #MASSIVE_DIM}, so those features reach every layer unchanged; no
  * projection reads {@link #MASSIVE_DIM}, so a planted massive activation does not disturb attention.
@@ -31,7 +32,7 @@ public final class PlantedModels {
     /** Residual dimension that carries the planted massive activation. */
     public static final int MASSIVE_DIM = 1;
 
-    public enum Wiring { UNIFORM, BOS_SINK, RANDOM }
+    public enum Wiring { UNIFORM, BOS_SINK, RANDOM, MUTE }
 
     /**
      * @param vocab   vocabulary size (token 0 is BOS)
@@ -81,6 +82,20 @@ public final class PlantedModels {
             ls.add(w);
         }
         return new Spec(32, 4, ls, seed, 0f);
+    }
+
+    /** Every head muted except one random head at ({@code layer}, {@code head}), the only head that matters. */
+    public static Spec oneActive(int layers, int heads, int layer, int head) {
+        List<Wiring[]> ls = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            Wiring[] w = new Wiring[heads];
+            java.util.Arrays.fill(w, Wiring.MUTE);
+            if (l == layer) {
+                w[head] = Wiring.RANDOM;
+            }
+            ls.add(w);
+        }
+        return new Spec(32, 4, ls, 13, 0f);
     }
 
     /** Token ids: BOS, then {@code length - 1} seeded tokens from 1..vocab-1. */
@@ -156,7 +171,7 @@ public final class PlantedModels {
                             }
                         }
                     }
-                    case UNIFORM -> {
+                    case UNIFORM, MUTE -> {
                     }
                 }
             }
@@ -175,6 +190,11 @@ public final class PlantedModels {
             for (int i = 0; i < d; i++) {
                 wo[i * d] = 0f;
                 wo[i * d + MASSIVE_DIM] = 0f;
+                if (wiring[i / dh] == Wiring.MUTE) {
+                    for (int o = 0; o < d; o++) {
+                        wo[i * d + o] = 0f;
+                    }
+                }
             }
             g.init(p + "wo", wo, d, d);
             g.node("MatMul", List.of(x, p + "wq"), p + "q0");
