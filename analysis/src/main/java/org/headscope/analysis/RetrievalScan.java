@@ -89,6 +89,10 @@ public final class RetrievalScan {
             return new Parameters(lengths, depths, m, rougeGate, threshold, maxNewTokens);
         }
 
+        public Parameters withDepths(int n) {
+            return new Parameters(lengths, n, mode, rougeGate, threshold, maxNewTokens);
+        }
+
         public Parameters withMaxNewTokens(int n) {
             return new Parameters(lengths, depths, mode, rougeGate, threshold, n);
         }
