@@ -100,7 +100,8 @@ public final class GraphRewriter {
         for (int i = 0; i < shape.length; i++) {
             OnnxMl.TensorShapeProto.Dimension.Builder d = OnnxMl.TensorShapeProto.Dimension.newBuilder();
             if (symbols[i] != null) {
-                d.setDimParam(symbols[i]);
+                // one symbol per input: neutral defaults broadcast (size 1) while edited inputs carry full sizes
+                d.setDimParam(name + "_" + symbols[i]);
             } else {
                 d.setDimValue(shape[i]);
             }

@@ -146,7 +146,7 @@ public final class HookedSession implements AutoCloseable {
                 case INPUT_IDS -> feed.put(in.name(), ints(in, require(r.inputIds(), in, "token ids")));
                 case ATTENTION_MASK -> feed.put(in.name(), ints(in, r.attentionMask() != null ? r.attentionMask() : filled(b, keys, 1)));
                 case POSITION_IDS -> feed.put(in.name(), ints(in, r.positionIds() != null ? r.positionIds() : positions(b, pastLen, t)));
-                case TOKEN_TYPE_IDS -> feed.put(in.name(), ints(in, filled(b, t, 0)));
+                case TOKEN_TYPE_IDS -> feed.put(in.name(), ints(in, r.tokenTypeIds() != null ? r.tokenTypeIds() : filled(b, t, 0)));
                 case INPUTS_EMBEDS -> feed.put(in.name(), floats(require(r.inputsEmbeds(), in, "input embeddings")));
                 case PAST_KEY, PAST_VALUE -> {
                     FloatTensor p = r.past().get(in.name());

@@ -11,13 +11,15 @@ import java.util.Set;
  * @param inputIds      [B,T] token ids, or null when the model takes embeddings
  * @param attentionMask [B,P+T], or null for all ones
  * @param positionIds   [B,T], or null for P..P+T-1
+ * @param tokenTypeIds  [B,T] segment ids for BERT-style encoders, or null for zeros
  * @param inputsEmbeds  [B,T,D] for decoders fed embeddings (vision-language models), else null
  * @param keySpan       [B or 1, K] marks keys for the span-mass tap, or null
  * @param past          past key/value inputs by name, or empty
  * @param interventions empty (no edits), one (applied to every element), or one per batch element
  * @param outputs       model outputs to fetch (taps always come); null fetches every non-cache output
  */
-public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTensor positionIds, FloatTensor inputsEmbeds,
+public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTensor positionIds, LongTensor tokenTypeIds,
+                         FloatTensor inputsEmbeds,
                          FloatTensor keySpan, Map<String, FloatTensor> past, List<Intervention> interventions,
                          Set<String> outputs) {
     public RunRequest {
@@ -31,7 +33,7 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
 
     /** One sequence of token ids. */
     public static RunRequest tokens(long... ids) {
-        return new RunRequest(new LongTensor(new long[]{1, ids.length}, ids.clone()), null, null, null, null, null, null, null);
+        return new RunRequest(new LongTensor(new long[]{1, ids.length}, ids.clone()), null, null, null, null, null, null, null, null);
     }
 
     /** Several sequences of the same length. */
@@ -44,11 +46,11 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
             }
             System.arraycopy(ids[b], 0, flat, b * t, t);
         }
-        return new RunRequest(new LongTensor(new long[]{ids.length, t}, flat), null, null, null, null, null, null, null);
+        return new RunRequest(new LongTensor(new long[]{ids.length, t}, flat), null, null, null, null, null, null, null, null);
     }
 
     public static RunRequest embeddings(FloatTensor embeds) {
-        return new RunRequest(null, null, null, embeds, null, null, null, null);
+        return new RunRequest(null, null, null, null, embeds, null, null, null, null);
     }
 
     public int batchSize() {
@@ -60,7 +62,7 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
     }
 
     public RunRequest withInterventions(List<Intervention> list) {
-        return new RunRequest(inputIds, attentionMask, positionIds, inputsEmbeds, keySpan, past, list, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, list, outputs);
     }
 
     public RunRequest withIntervention(Intervention i) {
@@ -68,23 +70,27 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
     }
 
     public RunRequest withMask(LongTensor mask) {
-        return new RunRequest(inputIds, mask, positionIds, inputsEmbeds, keySpan, past, interventions, outputs);
+        return new RunRequest(inputIds, mask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, interventions, outputs);
     }
 
     public RunRequest withPositions(LongTensor positions) {
-        return new RunRequest(inputIds, attentionMask, positions, inputsEmbeds, keySpan, past, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positions, tokenTypeIds, inputsEmbeds, keySpan, past, interventions, outputs);
+    }
+
+    public RunRequest withTokenTypes(LongTensor types) {
+        return new RunRequest(inputIds, attentionMask, positionIds, types, inputsEmbeds, keySpan, past, interventions, outputs);
     }
 
     public RunRequest withPast(Map<String, FloatTensor> pastValues) {
-        return new RunRequest(inputIds, attentionMask, positionIds, inputsEmbeds, keySpan, pastValues, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, pastValues, interventions, outputs);
     }
 
     public RunRequest withKeySpan(FloatTensor span) {
-        return new RunRequest(inputIds, attentionMask, positionIds, inputsEmbeds, span, past, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, span, past, interventions, outputs);
     }
 
     public RunRequest withOutputs(Set<String> names) {
-        return new RunRequest(inputIds, attentionMask, positionIds, inputsEmbeds, keySpan, past, interventions, names);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, interventions, names);
     }
 
     /** Copies this request B times along the batch axis, for a batch of B interventions on one input. */
@@ -93,7 +99,7 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
             throw new IllegalStateException("only a single sequence can be repeated");
         }
         return new RunRequest(repeatL(inputIds, times), repeatL(attentionMask, times), repeatL(positionIds, times),
-                repeatF(inputsEmbeds, times), keySpan, repeatPast(past, times), interventions, outputs);
+                repeatL(tokenTypeIds, times), repeatF(inputsEmbeds, times), keySpan, repeatPast(past, times), interventions, outputs);
     }
 
     private static Map<String, FloatTensor> repeatPast(Map<String, FloatTensor> past, int times) {

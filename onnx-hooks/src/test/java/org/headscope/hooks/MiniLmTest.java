@@ -127,4 +127,23 @@ class MiniLmTest {
             assertTrue(diff > 1e-3, "intervention " + i + " changed the output");
         }
     }
+
+    @Test
+    void tokenSpansAreJavaCharIndicesEvenAfterSurrogatePairs() {
+        String text = "A \uD83D\uDE00 smile, then caf\u00e9 tokens.";
+        HsTokenizer.Tokens t = model.requireTokenizer().encode(text);
+        int checked = 0;
+        for (int i = 0; i < t.size(); i++) {
+            String tok = t.strings()[i];
+            int[] span = t.spans()[i];
+            if (tok.startsWith("[") || span[0] < 0) {
+                continue;
+            }
+            String piece = text.substring(span[0], span[1]).toLowerCase(java.util.Locale.ROOT)
+                    .replace("\u00e9", "e");
+            assertEquals(tok.replace("##", ""), piece, "token " + i);
+            checked++;
+        }
+        assertTrue(checked >= 6, "checked " + checked + " tokens after the emoji");
+    }
 }

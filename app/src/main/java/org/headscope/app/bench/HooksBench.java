@@ -1,0 +1,141 @@
+package org.headscope.app.bench;
+
+import org.headscope.app.cli.Args;
+import org.headscope.app.cli.Cli;
+import org.headscope.app.cli.Command;
+import org.headscope.app.cli.ModelArgs;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HookedSession;
+import org.headscope.hooks.Intervention;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.RunResult;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.IntStream;
+
+/**
+ * The engine's costs against baselines, on one model and several prompt lengths:
+ * plain vs neutral hooked session; batched single-head ablation sweep vs one run per head;
+ * in-graph reductions vs full probability taps (time and bytes leaving the runtime).
+ */
+public final class HooksBench implements Command {
+    @Override
+    public String name() {
+        return "bench-hooks";
+    }
+
+    @Override
+    public String usage() {
+        return "bench-hooks [MODEL] [--tokens 128,512] [--repeats 15] [--batch 24] [--device auto|cuda|cpu]";
+    }
+
+    @Override
+    public String summary() {
+        return "benchmark hook overhead, batched ablation sweeps and in-graph reductions against baselines";
+    }
+
+    @Override
+    public int run(Args args, PrintStream out, PrintStream err) {
+        if (args.positionalCount() == 0) {
+            throw new org.headscope.app.cli.UsageException("give a MODEL, e.g. all-minilm-l6-v2");
+        }
+        List<Integer> lengths = args.integers("tokens", List.of(128, 512));
+        int repeats = args.integer("repeats", 15);
+        int batch = args.integer("batch", 24);
+        try (HookedModel m = ModelArgs.open(args)) {
+            args.rejectUnknown();
+            int layers = m.layers();
+            int heads = m.heads();
+            List<Integer> all = IntStream.range(0, layers).boxed().toList();
+            String output = m.model().outputNames().get(0);
+            out.printf(Locale.ROOT, "model %s, %d layers x %d heads, device %s%n", m.model().path().getFileName(), layers, heads, m.device());
+            for (int t : lengths) {
+                RunRequest req = RunRequest.tokens(tokens(m, t));
+                out.printf(Locale.ROOT, "%n== %d tokens ==%n", t);
+
+                HookedSession plain = m.plain();
+                HookedSession hooked = m.session(TapSet.NONE, HookSet.ALL);
+                Timer.Pair overhead = Timer.compare(() -> plain.run(req), () -> hooked.run(req), 3, repeats);
+                out.printf(Locale.ROOT, "neutral hooks:      plain %.1f ms, hooked %.1f ms -> hooked costs %+.1f%%%n",
+                        overhead.baselineMs(), overhead.candidateMs(), 100 * (overhead.candidateMs() / overhead.baselineMs() - 1));
+
+                HookedSession ablate = m.session(TapSet.NONE, HookSet.HEAD);
+                List<Intervention> sweep = new ArrayList<>();
+                for (int l = 0; l < layers; l++) {
+                    for (int h = 0; h < heads; h++) {
+                        sweep.add(Intervention.builder().zeroHead(l, h).build());
+                    }
+                }
+                float[][] loopOut = new float[sweep.size()][];
+                float[][] batchOut = new float[sweep.size()][];
+                Runnable loop = () -> {
+                    for (int i = 0; i < sweep.size(); i++) {
+                        loopOut[i] = ablate.run(req.withIntervention(sweep.get(i))).output(output).data();
+                    }
+                };
+                Runnable batched = () -> {
+                    for (int s = 0; s < sweep.size(); s += batch) {
+                        List<Intervention> part = sweep.subList(s, Math.min(sweep.size(), s + batch));
+                        FloatTensor o = ablate.run(req.withInterventions(part)).output(output);
+                        int per = o.data().length / part.size();
+                        for (int i = 0; i < part.size(); i++) {
+                            batchOut[s + i] = java.util.Arrays.copyOfRange(o.data(), i * per, (i + 1) * per);
+                        }
+                    }
+                };
+                Timer.Pair sweepTime = Timer.compare(loop, batched, 1, Math.max(3, repeats / 5));
+                double maxDiff = 0;
+                for (int i = 0; i < sweep.size(); i++) {
+                    for (int j = 0; j < loopOut[i].length; j++) {
+                        maxDiff = Math.max(maxDiff, Math.abs(loopOut[i][j] - batchOut[i][j]));
+                    }
+                }
+                out.printf(Locale.ROOT, "ablation sweep:     %d runs %.0f ms, batched (B=%d, %d runs) %.0f ms -> %.2fx faster (max |diff| %.1e)%n",
+                        sweep.size(), sweepTime.baselineMs(), batch, (sweep.size() + batch - 1) / batch, sweepTime.candidateMs(),
+                        sweepTime.ratio(), maxDiff);
+
+                HookedSession full = m.session(TapSet.of(TapKind.PROBS, all), HookSet.NONE);
+                TapSet reductions = TapSet.of(TapKind.COL_SUM, all).with(TapKind.LAST_ROW, all).with(TapKind.ARGMAX, all)
+                        .with(TapKind.ENTROPY, all);
+                HookedSession reduced = m.session(reductions, HookSet.NONE);
+                Timer.Pair taps = Timer.compare(() -> full.run(req), () -> reduced.run(req), 3, repeats);
+                long fullBytes = bytes(full.run(req));
+                long reducedBytes = bytes(reduced.run(req));
+                out.printf(Locale.ROOT, "reductions in graph: full probs %.1f ms / %s, colsum+lastrow+argmax+entropy %.1f ms / %s -> %.2fx time, %.0fx fewer bytes%n",
+                        taps.baselineMs(), human(fullBytes), taps.candidateMs(), human(reducedBytes), taps.ratio(),
+                        (double) fullBytes / reducedBytes);
+            }
+            return Cli.OK;
+        }
+    }
+
+    private static long[] tokens(HookedModel m, int n) {
+        String paragraph = "Attention heads route information between tokens, and a few of them carry most of the load. ";
+        long[] ids = m.requireTokenizer().encode(paragraph.repeat(n / 8 + 4)).ids();
+        long[] out = java.util.Arrays.copyOf(ids, n);
+        out[n - 1] = ids[ids.length - 1];
+        return out;
+    }
+
+    private static long bytes(RunResult r) {
+        long b = 0;
+        for (FloatTensor t : r.floats().values()) {
+            b += 4L * t.data().length;
+        }
+        for (var t : r.longs().values()) {
+            b += 8L * t.data().length;
+        }
+        return b;
+    }
+
+    private static String human(long bytes) {
+        return bytes > 1 << 20 ? String.format(Locale.ROOT, "%.1f MB", bytes / 1048576.0) : String.format(Locale.ROOT, "%.1f KB", bytes / 1024.0);
+    }
+}

@@ -1,0 +1,46 @@
+package org.headscope.app.bench;
+
+import java.util.Arrays;
+
+/** Interleaved timing of two alternatives: warm-up, then alternating repetitions, medians compared. */
+final class Timer {
+    private Timer() {
+    }
+
+    record Pair(double baselineMs, double candidateMs) {
+        double ratio() {
+            return baselineMs / candidateMs;
+        }
+    }
+
+    static Pair compare(Runnable baseline, Runnable candidate, int warmup, int repeats) {
+        for (int i = 0; i < warmup; i++) {
+            baseline.run();
+            candidate.run();
+        }
+        double[] a = new double[repeats];
+        double[] b = new double[repeats];
+        for (int i = 0; i < repeats; i++) {
+            if (i % 2 == 0) {
+                a[i] = time(baseline);
+                b[i] = time(candidate);
+            } else {
+                b[i] = time(candidate);
+                a[i] = time(baseline);
+            }
+        }
+        return new Pair(median(a), median(b));
+    }
+
+    static double time(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}

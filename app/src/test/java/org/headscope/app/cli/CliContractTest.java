@@ -1,0 +1,121 @@
+package org.headscope.app.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.headscope.hooks.DevicePreference;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The command-line contract other tools rely on: JSON shapes and exit codes. */
+class CliContractTest {
+    private static final Path LLAMA = Path.of("../onnx-hooks/src/test/fixtures/llama/model.onnx");
+
+    @TempDir
+    Path dir;
+
+    private record Outcome(int code, String out, String err) {
+    }
+
+    private static Outcome run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void inspectPrintsSitesWithGroupedQueryHeads() throws Exception {
+        Outcome o = run("inspect", LLAMA.toString(), "--device", "cpu");
+        assertEquals(0, o.code(), o.err());
+        JsonNode j = new ObjectMapper().readTree(o.out());
+        for (String key : List.of("model", "producer", "opset", "inputs", "sites", "device")) {
+            assertTrue(j.has(key), key);
+        }
+        assertEquals(2, j.get("sites").size());
+        assertEquals(4, j.get("sites").get(0).get("queryHeads").asInt());
+        assertEquals(2, j.get("sites").get(0).get("kvHeads").asInt());
+        assertEquals(8, j.get("sites").get(0).get("headDim").asInt());
+        assertEquals("position_ids", j.get("inputs").get(2).get("role").asText());
+        assertEquals("CPU", j.get("device").asText());
+    }
+
+    @Test
+    void attentionWritesTheProbabilitiesTheSessionComputes() throws Exception {
+        Path out = dir.resolve("attn.json");
+        Outcome o = run("attention", LLAMA.toString(), "--ids", "3,17,42,5,9", "--layers", "1", "--out", out.toString(), "--device", "cpu");
+        assertEquals(0, o.code(), o.err());
+        JsonNode j = new ObjectMapper().readTree(out.toFile());
+        assertEquals(5, j.get("tokens").size());
+        assertEquals(1, j.get("layers").size());
+        JsonNode probs = j.get("layers").get(0).get("probs");
+        assertEquals(1, j.get("layers").get(0).get("layer").asInt());
+        try (HookedModel m = HookedModel.open(LLAMA, DevicePreference.CPU)) {
+            FloatTensor p = m.session(TapSet.of(TapKind.PROBS, List.of(1)), HookSet.NONE)
+                    .run(RunRequest.tokens(3, 17, 42, 5, 9)).tap(TapKind.PROBS, 1);
+            for (int h = 0; h < 4; h++) {
+                for (int q = 0; q < 5; q++) {
+                    for (int k = 0; k < 5; k++) {
+                        assertEquals(p.get(0, h, q, k), probs.get(h).get(q).get(k).floatValue(), 1e-7);
+                        if (k > q) {
+                            assertEquals(0.0, probs.get(h).get(q).get(k).asDouble(), 1e-12, "causal");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void badUsageExitsWithTwo() {
+        assertEquals(2, run("attention", LLAMA.toString(), "--out", dir.resolve("x.json").toString()).code());
+        assertEquals(2, run("attention", LLAMA.toString(), "--ids", "1,2", "--text", "hi", "--out", "x").code());
+        assertEquals(2, run("inspect").code());
+        assertEquals(2, run("no-such-command").code());
+        assertEquals(2, run("inspect", LLAMA.toString(), "--typo", "1").code());
+        Outcome layer = run("attention", LLAMA.toString(), "--ids", "1,2", "--layers", "7", "--out", dir.resolve("y.json").toString());
+        assertEquals(2, layer.code());
+        assertTrue(layer.err().contains("layers 0..1"), layer.err());
+    }
+
+    @Test
+    void modelsItCannotHandleExitWithThreeAndNoStackTrace() throws Exception {
+        Path junk = dir.resolve("junk.onnx");
+        Files.write(junk, new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9});
+        Outcome o = run("inspect", junk.toString());
+        assertEquals(3, o.code());
+        assertTrue(o.err().contains("what to do:"), o.err());
+        assertFalse(o.err().contains("\tat "), "no stack trace: " + o.err());
+        Outcome noTok = run("attention", LLAMA.toString(), "--text", "hello", "--out", dir.resolve("z.json").toString());
+        assertEquals(3, noTok.code());
+        assertTrue(noTok.err().contains("tokenizer"), noTok.err());
+    }
+
+    @Test
+    void aPromptLongerThanTheModelTakesIsRefusedWithTheLimit() throws Exception {
+        Path folder = Files.createDirectories(dir.resolve("short"));
+        Files.copy(LLAMA, folder.resolve("model.onnx"));
+        Files.writeString(folder.resolve("headscope.json"),
+                "{\"format\":\"headscope-manifest/1\",\"name\":\"tiny\",\"kind\":\"decoder\",\"model\":\"model.onnx\",\"maxLength\":4}");
+        Outcome o = run("attention", folder.toString(), "--ids", "1,2,3,4,5", "--out", dir.resolve("w.json").toString());
+        assertEquals(3, o.code());
+        assertTrue(o.err().contains("5 tokens") && o.err().contains("at most 4"), o.err());
+        assertFalse(Files.exists(dir.resolve("w.json")));
+    }
+}
