@@ -262,8 +262,11 @@ public final class Redistribution {
             }
             Map<String, Object> sections = new LinkedHashMap<>(details);
             sections.put("intervention", intervention.describe());
-            sections.put("kl_next_token", kl);
-            sections.put("cosine_distance", cosine);
+            if (Double.isNaN(kl)) {
+                sections.put("cosine_distance", cosine);
+            } else {
+                sections.put("kl_next_token", kl);
+            }
             sections.put("top_tokens", topTokens.stream().map(t -> Map.<String, Object>of("token", t.token(), "text", t.text(),
                     "before", t.before(), "after", t.after())).toList());
             List<HeadReport.Figure> figures = List.of(

@@ -8,6 +8,6 @@ final class AnalysisCommands {
     }
 
     static List<Command> all() {
-        return List.of();
+        return List.of(new SinksCommand(), new AblateCommand(), new RedistributeCommand());
     }
 }
