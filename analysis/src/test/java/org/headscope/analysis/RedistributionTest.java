@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.FloatTensor;
@@ -63,6 +64,7 @@ class RedistributionTest {
             Redistribution.Result r = Redistribution.run(m, RunRequest.tokens(ids), Redistribution.Act.DEFAULT, null,
                     Progress.NONE, CancelToken.NEVER);
             assertEquals(List.of(new Head(1, 0)), r.selected());
+            ReportRoundTrip.check(r.toReport(Provenance.of(m, "planted marker", Redistribution.METRICS)), dir.resolve("report"));
             assertEquals("[" + marker + "]", ((List<?>) r.details().get("sink_columns")).stream()
                     .map(o -> ((java.util.Map<?, ?>) o).get("keys")).findFirst().orElseThrow());
             assertRowsSumToOne(r);
