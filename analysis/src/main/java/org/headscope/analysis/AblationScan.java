@@ -256,19 +256,31 @@ public final class AblationScan {
                 Map<String, Object> r = new LinkedHashMap<>();
                 r.put("layer", e.head().layer());
                 r.put("head", e.head().head());
-                r.put("loss_delta", e.effect().lossDelta());
-                r.put("kl", e.effect().kl());
-                r.put("logit_diff_delta", e.effect().logitDiffDelta());
-                r.put("cosine_distance", e.effect().cosineDistance());
-                r.put("amp_importance", importance == null ? Double.NaN : importance.get(e.head().layer(), e.head().head()));
+                if (languageModel) {
+                    r.put("loss_delta", e.effect().lossDelta());
+                    r.put("kl", e.effect().kl());
+                    if (!Double.isNaN(clean.logitDiff())) {
+                        r.put("logit_diff_delta", e.effect().logitDiffDelta());
+                    }
+                } else {
+                    r.put("cosine_distance", e.effect().cosineDistance());
+                }
+                if (importance != null) {
+                    r.put("amp_importance", importance.get(e.head().layer(), e.head().head()));
+                }
                 rows.add(r);
             }
             String main = languageModel ? "loss_delta" : "cosine_distance";
             Map<String, Object> sections = new LinkedHashMap<>();
-            sections.put("clean_loss", clean.loss());
-            sections.put("clean_logit_diff", clean.logitDiff());
+            if (languageModel) {
+                sections.put("clean_loss", clean.loss());
+            }
+            if (!Double.isNaN(clean.logitDiff())) {
+                sections.put("clean_logit_diff", clean.logitDiff());
+            }
+            String curveMetric = languageModel ? "loss" : "cosine_distance";
             sections.put("pruning_curve", pruning.stream().map(p -> Map.<String, Object>of("fraction", p.fraction(),
-                    "heads", p.heads(), "loss", p.loss(), "cosine_distance", p.cosineDistance())).toList());
+                    "heads", p.heads(), curveMetric, languageModel ? p.loss() : p.cosineDistance())).toList());
             sections.put("generated", generated.stream().map(g -> Map.<String, Object>of("ablated", g.label(), "text", g.text())).toList());
             List<HeadReport.Figure> figures = new ArrayList<>();
             figures.add(HeadReport.headHeatmap("Effect of " + params.mode().id() + " ablation (" + main + ")", main, rows));

@@ -227,7 +227,9 @@ public final class SinkScan {
         private static void domainColumns(Map<String, Object> r, Domain d, String suffix, int l, int h) {
             r.put("row_entropy_" + suffix, d.rowEntropy().get(l, h));
             r.put("col_entropy_" + suffix, d.colEntropy().get(l, h));
-            r.put("value_drain_" + suffix, d.valueDrain().get(l, h));
+            if (!Double.isNaN(d.valueDrain().get(0, 0))) {
+                r.put("value_drain_" + suffix, d.valueDrain().get(l, h));
+            }
             r.put("dormant_" + suffix, d.dormant().get(l, h));
         }
     }

@@ -2,6 +2,8 @@ package org.headscope.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.Provenance;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
@@ -18,6 +20,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -93,6 +96,8 @@ class AblationScanTest {
                     .withGeneration(3, 1);
             AblationScan.Result r = new AblationScan(m, params, null).run(target, AblationScan.allHeads(m), Progress.NONE, CancelToken.NEVER);
             assertEquals(new Head(1, 3), r.ranked().get(0).head());
+            HeadReport report = ReportRoundTrip.check(r.toReport(Provenance.of(m, "planted", AblationScan.METRICS)), dir.resolve("report"));
+            assertEquals(Set.of("layer", "head", "loss_delta", "kl", "amp_importance", "abs_loss_delta"), report.heads().get(0).keySet());
             assertTrue(r.effect(new Head(1, 3)).lossDelta() != 0);
             for (AblationScan.HeadEffect e : r.effects()) {
                 if (!e.head().equals(new Head(1, 3))) {

@@ -17,10 +17,12 @@ import java.util.Random;
  * <p>Each head's query and key projections are chosen per head: {@link Wiring#UNIFORM} (zero query/key weights,
  * so the head spreads its attention evenly over the visible keys), {@link Wiring#BOS_SINK} (a query bias and a
  * key weight that read a feature only the BOS token {@link #BOS} carries, giving key 0 a score of {@link #SINK_SCORE}
- * whatever the query), {@link Wiring#RANDOM} (seeded Gaussian weights) and {@link Wiring#MUTE} (uniform attention and a
+ * whatever the query), {@link Wiring#MARKER_SINK} (the same for the {@link #MARKER} token: a hidden sink at a later
+ * position), {@link Wiring#RANDOM} (seeded Gaussian weights) and {@link Wiring#MUTE} (uniform attention and a
  * zero slice of the output projection, so the head has no effect at all). Values, the output projection and the
  * unembedding are seeded Gaussian, so every head moves the logits. The output projections never write to residual
- * dimensions 0 (the BOS feature) and {@link #MASSIVE_DIM}, so those features reach every layer unchanged; no
+ * dimensions 0 (the BOS feature), {@link #MASSIVE_DIM} and {@link #MARKER_DIM}, so those features reach every layer
+ * unchanged; no
  * projection reads {@link #MASSIVE_DIM}, so a planted massive activation does not disturb attention.
  */
 public final class PlantedModels {
@@ -31,8 +33,11 @@ public final class PlantedModels {
     public static final int MAX_LENGTH = 128;
     /** Residual dimension that carries the planted massive activation. */
     public static final int MASSIVE_DIM = 1;
+    /** Token id that carries the marker feature (embedding dimension {@link #MARKER_DIM}); prompts draw ids above it. */
+    public static final long MARKER = 1;
+    public static final int MARKER_DIM = 2;
 
-    public enum Wiring { UNIFORM, BOS_SINK, RANDOM, MUTE }
+    public enum Wiring { UNIFORM, BOS_SINK, MARKER_SINK, RANDOM, MUTE }
 
     /**
      * @param vocab   vocabulary size (token 0 is BOS)
@@ -98,12 +103,12 @@ public final class PlantedModels {
         return new Spec(32, 4, ls, 13, 0f);
     }
 
-    /** Token ids: BOS, then {@code length - 1} seeded tokens from 1..vocab-1. */
+    /** Token ids: BOS, then {@code length - 1} seeded tokens from 2..vocab-1 (neither BOS nor the marker). */
     public static long[] prompt(Spec spec, int length, long seed) {
         Random r = new Random(seed);
         long[] ids = new long[length];
         for (int i = 1; i < length; i++) {
-            ids[i] = 1 + r.nextInt(spec.vocab() - 1);
+            ids[i] = 2 + r.nextInt(spec.vocab() - 2);
         }
         ids[0] = BOS;
         return ids;
@@ -125,6 +130,7 @@ public final class PlantedModels {
         float[] emb = g.gauss(spec.vocab() * d, 1f);
         for (int v = 0; v < spec.vocab(); v++) {
             emb[v * d] = v == BOS ? 1f : 0f;
+            emb[v * d + MARKER_DIM] = v == MARKER ? 1f : 0f;
         }
         if (spec.bosMassive() != 0) {
             emb[(int) BOS * d + MASSIVE_DIM] = spec.bosMassive();
@@ -163,6 +169,10 @@ public final class PlantedModels {
                         bq[hd * dh] = 1f;
                         wk[hd * dh] = SINK_SCORE;
                     }
+                    case MARKER_SINK -> {
+                        bq[hd * dh] = 1f;
+                        wk[MARKER_DIM * d + hd * dh] = SINK_SCORE;
+                    }
                     case RANDOM -> {
                         for (int i = 0; i < d; i++) {
                             for (int j = 0; j < dh; j++) {
@@ -177,6 +187,10 @@ public final class PlantedModels {
             }
             float[] wv = g.gauss(d * d, 1f / (float) Math.sqrt(d));
             for (int j = 0; j < d; j++) {
+                if (wiring[j / dh] == Wiring.RANDOM) {
+                    wq[MARKER_DIM * d + j] = 0f;
+                    wk[MARKER_DIM * d + j] = 0f;
+                }
                 wq[MASSIVE_DIM * d + j] = 0f;
                 wk[MASSIVE_DIM * d + j] = 0f;
                 wv[MASSIVE_DIM * d + j] = 0f;
@@ -190,6 +204,7 @@ public final class PlantedModels {
             for (int i = 0; i < d; i++) {
                 wo[i * d] = 0f;
                 wo[i * d + MASSIVE_DIM] = 0f;
+                wo[i * d + MARKER_DIM] = 0f;
                 if (wiring[i / dh] == Wiring.MUTE) {
                     for (int o = 0; o < d; o++) {
                         wo[i * d + o] = 0f;

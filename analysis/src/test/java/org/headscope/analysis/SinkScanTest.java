@@ -8,6 +8,7 @@ import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
+import org.headscope.hooks.RunRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -96,6 +97,8 @@ class SinkScanTest {
             assertEquals(List.of(5), overridden.massiveDims());
             assertTrue(overridden.massiveDimsGiven());
             assertTrue(r.first().residualPeak().get(0) > 5, "the BOS residual towers over the rest: " + r.first().residualPeak());
+            assertEquals(r.visualSinks(), SinkScan.visualSinks(m, RunRequest.tokens(prompts(spec, 1, 16).get(0).ids()),
+                    r.massiveDims(), 3.0, CancelToken.NEVER), "the stand-alone entry point (also for embeddings) agrees");
         }
     }
 
@@ -106,10 +109,7 @@ class SinkScanTest {
             SinkScan.Result r = SinkScan.run(m, "a", prompts(spec, 2, 20), null, null, SinkScan.Params.DEFAULTS,
                     Progress.NONE, CancelToken.NEVER);
             HeadReport report = r.toReport(Provenance.of(m, "2 planted prompts", SinkScan.METRICS));
-            Path out = dir.resolve("report");
-            ReportWriter.write(report, out);
-            HeadReport back = ReportWriter.read(out.resolve("report.json"));
-            assertEquals(ReportWriter.JSON.writeValueAsString(report), ReportWriter.JSON.writeValueAsString(back));
+            HeadReport back = ReportRoundTrip.check(report, dir.resolve("report"));
             assertEquals(8, back.heads().size());
             assertEquals(1.0, back.heads().get(6).get("sink_head"));
 
