@@ -141,7 +141,6 @@ public final class HookedModel implements AutoCloseable {
 
     OrtSession.SessionOptions options(boolean allowCuda) throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        o.setMemoryPatternOptimization(false);
         try {
             if (allowCuda && device.isCuda()) {
                 o.addCUDA(0);
