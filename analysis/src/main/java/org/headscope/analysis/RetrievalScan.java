@@ -1,0 +1,370 @@
+package org.headscope.analysis;
+
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HookedSession;
+import org.headscope.hooks.HsTokenizer;
+import org.headscope.hooks.Intervention;
+import org.headscope.hooks.LongTensor;
+import org.headscope.hooks.ModelException;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.RunResult;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * Retrieval heads (Wu et al., "Retrieval Head Mechanistically Explains Long-Context Factuality", 2024; reference code
+ * nightdessert/Retrieval_Head). A needle is inserted at depth d of a haystack trimmed to length L, the question is
+ * asked, and the answer is decoded greedily. At every decoding step, for every head,
+ * {@code j = argmax_k A[l,h,last,k]}; the head gains {@code 1/|answer span|} when j lies in the needle's answer span
+ * and the token generated at this step equals the prompt token at j. A test counts only when the ROUGE-1 recall of
+ * the response against the answer exceeds 50%; a head's retrieval score is its mean over counted tests, and a
+ * retrieval head is one scoring above 0.1.
+ *
+ * <p>The argmax is the in-graph {@link TapKind#ARGMAX} reduction: no attention matrix leaves the device. The
+ * generative mode re-runs the growing sequence once per generated token (no key/value cache, the bundled models
+ * are small). The teacher-forced mode feeds prompt and answer once and reads, at each answer position s, the argmax
+ * of the row before it and the model's own greedy prediction there; its ROUGE gate is taken over those
+ * predictions. When the greedy answer equals the needle's answer (followed by EOS) both modes give identical scores.
+ */
+public final class RetrievalScan {
+    public static final String METRIC_VERSION = "wu2024-top1-copy/1";
+    public static final String ROUGE_VERSION = "rouge1-recall lowercase-alnum-unigrams no-stemming/1";
+
+    /** How the answer is produced. */
+    public enum Mode {
+        /** Prompt and needle answer in one pass; the grid costs one run per test. */
+        TEACHER,
+        /** Greedy decoding as the reference does, one run per generated token. */
+        GENERATE;
+
+        public static Mode parse(String s) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
+                case "teacher", "teacher-forced" -> TEACHER;
+                case "generate", "generative" -> GENERATE;
+                default -> throw new IllegalArgumentException("mode must be teacher or generate, got '" + s + "'");
+            };
+        }
+    }
+
+    /**
+     * Parameters of a scan; {@link #defaults(List)} holds the paper's values.
+     *
+     * @param lengths        total tokens per test (prompt, answer and one more token)
+     * @param depths         number of needle depths, evenly spaced over 0..100% as the reference's linspace
+     * @param rougeGate      a test counts when ROUGE-1 recall (0..1) is above this (reference: 50%)
+     * @param threshold      retrieval head when the score is above this (paper: 0.1)
+     * @param maxNewTokens   generation stops after this many tokens or at EOS (reference: 50)
+     */
+    public record Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
+        public Parameters {
+            lengths = List.copyOf(lengths);
+            if (lengths.isEmpty() || lengths.stream().anyMatch(l -> l < 8)) {
+                throw new IllegalArgumentException("lengths must be at least 8 tokens each, got " + lengths);
+            }
+            if (depths < 1) {
+                throw new IllegalArgumentException("depths must be at least 1, got " + depths);
+            }
+            if (maxNewTokens < 1) {
+                throw new IllegalArgumentException("maxNewTokens must be at least 1");
+            }
+        }
+
+        public static Parameters defaults(List<Integer> lengths) {
+            return new Parameters(lengths, 10, Mode.TEACHER, 0.5, 0.1, 50);
+        }
+
+        public Parameters withMode(Mode m) {
+            return new Parameters(lengths, depths, m, rougeGate, threshold, maxNewTokens);
+        }
+
+        public Parameters withDepths(int n) {
+            return new Parameters(lengths, n, mode, rougeGate, threshold, maxNewTokens);
+        }
+
+        public Parameters withMaxNewTokens(int n) {
+            return new Parameters(lengths, depths, mode, rougeGate, threshold, n);
+        }
+
+        /** Depth percents as the reference rounds them: round(linspace(0, 100, depths)). */
+        public int[] depthPercents() {
+            if (depths == 1) {
+                return new int[]{0};
+            }
+            return IntStream.range(0, depths).map(i -> (int) Math.round(100.0 * i / (depths - 1))).toArray();
+        }
+    }
+
+    /**
+     * One test of the grid.
+     *
+     * @param scores    per-head score of this test, [layers][heads]
+     * @param rouge     ROUGE-1 recall of the response against the answer (0..1)
+     * @param exact     the greedy answer equals the needle's answer (and then EOS, when the model has one)
+     */
+    public record Test(int needle, int length, int depth, String response, double rouge, boolean counted, boolean exact,
+                       double[][] scores) {
+    }
+
+    private RetrievalScan() {
+    }
+
+    /** Default lengths: an eighth, a quarter, half and all of the model's maximum length (512 when unknown). */
+    public static List<Integer> defaultLengths(HookedModel model) {
+        int max = model.manifest().maxLength() == null ? 512 : model.manifest().maxLength();
+        return List.of(max / 8, max / 4, max / 2, max);
+    }
+
+    /** Runs the grid needles x lengths x depths. Cancelled scans throw and return nothing. */
+    public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p,
+                                       Progress progress, CancelToken cancel) {
+        requireDecoder(model);
+        Grid grid = grid(model, needles, haystack, p);
+        List<NeedleEpisodes.Episode> episodes = grid.episodes();
+        HookedSession session = model.session(TapSet.of(TapKind.ARGMAX, allLayers(model)), HookSet.NONE);
+        String logits = logitsName(model);
+        Long eos = model.manifest().eos();
+        HsTokenizer tok = model.requireTokenizer();
+        List<Test> tests = new ArrayList<>();
+        int done = 0;
+        for (NeedleEpisodes.Episode e : episodes) {
+            cancel.check();
+            progress.update(done, episodes.size(), "retrieval L=" + e.length() + " d=" + e.depth() + "% needle " + (e.needleIndex() + 1));
+            Scored s = p.mode() == Mode.TEACHER ? teacher(model, session, logits, e, eos, cancel)
+                    : generate(model, session, logits, e, eos, p.maxNewTokens(), cancel);
+            double rouge = rouge1Recall(tok.decode(answerOf(e, s, eos)), needles.get(e.needleIndex()).answer());
+            tests.add(new Test(e.needleIndex(), e.length(), e.depth(), tok.decode(s.tokens()), rouge, rouge > p.rougeGate(),
+                    s.exact(), s.scores()));
+            done++;
+        }
+        progress.update(done, episodes.size(), "retrieval done");
+        return new RetrievalResult(p, model.layers(), model.heads(), tests, needles.size(), grid.template(), grid.sentenceEnd());
+    }
+
+    /** Every test of the grid (needle, length, depth order) and the template and sentence-end mark that built them. */
+    record Grid(List<NeedleEpisodes.Episode> episodes, String template, String sentenceEnd) {
+    }
+
+    static Grid grid(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+        Integer max = model.manifest().maxLength();
+        for (int l : p.lengths()) {
+            if (max != null && l > max) {
+                throw new IllegalArgumentException("length " + l + " exceeds " + model.manifest().name() + "'s maximum of "
+                        + max + " tokens; use lengths up to " + max);
+            }
+        }
+        int longest = p.lengths().stream().mapToInt(Integer::intValue).max().orElseThrow();
+        NeedleEpisodes builder = new NeedleEpisodes(model, haystack, longest);
+        List<NeedleEpisodes.Episode> out = new ArrayList<>();
+        for (int n = 0; n < needles.size(); n++) {
+            for (int l : p.lengths()) {
+                for (int d : p.depthPercents()) {
+                    out.add(builder.build(n, needles.get(n), l, d));
+                }
+            }
+        }
+        return new Grid(List.copyOf(out), builder.template(), builder.sentenceEnd());
+    }
+
+    private record Scored(long[] tokens, boolean exact, double[][] scores) {
+    }
+
+    /** The answer the gate judges: the generated tokens up to EOS. */
+    private static long[] answerOf(NeedleEpisodes.Episode e, Scored s, Long eos) {
+        long[] t = s.tokens();
+        for (int i = 0; i < t.length; i++) {
+            if (eos != null && t[i] == eos) {
+                return Arrays.copyOf(t, i);
+            }
+        }
+        return t;
+    }
+
+    private static Scored teacher(HookedModel model, HookedSession session, String logits, NeedleEpisodes.Episode e, Long eos,
+                                  CancelToken cancel) {
+        long[] prompt = e.prompt();
+        long[] answer = e.answer();
+        long[] seq = concat(prompt, answer);
+        RunResult r = session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel);
+        FloatTensor lg = r.output(logits);
+        double[][] scores = new double[model.layers()][model.heads()];
+        long[] predicted = new long[answer.length];
+        boolean exact = true;
+        for (int s = 0; s < answer.length; s++) {
+            int q = prompt.length - 1 + s;
+            predicted[s] = argmaxRow(lg, 0, q);
+            exact &= predicted[s] == answer[s];
+            addCopyScores(r, model, q, answer[s], prompt, e, scores);
+        }
+        if (eos != null) {
+            exact &= argmaxRow(lg, 0, seq.length - 1) == eos;
+        }
+        return new Scored(predicted, exact, scores);
+    }
+
+    private static Scored generate(HookedModel model, HookedSession session, String logits, NeedleEpisodes.Episode e, Long eos,
+                                   int maxNew, CancelToken cancel) {
+        long[] prompt = e.prompt();
+        Integer max = model.manifest().maxLength();
+        double[][] scores = new double[model.layers()][model.heads()];
+        long[] seq = prompt;
+        List<Long> generated = new ArrayList<>();
+        for (int step = 0; step < maxNew && (max == null || seq.length < max || step == 0); step++) {
+            RunResult r = session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel);
+            int q = seq.length - 1;
+            long next = argmaxRow(r.output(logits), 0, q);
+            generated.add(next);
+            addCopyScores(r, model, q, next, prompt, e, scores);
+            if (eos != null && next == eos) {
+                break;
+            }
+            seq = concat(seq, new long[]{next});
+        }
+        long[] tokens = generated.stream().mapToLong(Long::longValue).toArray();
+        long[] answer = e.answer();
+        boolean exact = tokens.length >= answer.length && Arrays.equals(Arrays.copyOf(tokens, answer.length), answer)
+                && (eos == null || tokens.length == answer.length + 1 && tokens[answer.length] == eos);
+        return new Scored(tokens, exact, scores);
+    }
+
+    /** The reference's retrieval_calculate for one decoding step whose query row is q and whose output is token. */
+    private static void addCopyScores(RunResult r, HookedModel model, int q, long token, long[] prompt, NeedleEpisodes.Episode e,
+                                      double[][] scores) {
+        double unit = 1.0 / e.answerLength();
+        for (int l = 0; l < model.layers(); l++) {
+            LongTensor am = r.argmax(l);
+            for (int h = 0; h < model.heads(); h++) {
+                int j = (int) am.get(0, h, q);
+                if (j >= e.answerStart() && j < e.answerEnd() && prompt[j] == token) {
+                    scores[l][h] += unit;
+                }
+            }
+        }
+    }
+
+    /**
+     * Needle accuracy (greedy exact match) of every intervention over the grid, from teacher-forced runs: the greedy
+     * answer equals the needle's answer exactly when every answer position predicts its token given the correct prefix
+     * (and EOS after it). All interventions of a test run as one batch.
+     */
+    public static double[] needleAccuracy(HookedModel model, List<Needle> needles, String haystack, Parameters p,
+                                          List<Intervention> interventions, Progress progress, CancelToken cancel) {
+        requireDecoder(model);
+        List<NeedleEpisodes.Episode> episodes = grid(model, needles, haystack, p).episodes();
+        HookSet hooks = HookSet.NONE;
+        for (Intervention i : interventions) {
+            hooks = hooks.union(i.hooks());
+        }
+        HookedSession session = model.session(TapSet.NONE, hooks);
+        String logits = logitsName(model);
+        Long eos = model.manifest().eos();
+        double[] correct = new double[interventions.size()];
+        int done = 0;
+        for (NeedleEpisodes.Episode e : episodes) {
+            cancel.check();
+            progress.update(done++, episodes.size(), "needle accuracy L=" + e.length() + " d=" + e.depth() + "%");
+            long[] answer = e.answer();
+            long[] seq = concat(e.prompt(), answer);
+            RunResult r = session.run(RunRequest.tokens(seq).withInterventions(interventions).withOutputs(Set.of(logits)), cancel);
+            FloatTensor lg = r.output(logits);
+            for (int b = 0; b < interventions.size(); b++) {
+                boolean ok = true;
+                for (int s = 0; s < answer.length && ok; s++) {
+                    ok = argmaxRow(lg, b, e.prompt().length - 1 + s) == answer[s];
+                }
+                if (ok && eos != null) {
+                    ok = argmaxRow(lg, b, seq.length - 1) == eos;
+                }
+                correct[b] += ok ? 1 : 0;
+            }
+        }
+        progress.update(episodes.size(), episodes.size(), "needle accuracy done");
+        for (int b = 0; b < correct.length; b++) {
+            correct[b] /= episodes.size();
+        }
+        return correct;
+    }
+
+    /**
+     * ROUGE-1 recall as rouge_score computes it, without stemming: unigram overlap (clipped counts) over the
+     * reference's unigrams, after lower-casing and splitting on everything that is not a letter or digit.
+     */
+    public static double rouge1Recall(String prediction, String reference) {
+        List<String> ref = words(reference);
+        if (ref.isEmpty()) {
+            return 0;
+        }
+        Map<String, Integer> pred = new HashMap<>();
+        for (String w : words(prediction)) {
+            pred.merge(w, 1, Integer::sum);
+        }
+        Map<String, Integer> refCount = new HashMap<>();
+        for (String w : ref) {
+            refCount.merge(w, 1, Integer::sum);
+        }
+        int overlap = 0;
+        for (var en : refCount.entrySet()) {
+            overlap += Math.min(en.getValue(), pred.getOrDefault(en.getKey(), 0));
+        }
+        return overlap / (double) ref.size();
+    }
+
+    private static List<String> words(String s) {
+        return Arrays.stream(s.toLowerCase(Locale.ROOT).split("[^a-z0-9]+")).filter(w -> !w.isEmpty()).toList();
+    }
+
+    static void requireDecoder(HookedModel model) {
+        if (!model.isCausal()) {
+            throw new ModelException(model.manifest().name() + " is a bidirectional encoder: it generates no answers, "
+                    + "so needle retrieval is not defined for it.", "Open a decoder (causal language model), e.g. needle-gpt.");
+        }
+        logitsName(model);
+    }
+
+    /** The name of the logits output: the manifest's "logits" role, else an output called logits. */
+    static String logitsName(HookedModel model) {
+        Map<String, String> outs = model.manifest().outputs();
+        if (outs != null && outs.get("logits") != null) {
+            return outs.get("logits");
+        }
+        if (model.model().outputNames().contains("logits")) {
+            return "logits";
+        }
+        throw new ModelException(model.manifest().name() + " has no logits output (outputs: " + model.model().outputNames() + ").",
+                "Name the logits output in headscope.json under \"outputs\": {\"logits\": NAME}.");
+    }
+
+    static List<Integer> allLayers(HookedModel model) {
+        return IntStream.range(0, model.layers()).boxed().toList();
+    }
+
+    static long argmaxRow(FloatTensor logits, int b, int q) {
+        int v = logits.dim(2);
+        int base = logits.offset(b, q, 0);
+        float[] d = logits.data();
+        int best = 0;
+        for (int i = 1; i < v; i++) {
+            if (d[base + i] > d[base + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    static long[] concat(long[] a, long[] b) {
+        long[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}

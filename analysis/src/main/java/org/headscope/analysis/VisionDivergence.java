@@ -1,0 +1,351 @@
+package org.headscope.analysis;
+
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HookedSession;
+import org.headscope.hooks.Intervention;
+import org.headscope.hooks.ModelException;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.RunResult;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+import org.headscope.hooks.VisionParts;
+
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Vision-aware head divergence and reinforcement ("Cracking the Code of Hallucination in LVLMs with Vision-aware Head
+ * Divergence", CVPR'25). Two prefills, with the image and with the image tokens removed; head outputs z (before the
+ * output projection) at the last position:
+ * {@code VHD[l,h] = || z[l,h](x_V, x_T) - z[l,h](x_T) ||_2}. Outlier filter: where VHD exceeds mean+std of its layer
+ * and the text-only norm {@code ||z[l,h](x_T)||} exceeds mean+std of its layer, VHD := 0 (population std). Vision-aware
+ * heads of a layer: VHD above the layer's median. T-VHD = sum over layers of the top-8 VHD. VHR multiplies the
+ * vision-aware heads' z by alpha = 2, layer by layer from the first to the last layer of the range, recomputing VHD
+ * (with the heads chosen so far reinforced) before choosing each layer's heads. The paper reinforces the last 14 layers
+ * of 7B-13B models; the default range here is every layer, because the bundled VLM has few.
+ */
+public final class VisionDivergence {
+    public static final String METRIC_VERSION = "vhd-cvpr25 last-token z l2, mean+std outlier filter (population std), median selection/1";
+
+    /**
+     * Parameters of the analysis.
+     *
+     * @param alpha        VHR gain on the vision-aware heads' outputs (paper: 2.0)
+     * @param topK         heads per layer summed into T-VHD (paper: 8)
+     * @param firstLayer   first layer VHR reinforces, or -1 for layer 0
+     * @param lastLayer    last layer VHR reinforces, or -1 for the model's last layer
+     * @param maxNewTokens greedy answer length limit (stops at EOS)
+     */
+    public record Parameters(double alpha, int topK, int firstLayer, int lastLayer, int maxNewTokens) {
+        /** The paper's alpha and top-8, over every layer (the paper's "last 14" needs a 14+ layer model). */
+        public static final Parameters DEFAULTS = new Parameters(2.0, 8, -1, -1, 8);
+        /** Layers the paper reinforces: the last 14. */
+        public static final int PAPER_LAYERS = 14;
+
+        public Parameters {
+            if (topK < 1 || maxNewTokens < 1) {
+                throw new IllegalArgumentException("topK and maxNewTokens must be at least 1");
+            }
+        }
+
+        public Parameters withAlpha(double a) {
+            return new Parameters(a, topK, firstLayer, lastLayer, maxNewTokens);
+        }
+
+        public Parameters withLayers(int first, int last) {
+            return new Parameters(alpha, topK, first, last, maxNewTokens);
+        }
+
+        int first(int layers) {
+            return firstLayer < 0 ? 0 : firstLayer;
+        }
+
+        int last(int layers) {
+            return lastLayer < 0 ? layers - 1 : lastLayer;
+        }
+    }
+
+    /**
+     * VHD of every head for one pair of prefills, [layers][heads].
+     *
+     * @param raw         VHD before the outlier filter
+     * @param textNorm    {@code ||z(x_T)||}
+     * @param vhd         VHD after the outlier filter
+     * @param visionAware VHD above the layer median
+     * @param tvhd        sum over layers of the top-k filtered VHD
+     */
+    public record Divergence(double[][] raw, double[][] textNorm, double[][] vhd, boolean[][] visionAware, double tvhd) {
+    }
+
+    /** A greedy answer with the margin between the two best logits at its first token. */
+    public record Answer(String text, long[] tokens, double margin) {
+    }
+
+    /**
+     * The result.
+     *
+     * @param initial    divergence without reinforcement
+     * @param reinforced heads VHR multiplied by alpha, in the order chosen
+     * @param after      divergence with those heads reinforced
+     */
+    public record Result(Parameters parameters, int layers, int heads, Divergence initial, List<Intervention.Head> reinforced,
+                         Divergence after, Answer before, Answer withVhr) {
+        public Result {
+            reinforced = List.copyOf(reinforced);
+        }
+
+        /** The VHR edit: every reinforced head's z scaled by alpha. */
+        public Intervention reinforcement() {
+            return VisionDivergence.reinforcement(reinforced, parameters.alpha());
+        }
+
+        public HeadReport toReport(Provenance provenance) {
+            java.util.Set<Intervention.Head> chosen = new java.util.HashSet<>(reinforced);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int l = 0; l < layers; l++) {
+                for (int h = 0; h < heads; h++) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("layer", l);
+                    row.put("head", h);
+                    row.put("vhd", initial.vhd()[l][h]);
+                    row.put("vhd_raw", initial.raw()[l][h]);
+                    row.put("text_norm", initial.textNorm()[l][h]);
+                    row.put("vision_aware", initial.visionAware()[l][h] ? 1.0 : 0.0);
+                    row.put("reinforced", chosen.contains(new Intervention.Head(l, h)) ? 1.0 : 0.0);
+                    row.put("vhd_after_vhr", after.vhd()[l][h]);
+                    rows.add(row);
+                }
+            }
+            Map<String, Object> params = new LinkedHashMap<>();
+            params.put("alpha", parameters.alpha());
+            params.put("top_k", parameters.topK());
+            params.put("vhr_first_layer", parameters.first(layers));
+            params.put("vhr_last_layer", parameters.last(layers));
+            params.put("paper_vhr_layers", "last " + Parameters.PAPER_LAYERS);
+            params.put("outlier_filter", "VHD > mean+std and text-only norm > mean+std of the layer -> 0 (population std)");
+            params.put("selection", "VHD above the layer median");
+            params.put("max_new_tokens", parameters.maxNewTokens());
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("t_vhd", initial.tvhd());
+            summary.put("t_vhd_after_vhr", after.tvhd());
+            summary.put("reinforced_heads", reinforced.stream().map(Intervention.Head::toString).toList());
+            summary.put("answer", before.text());
+            summary.put("answer_with_vhr", withVhr.text());
+            summary.put("first_token_margin", before.margin());
+            summary.put("first_token_margin_with_vhr", withVhr.margin());
+            List<HeadReport.Figure> figures = List.of(
+                    HeadReport.headHeatmap("VHD (after the outlier filter)", "vhd", rows),
+                    HeadReport.rankedBars("Top VHD heads", "vhd", rows, Math.min(16, rows.size())),
+                    HeadReport.headHeatmap("VHD with VHR applied", "vhd_after_vhr", rows));
+            return new HeadReport("vhd", params, provenance, rows, Map.of("summary", summary), figures);
+        }
+    }
+
+    private VisionDivergence() {
+    }
+
+    /** VHD, VHR and the answers before and after, for one image and prompt. */
+    public static Result analyse(HookedModel model, BufferedImage image, String prompt, Parameters p, Progress progress,
+                                 CancelToken cancel) {
+        VisionParts vision = requireVision(model);
+        long[] ids = model.requireTokenizer().encode(prompt).ids();
+        FloatTensor img = vision.encodeImage(vision.pixels(image));
+        FloatTensor with = vision.sequence(ids, img);
+        FloatTensor without = vision.sequence(ids, null);
+        int first = p.first(model.layers());
+        int last = p.last(model.layers());
+        if (first > last || last >= model.layers()) {
+            throw new IllegalArgumentException("VHR layers " + first + ".." + last + " are outside the model's layers 0.."
+                    + (model.layers() - 1));
+        }
+        int steps = last - first + 4;
+        progress.update(0, steps, "vhd prefills");
+        Divergence initial = measure(model, with, without, Intervention.NONE, p.topK(), cancel);
+        List<Intervention.Head> chosen = new ArrayList<>();
+        Divergence current = initial;
+        for (int l = first; l <= last; l++) {
+            cancel.check();
+            progress.update(l - first + 1, steps, "vhr layer " + l);
+            if (l > first) {
+                current = measure(model, with, without, reinforcement(chosen, p.alpha()), p.topK(), cancel);
+            }
+            for (int h = 0; h < model.heads(); h++) {
+                if (current.visionAware()[l][h]) {
+                    chosen.add(new Intervention.Head(l, h));
+                }
+            }
+        }
+        Intervention vhr = reinforcement(chosen, p.alpha());
+        Divergence after = measure(model, with, without, vhr, p.topK(), cancel);
+        progress.update(steps - 2, steps, "greedy answer");
+        Answer before = answer(model, ids, img, Intervention.NONE, p.maxNewTokens(), cancel);
+        progress.update(steps - 1, steps, "greedy answer with vhr");
+        Answer withVhr = answer(model, ids, img, vhr, p.maxNewTokens(), cancel);
+        progress.update(steps, steps, "vhd done");
+        return new Result(p, model.layers(), model.heads(), initial, chosen, after, before, withVhr);
+    }
+
+    static Intervention reinforcement(List<Intervention.Head> heads, double alpha) {
+        Intervention.Builder b = Intervention.builder();
+        heads.forEach(h -> b.scaleHead(h.layer(), h.head(), (float) alpha));
+        return b.build();
+    }
+
+    /** Both prefills under one intervention, and the divergence of their last-position head outputs. */
+    public static Divergence measure(HookedModel model, FloatTensor withImage, FloatTensor textOnly, Intervention edit, int topK,
+                                     CancelToken cancel) {
+        HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, RetrievalScan.allLayers(model)), HookSet.HEAD);
+        Set<String> outs = Set.of(RetrievalScan.logitsName(model));
+        RunResult a = s.run(RunRequest.embeddings(withImage).withIntervention(edit).withOutputs(outs), cancel);
+        RunResult b = s.run(RunRequest.embeddings(textOnly).withIntervention(edit).withOutputs(outs), cancel);
+        int layers = model.layers();
+        int heads = model.heads();
+        double[][] vhd = new double[layers][heads];
+        double[][] norm = new double[layers][heads];
+        for (int l = 0; l < layers; l++) {
+            FloatTensor za = a.tap(TapKind.HEAD_OUTPUT, l);
+            FloatTensor zb = b.tap(TapKind.HEAD_OUTPUT, l);
+            int ta = za.dim(2) - 1;
+            int tb = zb.dim(2) - 1;
+            for (int h = 0; h < heads; h++) {
+                float[] x = za.slice(0, h, ta).data();
+                float[] y = zb.slice(0, h, tb).data();
+                double d = 0;
+                double n = 0;
+                for (int i = 0; i < x.length; i++) {
+                    d += (x[i] - y[i]) * (double) (x[i] - y[i]);
+                    n += y[i] * (double) y[i];
+                }
+                vhd[l][h] = Math.sqrt(d);
+                norm[l][h] = Math.sqrt(n);
+            }
+        }
+        return divergence(vhd, norm, topK);
+    }
+
+    /** The outlier filter, the median selection and T-VHD over raw VHD and text-only norms. */
+    public static Divergence divergence(double[][] raw, double[][] textNorm, int topK) {
+        int layers = raw.length;
+        double[][] vhd = new double[layers][];
+        boolean[][] aware = new boolean[layers][];
+        double tvhd = 0;
+        for (int l = 0; l < layers; l++) {
+            double vLimit = mean(raw[l]) + std(raw[l]);
+            double nLimit = mean(textNorm[l]) + std(textNorm[l]);
+            vhd[l] = new double[raw[l].length];
+            for (int h = 0; h < raw[l].length; h++) {
+                vhd[l][h] = raw[l][h] > vLimit && textNorm[l][h] > nLimit ? 0 : raw[l][h];
+            }
+            double median = median(vhd[l]);
+            aware[l] = new boolean[raw[l].length];
+            for (int h = 0; h < raw[l].length; h++) {
+                aware[l][h] = vhd[l][h] > median;
+            }
+            double[] sorted = vhd[l].clone();
+            Arrays.sort(sorted);
+            for (int i = 0; i < Math.min(topK, sorted.length); i++) {
+                tvhd += sorted[sorted.length - 1 - i];
+            }
+        }
+        return new Divergence(raw, textNorm, vhd, aware, tvhd);
+    }
+
+    /** Greedy decoding with the image, under an intervention; the answer stops at EOS. */
+    public static Answer answer(HookedModel model, long[] ids, FloatTensor image, Intervention edit, int maxNew, CancelToken cancel) {
+        VisionParts vision = requireVision(model);
+        HookedSession s = model.session(TapSet.NONE, HookSet.HEAD);
+        String logits = RetrievalScan.logitsName(model);
+        Long eos = model.manifest().eos();
+        long[] seq = ids;
+        List<Long> out = new ArrayList<>();
+        double margin = Double.NaN;
+        for (int step = 0; step < maxNew; step++) {
+            FloatTensor lg = s.run(RunRequest.embeddings(vision.sequence(seq, image)).withIntervention(edit)
+                    .withOutputs(Set.of(logits)), cancel).output(logits);
+            int q = lg.dim(1) - 1;
+            long next = RetrievalScan.argmaxRow(lg, 0, q);
+            if (step == 0) {
+                margin = margin(lg.slice(0, q).data());
+            }
+            if (eos != null && next == eos) {
+                break;
+            }
+            out.add(next);
+            seq = RetrievalScan.concat(seq, new long[]{next});
+        }
+        long[] tokens = out.stream().mapToLong(Long::longValue).toArray();
+        return new Answer(model.requireTokenizer().decode(tokens), tokens, margin);
+    }
+
+    /** Next-token logits after the prompt with the image, one row per intervention, from one batched run. */
+    public static FloatTensor nextTokenLogits(HookedModel model, long[] ids, FloatTensor image, List<Intervention> edits,
+                                              CancelToken cancel) {
+        VisionParts vision = requireVision(model);
+        HookSet hooks = HookSet.HEAD;
+        for (Intervention e : edits) {
+            hooks = hooks.union(e.hooks());
+        }
+        String logits = RetrievalScan.logitsName(model);
+        FloatTensor lg = model.session(TapSet.NONE, hooks).run(RunRequest.embeddings(vision.sequence(ids, image))
+                .withInterventions(edits).withOutputs(Set.of(logits)), cancel).output(logits);
+        int b = lg.dim(0);
+        int q = lg.dim(1) - 1;
+        int v = lg.dim(2);
+        FloatTensor out = FloatTensor.zeros(b, v);
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(lg.slice(i, q).data(), 0, out.data(), i * v, v);
+        }
+        return out;
+    }
+
+    private static double margin(float[] row) {
+        double best = Double.NEGATIVE_INFINITY;
+        double second = Double.NEGATIVE_INFINITY;
+        for (float x : row) {
+            if (x > best) {
+                second = best;
+                best = x;
+            } else if (x > second) {
+                second = x;
+            }
+        }
+        return best - second;
+    }
+
+    static VisionParts requireVision(HookedModel model) {
+        return model.vision().orElseThrow(() -> new ModelException(model.manifest().name()
+                + " is not a vision-language model: VHD compares runs with and without the image.",
+                "Open a split VLM export with vision parts in its headscope.json, e.g. shapes-vlm."));
+    }
+
+    private static double mean(double[] x) {
+        return Arrays.stream(x).average().orElse(0);
+    }
+
+    private static double std(double[] x) {
+        double m = mean(x);
+        return Math.sqrt(Arrays.stream(x).map(v -> (v - m) * (v - m)).average().orElse(0));
+    }
+
+    private static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    /** Definition versions for the report's provenance. */
+    public static Map<String, String> metricVersions() {
+        return Map.of("vhd", METRIC_VERSION, "vhr", "vhr layer-by-layer, alpha on z through the head-output hook/1");
+    }
+}
