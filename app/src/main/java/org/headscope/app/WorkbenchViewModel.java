@@ -18,6 +18,7 @@ import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
 import org.headscope.app.redistribution.RedistributionViewModel;
 import org.headscope.app.report.Scan;
+import org.headscope.app.retrieval.RetrievalHeadsScan;
 import org.headscope.app.report.ScanViewModel;
 import org.headscope.app.report.SessionFile;
 import org.headscope.app.sinks.SinksScan;
@@ -52,6 +53,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new HeadProfileScan());
         addScan(new SinksScan());
         addScan(new SweepScan());
+        addScan(new RetrievalHeadsScan());
         this.redistribution = new RedistributionViewModel(executor, models, message::set);
         panels.add(redistribution);
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));

@@ -259,6 +259,15 @@ class WorkbenchViewModelTest {
         red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.ACT);
     }
 
+    @Test
+    void theRetrievalPanelRefusesAnEncoderAndSaysWhichModelToOpen() {
+        var scan = vm.scan("Retrieval heads");
+        scan.run(vm.attention().promptProperty().get());
+        assertEquals(null, scan.reportProperty().get());
+        assertTrue(vm.messageProperty().get().problem().contains("bidirectional encoder"), vm.messageProperty().get().problem());
+        assertTrue(vm.messageProperty().get().fix().contains("decoder"));
+    }
+
     static float[] pooled(RunResult r) {
         String name = r.floats().keySet().stream().filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst().orElseThrow();
         FloatTensor h = r.output(name);
