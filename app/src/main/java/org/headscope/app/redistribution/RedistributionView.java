@@ -138,8 +138,9 @@ public final class RedistributionView extends VBox {
         FloatTensor b = r.before().get(l).slice(h);
         FloatTensor a = r.after().get(l).slice(h);
         int cell = Math.max(1, MAP / Math.max(b.dim(0), b.dim(1)));
-        before.setImage(HeatmapImages.render(b, cell, attention.scaleProperty().get()));
-        after.setImage(HeatmapImages.render(a, cell, attention.scaleProperty().get()));
+        boolean causal = attention.runProperty().get() != null && attention.runProperty().get().causal();
+        before.setImage(HeatmapImages.render(b, cell, attention.scaleProperty().get(), causal));
+        after.setImage(HeatmapImages.render(a, cell, attention.scaleProperty().get(), causal));
         mapTitle.setText("layer " + l + ", head " + h + " (pick another in the grid)");
         tokens.getItems().setAll(r.topTokens());
     }
