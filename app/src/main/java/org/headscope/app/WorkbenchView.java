@@ -86,7 +86,8 @@ public final class WorkbenchView extends BorderPane {
         right.setOrientation(Orientation.VERTICAL);
         right.setDividerPositions(0.5);
         SplitPane center = new SplitPane(attentionView, right);
-        center.setDividerPositions(0.52);
+        center.setId("main-split");
+        center.setDividerPositions(0.5);
         setCenter(center);
         setBottom(new VBox(new MessageBar(vm.messageProperty()), new StatusBar(vm.executor())));
 

@@ -22,6 +22,7 @@ import org.headscope.app.retrieval.RetrievalHeadsScan;
 import org.headscope.app.report.ScanViewModel;
 import org.headscope.app.report.SessionFile;
 import org.headscope.app.sinks.SinksScan;
+import org.headscope.app.vision.VisionScan;
 import org.headscope.app.util.PanelState;
 import org.headscope.app.util.Message;
 import org.headscope.app.util.Settings;
@@ -54,6 +55,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new SinksScan());
         addScan(new SweepScan());
         addScan(new RetrievalHeadsScan());
+        addScan(new VisionScan());
         this.redistribution = new RedistributionViewModel(executor, models, message::set);
         panels.add(redistribution);
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));

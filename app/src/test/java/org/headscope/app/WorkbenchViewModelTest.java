@@ -268,6 +268,15 @@ class WorkbenchViewModelTest {
         assertTrue(vm.messageProperty().get().fix().contains("decoder"));
     }
 
+    @Test
+    void theVisionPanelRefusesATextModel() {
+        var scan = vm.scan("Vision");
+        scan.run(vm.attention().promptProperty().get());
+        assertEquals(null, scan.reportProperty().get());
+        assertTrue(vm.messageProperty().get().problem().contains("not a vision-language model"), vm.messageProperty().get().problem());
+        assertTrue(vm.messageProperty().get().fix().contains("shapes-vlm"));
+    }
+
     static float[] pooled(RunResult r) {
         String name = r.floats().keySet().stream().filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst().orElseThrow();
         FloatTensor h = r.output(name);

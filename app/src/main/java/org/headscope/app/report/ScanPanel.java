@@ -32,6 +32,7 @@ public final class ScanPanel extends VBox {
     private final ScanViewModel vm;
     private final TableView<Map<String, Object>> table = new TableView<>();
     private final ChoiceBox<String> column = new ChoiceBox<>();
+    private final Label summary = new Label();
 
     public ScanPanel(ScanViewModel vm, AttentionViewModel attention, Supplier<String> prompt,
                      java.util.function.Consumer<Message> messages) {
@@ -92,11 +93,14 @@ public final class ScanPanel extends VBox {
         });
         vm.reportProperty().addListener(o -> refresh());
         vm.columnProperty().addListener(o -> table.getItems().setAll(vm.ranked(vm.columnProperty().get())));
-        getChildren().addAll(params, actions, table);
+        summary.setId(id + "-summary");
+        summary.setWrapText(true);
+        getChildren().addAll(params, actions, summary, table);
         refresh();
     }
 
     private void refresh() {
+        summary.setText(vm.summary());
         String chosen = vm.columnProperty().get();
         column.getItems().setAll(vm.columns());
         vm.columnProperty().set(chosen != null && vm.columns().contains(chosen) ? chosen

@@ -85,6 +85,18 @@ public final class ScanViewModel implements PanelState {
         }
     }
 
+    /** The report's "summary" section (answers, totals) as one line per entry, or empty. */
+    public String summary() {
+        HeadReport r = report.get();
+        if (r == null || !(r.sections().get("summary") instanceof Map<?, ?> m)) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        m.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : "\n").append(k).append(": ").append(v instanceof Double d
+                ? String.format(java.util.Locale.ROOT, "%.4g", d) : v));
+        return sb.toString();
+    }
+
     /** Score columns of the last report (numeric columns other than layer and head). */
     public List<String> columns() {
         HeadReport r = report.get();
