@@ -122,6 +122,14 @@ public final class WorkbenchView extends BorderPane {
                 .ifPresentOrElse(s -> grid.scoresProperty().bind(s.scoresProperty()), () -> grid.scoresProperty().set(null));
     }
 
+    /** Shows the panel with this tab title. */
+    public void selectPanel(String title) {
+        Tab tab = panels.getTabs().stream().filter(t -> t.getText().equals(title)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no panel '" + title + "'; panels: "
+                        + panels.getTabs().stream().map(Tab::getText).toList()));
+        panels.getSelectionModel().select(tab);
+    }
+
     /** Adds a feature panel as a tab. */
     public void addPanel(String title, javafx.scene.Node content) {
         Tab tab = new Tab(title, content);

@@ -58,6 +58,14 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new VisionScan());
         this.redistribution = new RedistributionViewModel(executor, models, message::set);
         panels.add(redistribution);
+        Map<String, Object> saved = settings.map("panels");
+        for (PanelState panel : panels) {
+            if (saved.get(panel.key()) instanceof Map<?, ?> m) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> values = (Map<String, Object>) m;
+                panel.restore(values);
+            }
+        }
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));
         attention.scaleProperty().set(ColourScale.valueOf(settings.string("scale", ColourScale.LINEAR.name())));
         attention.scaleProperty().addListener((o, a, b) -> settings.put("scale", b.name()));
@@ -156,6 +164,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
 
     @Override
     public void close() {
+        settings.put("panels", capture().panels());
         executor.close();
         models.close();
     }

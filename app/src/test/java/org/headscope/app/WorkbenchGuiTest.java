@@ -117,6 +117,10 @@ class WorkbenchGuiTest {
         FlowPane strip = robot.lookup("#token-strip").queryAs(FlowPane.class);
         assertEquals(run.tokens().size(), strip.getChildren().size());
         assertEquals("[CLS]", ((Label) strip.getChildren().getFirst()).getText());
+        double[] rates = run.sinkRates(0.3);
+        for (int i = 0; i < rates.length; i++) {
+            assertEquals(rates[i] >= 0.25, strip.getChildren().get(i).getStyleClass().contains("sink"), "token " + i);
+        }
     }
 
     @Test

@@ -277,6 +277,30 @@ class WorkbenchViewModelTest {
         assertTrue(vm.messageProperty().get().fix().contains("shapes-vlm"));
     }
 
+    @Test
+    void sinkRatesCountTheHeadsWhoseMeanAttentionOnAKeyExceedsEps() {
+        AttentionRun run = vm.attention().runProperty().get();
+        double[] rates = run.sinkRates(0.3);
+        int t = run.tokens().size();
+        for (int k = 0; k < t; k++) {
+            int count = 0;
+            for (int l = 0; l < run.layers(); l++) {
+                for (int h = 0; h < run.heads(); h++) {
+                    FloatTensor a = run.map(l, h, false);
+                    double sum = 0;
+                    for (int q = 0; q < t; q++) {
+                        sum += a.get(q, k);
+                    }
+                    if (sum / t > 0.3) {
+                        count++;
+                    }
+                }
+            }
+            assertEquals(count / (double) (run.layers() * run.heads()), rates[k], 1e-12);
+        }
+        assertTrue(rates[0] > 0.5, "[CLS] is MiniLM's sink: " + rates[0]);
+    }
+
     static float[] pooled(RunResult r) {
         String name = r.floats().keySet().stream().filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst().orElseThrow();
         FloatTensor h = r.output(name);

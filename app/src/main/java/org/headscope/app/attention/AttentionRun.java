@@ -42,6 +42,36 @@ public record AttentionRun(String source, HsTokenizer.Tokens tokens, boolean cau
         return Collections.unmodifiableSet(heads);
     }
 
+    /**
+     * Sink rate of each key of the clean run (Gu et al., ICLR'25, on this one prompt): the share of heads, over all
+     * layers, whose mean received attention {@code colmean[k] = sum_q A[q,k] / n_k} exceeds {@code eps}, where
+     * {@code n_k} counts the queries that can see key k (T - k when causal, T otherwise).
+     */
+    public double[] sinkRates(double eps) {
+        int queries = clean.getFirst().dim(1);
+        int keys = clean.getFirst().dim(2);
+        double[] rate = new double[keys];
+        int heads = 0;
+        for (FloatTensor layer : clean) {
+            for (int h = 0; h < layer.dim(0); h++) {
+                heads++;
+                for (int k = 0; k < keys; k++) {
+                    double sum = 0;
+                    for (int q = 0; q < queries; q++) {
+                        sum += layer.get(h, q, k);
+                    }
+                    if (sum / (causal ? queries - k : queries) > eps) {
+                        rate[k]++;
+                    }
+                }
+            }
+        }
+        for (int k = 0; k < keys; k++) {
+            rate[k] /= heads;
+        }
+        return rate;
+    }
+
     public int layers() {
         return clean.size();
     }

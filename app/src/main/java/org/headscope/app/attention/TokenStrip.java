@@ -5,9 +5,14 @@ import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
 
 /**
- * The prompt's tokens as chips; hovering a chip highlights that token's row and column in the map.
+ * The prompt's tokens as chips; hovering a chip highlights that token's row and column in the map. Attention sinks
+ * of the prompt are marked: keys on which at least a quarter of all heads put a mean attention above 0.3 (Gu et al.'s
+ * threshold); the tooltip gives every token's sink rate.
  */
 public final class TokenStrip extends FlowPane {
+    static final double SINK_EPS = 0.3;
+    static final double SINK_SHARE = 0.25;
+
     private final AttentionViewModel vm;
 
     public TokenStrip(AttentionViewModel vm) {
@@ -27,11 +32,16 @@ public final class TokenStrip extends FlowPane {
             return;
         }
         String[] s = r.tokens().strings();
+        double[] rates = r.sinkRates(SINK_EPS);
         for (int i = 0; i < s.length; i++) {
             int index = i;
             Label chip = new Label(s[i]);
             chip.getStyleClass().add("chip");
-            chip.setTooltip(new Tooltip("token " + i + ", id " + r.tokens().ids()[i]));
+            chip.setTooltip(new Tooltip(String.format(java.util.Locale.ROOT, "token %d, id %d%nsink rate %.0f%% of heads (mean attention > %.1f)",
+                    i, r.tokens().ids()[i], 100 * rates[i], SINK_EPS)));
+            if (rates[i] >= SINK_SHARE) {
+                chip.getStyleClass().add("sink");
+            }
             chip.setOnMouseEntered(e -> vm.hoveredTokenProperty().set(index));
             chip.setOnMouseExited(e -> vm.hoveredTokenProperty().set(-1));
             getChildren().add(chip);

@@ -35,7 +35,7 @@ public final class ScreenshotCommand implements Command {
     @Override
     public String usage() {
         return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--width 1360] [--height 860]";
+                + "[--log] [--panel TITLE] [--width 1360] [--height 860]";
     }
 
     @Override
@@ -58,6 +58,7 @@ public final class ScreenshotCommand implements Command {
         int head = args.integer("head", 3);
         List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
         boolean log = args.flag("log");
+        String panel = args.string("panel", null);
         double width = args.integer("width", 1360);
         double height = args.integer("height", 860);
         args.rejectUnknown();
@@ -83,6 +84,11 @@ public final class ScreenshotCommand implements Command {
                 }
                 if (!ablate.isEmpty()) {
                     vm.attention().run();
+                }
+                if (panel != null) {
+                    view.selectPanel(panel);
+                    vm.scans().stream().filter(s -> s.scan().title().equals(panel)).findFirst()
+                            .ifPresent(s -> s.run(vm.attention().promptProperty().get()));
                 }
                 vm.attention().layerProperty().set(layer);
                 vm.attention().headProperty().set(head);

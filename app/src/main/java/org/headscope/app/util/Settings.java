@@ -63,6 +63,12 @@ public final class Settings {
         return values.get(key) instanceof Number n ? n.doubleValue() : fallback;
     }
 
+    /** A nested object (e.g. each panel's settings by its key), or an empty map. */
+    @SuppressWarnings("unchecked")
+    public Map<String, Object> map(String key) {
+        return values.get(key) instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    }
+
     public void put(String key, Object value) {
         if (value == null ? values.remove(key) != null : !value.equals(values.put(key, value))) {
             save();
