@@ -8,6 +8,6 @@ final class AnalysisCommands {
     }
 
     static List<Command> all() {
-        return List.of(new RetrievalCommand(), new VhdCommand());
+        return List.of(new RetrievalCommand(), new VhdCommand(), new org.headscope.app.bench.RetrievalBench());
     }
 }
