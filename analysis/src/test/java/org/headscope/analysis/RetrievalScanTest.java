@@ -74,6 +74,18 @@ class RetrievalScanTest {
     }
 
     @Test
+    void referenceModeWithFullMatricesGivesTheSameScoresAsTheInGraphArgmax() {
+        RetrievalResult ref = scan(RetrievalScan.Mode.REFERENCE);
+        RetrievalResult gen = scan(RetrievalScan.Mode.GENERATE);
+        assertEquals(gen.runs(), ref.runs());
+        assertTrue(ref.bytesFetched() > gen.bytesFetched(), "full matrices move more bytes");
+        for (int i = 0; i < gen.tests().size(); i++) {
+            assertArrayEquals(gen.tests().get(i).scores()[0], ref.tests().get(i).scores()[0], 0.0);
+            assertEquals(gen.tests().get(i).response(), ref.tests().get(i).response());
+        }
+    }
+
+    @Test
     void maskingThePlantedCopyHeadBreaksRetrievalWhileMaskingTheEchoHeadDoesNot() {
         double[] acc = RetrievalScan.needleAccuracy(model, RetrievalTestModels.NEEDLES, RetrievalTestModels.HAYSTACK, GRID,
                 List.of(Intervention.NONE, Intervention.builder().uniform(0, RetrievalTestModels.COPY_HEAD).build(),
@@ -148,7 +160,7 @@ class RetrievalScanTest {
     @Test
     void noTestPastTheGateMeansNoScoresAndAClearMessage() {
         RetrievalScan.Test failed = new RetrievalScan.Test(0, 40, 0, "nothing", 0.0, false, false, new double[1][3]);
-        RetrievalResult r = new RetrievalResult(GRID, 1, 3, List.of(failed), 1, "{haystack} {question}", ".");
+        RetrievalResult r = new RetrievalResult(GRID, 1, 3, List.of(failed), 1, "{haystack} {question}", ".", 1, 0);
         assertFalse(r.hasScores());
         IllegalStateException e = assertThrows(IllegalStateException.class, r::toReferenceJson);
         assertTrue(e.getMessage().contains("none of the 1 tests passed the ROUGE-1 gate"), e.getMessage());

@@ -14,6 +14,6 @@ final class AnalysisCommands {
 
     static List<Command> all() {
         return List.of(new SinksCommand(), new RetrievalCommand(), new AblateCommand(), new VhdCommand(), new RedistributeCommand(),
-                new AblationBench());
+                new AblationBench(), new org.headscope.app.bench.RetrievalBench());
     }
 }
