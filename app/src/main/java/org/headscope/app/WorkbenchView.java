@@ -24,6 +24,8 @@ import org.headscope.app.attention.HeadGridView;
 import org.headscope.app.attention.TokenStrip;
 import org.headscope.app.model.ModelBar;
 import org.headscope.app.report.ExportMenu;
+import org.headscope.app.report.ScanPanel;
+import org.headscope.app.report.ScanViewModel;
 import org.headscope.app.util.MessageBar;
 import org.headscope.app.util.StatusBar;
 
@@ -62,11 +64,22 @@ public final class WorkbenchView extends BorderPane {
 
         attentionView = new AttentionView(vm.attention());
         grid = new HeadGridView(vm.attention(), vm.ablation().heads(), vm.ablation()::toggle);
-        ScrollPane gridScroll = new ScrollPane(grid);
+        Label gridLegend = new Label();
+        gridLegend.setId("grid-legend");
+        gridLegend.getStyleClass().add("grid-legend");
+        gridLegend.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() -> grid.scoresProperty().get() == null
+                ? "Click a head to show it; right-click to toggle its ablation."
+                : "Frames coloured by " + grid.scoresProperty().get().name() + " (viridis, low to high)", grid.scoresProperty()));
+        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, grid));
         gridScroll.setPadding(new Insets(6));
         panels.setId("panels");
         panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         addPanel("Ablation", new AblationView(vm.ablation(), vm.attention()));
+        for (ScanViewModel scan : vm.scans()) {
+            addPanel(scan.scan().title(), new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
+                    vm.messageProperty()::set));
+        }
+        panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
         SplitPane right = new SplitPane(gridScroll, panels);
         right.setOrientation(Orientation.VERTICAL);
         right.setDividerPositions(0.5);
@@ -93,6 +106,13 @@ public final class WorkbenchView extends BorderPane {
             e.setDropCompleted(ok);
             e.consume();
         });
+    }
+
+    /** Colours the grid by the selected panel's scores (none for panels without scores). */
+    private void colourGrid(Tab tab) {
+        grid.scoresProperty().unbind();
+        vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
+                .ifPresentOrElse(s -> grid.scoresProperty().bind(s.scoresProperty()), () -> grid.scoresProperty().set(null));
     }
 
     /** Adds a feature panel as a tab. */

@@ -10,11 +10,16 @@ import java.util.Map;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import org.headscope.app.ablation.AblationViewModel;
+import org.headscope.app.ablation.SweepScan;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.app.attention.ColourScale;
+import org.headscope.app.attention.HeadProfileScan;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
+import org.headscope.app.report.Scan;
+import org.headscope.app.report.ScanViewModel;
 import org.headscope.app.report.SessionFile;
+import org.headscope.app.sinks.SinksScan;
 import org.headscope.app.util.PanelState;
 import org.headscope.app.util.Message;
 import org.headscope.app.util.Settings;
@@ -33,6 +38,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
     private final AttentionViewModel attention;
     private final AblationViewModel ablation;
     private final List<PanelState> panels = new ArrayList<>();
+    private final List<ScanViewModel> scans = new ArrayList<>();
 
     public WorkbenchViewModel(TaskExecutor executor, Settings settings) {
         this.executor = executor;
@@ -41,6 +47,9 @@ public final class WorkbenchViewModel implements AutoCloseable {
         this.attention = new AttentionViewModel(executor, models, message::set);
         this.ablation = new AblationViewModel(attention, models);
         panels.add(ablation);
+        addScan(new HeadProfileScan());
+        addScan(new SinksScan());
+        addScan(new SweepScan());
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));
         attention.scaleProperty().set(ColourScale.valueOf(settings.string("scale", ColourScale.LINEAR.name())));
         attention.scaleProperty().addListener((o, a, b) -> settings.put("scale", b.name()));
@@ -57,6 +66,24 @@ public final class WorkbenchViewModel implements AutoCloseable {
     /** Opens a model (bundled name or path) and runs the current prompt on it. */
     public void open(String source) {
         models.open(source, attention::run);
+    }
+
+    /** Adds an analysis panel's view model (its settings travel in session files). */
+    public ScanViewModel addScan(Scan scan) {
+        ScanViewModel s = new ScanViewModel(scan, executor, models, message::set);
+        scans.add(s);
+        panels.add(s);
+        return s;
+    }
+
+    public List<ScanViewModel> scans() {
+        return List.copyOf(scans);
+    }
+
+    /** The scan panel with this title. */
+    public ScanViewModel scan(String title) {
+        return scans.stream().filter(s -> s.scan().title().equals(title)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no panel '" + title + "'"));
     }
 
     /** The session as it stands: model, prompt, view settings and every panel's settings. */

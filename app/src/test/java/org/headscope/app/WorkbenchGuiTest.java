@@ -223,6 +223,83 @@ class WorkbenchGuiTest {
         assertTrue(distinctColours(c) > 50);
     }
 
+    @Test
+    @Order(7)
+    void theProfilePanelRunsAndColoursTheGridByItsTopHead() throws Exception {
+        robot.clickOn("Head profile");
+        robot.doubleClickOn("#head-profile-offset").write("1");
+        assertEquals("1", vm.scan("Head profile").valueProperty("offset").get());
+        robot.clickOn("#head-profile-run");
+        awaitRun(() -> vm.scan("Head profile").reportProperty().get() != null);
+        var scan = vm.scan("Head profile");
+        @SuppressWarnings("unchecked")
+        javafx.scene.control.TableView<java.util.Map<String, Object>> table = robot.lookup("#head-profile-table").queryAs(javafx.scene.control.TableView.class);
+        var top = table.getItems().getFirst();
+        double best = scan.reportProperty().get().heads().stream().mapToDouble(h -> (Double) h.get("first_token")).max().orElseThrow();
+        assertEquals(best, (Double) top.get("first_token"), 0);
+        String tile = org.headscope.app.attention.HeadGridView.tileId((Integer) top.get("layer"), (Integer) top.get("head"));
+        assertTrue(robot.lookup("#" + tile).query().getStyle().contains(Viridis.hex(1.0)), robot.lookup("#" + tile).query().getStyle());
+        assertTrue(robot.lookup("#grid-legend").queryAs(Label.class).getText().contains("first_token"));
+        robot.clickOn("Ablation");
+        assertEquals("", robot.lookup("#" + tile).query().getStyle());
+    }
+
+    /** Sets a panel's parameters through its text fields, runs it from its button, and returns the table rows. */
+    java.util.List<java.util.Map<String, Object>> runPanel(String title, String id, java.util.Map<String, String> values) throws Exception {
+        robot.clickOn(title);
+        for (var e : values.entrySet()) {
+            robot.doubleClickOn("#" + id + "-" + e.getKey());
+            robot.interact(() -> robot.lookup("#" + id + "-" + e.getKey()).queryAs(javafx.scene.control.TextField.class).clear());
+            robot.write(e.getValue());
+            assertEquals(e.getValue(), vm.scan(title).valueProperty(e.getKey()).get());
+        }
+        var before = vm.scan(title).reportProperty().get();
+        robot.clickOn("#" + id + "-run");
+        awaitRun(() -> vm.scan(title).reportProperty().get() != before && vm.scan(title).reportProperty().get() != null);
+        @SuppressWarnings("unchecked")
+        javafx.scene.control.TableView<java.util.Map<String, Object>> table = robot.lookup("#" + id + "-table").queryAs(javafx.scene.control.TableView.class);
+        return java.util.List.copyOf(table.getItems());
+    }
+
+    static void assertSameRanking(java.util.List<java.util.Map<String, Object>> shown, java.util.List<java.util.Map<String, Object>> direct,
+                                  String column) {
+        var expected = new java.util.ArrayList<>(direct);
+        expected.sort((a, b) -> Double.compare(((Number) b.get(column)).doubleValue(), ((Number) a.get(column)).doubleValue()));
+        assertEquals(expected.size(), shown.size());
+        for (int i = 0; i < 5; i++) {
+            assertEquals(((Number) expected.get(i).get(column)).doubleValue(), ((Number) shown.get(i).get(column)).doubleValue(), 1e-6,
+                    "rank " + i + " of " + column);
+        }
+    }
+
+    @Test
+    @Order(8)
+    void theSinksPanelShowsWhatSinkScanReturnsForTheSameProbes() throws Exception {
+        var shown = runPanel("Sinks", "sinks", java.util.Map.of("prompts", "3", "tokens", "24"));
+        var tk = model().requireTokenizer();
+        var d = org.headscope.analysis.SinkScan.Params.DEFAULTS.withTokens(24);
+        var probes = org.headscope.analysis.ProbeTexts.haystackProbes(tk, 24, 3, 7).stream().map(tk::encode).toList();
+        var direct = org.headscope.analysis.SinkScan.run(model(), "haystack", probes, null, null, d,
+                org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER)
+                .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.SinkScan.METRICS));
+        assertSameRanking(shown, direct.heads(), "colmean_k0");
+        assertTrue(robot.lookup("#grid-legend").queryAs(Label.class).getText().contains("Sinks: colmean_k0"));
+    }
+
+    @Test
+    @Order(9)
+    void theAblationSweepPanelShowsWhatAblationScanReturnsForThePrompt() throws Exception {
+        var shown = runPanel("Ablation sweep", "ablation-sweep", java.util.Map.of("batch", "24"));
+        var tk = model().requireTokenizer();
+        var target = org.headscope.analysis.AblationScan.Target.of(tk.encode(vm.attention().promptProperty().get()).ids(),
+                tk.encodePlain(" the end."));
+        var direct = new org.headscope.analysis.AblationScan(model(), org.headscope.analysis.AblationScan.Params.DEFAULTS.withBatchSize(24), null)
+                .run(target, org.headscope.analysis.AblationScan.allHeads(model()), org.headscope.analysis.Progress.NONE,
+                        org.headscope.hooks.CancelToken.NEVER)
+                .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.AblationScan.METRICS));
+        assertSameRanking(shown, direct.heads(), "cosine_distance");
+    }
+
     static int distinctColours(java.awt.image.BufferedImage img) {
         java.util.Set<Integer> colours = new java.util.HashSet<>();
         for (int y = 0; y < img.getHeight(); y += 2) {

@@ -192,6 +192,46 @@ class WorkbenchViewModelTest {
         vm.attention().showAblatedProperty().set(false);
     }
 
+    @Test
+    void theProfilePanelRanksHeadsByScoresOfTheEnginesProbabilitiesAndKeepsThemWhenAValueIsBad() {
+        var scan = vm.scan("Head profile");
+        scan.valueProperty("offset").set("2");
+        String prompt = vm.attention().promptProperty().get();
+        scan.run(prompt);
+        var report = scan.reportProperty().get();
+        assertEquals(6 * 12, report.heads().size());
+        long[] ids = model().requireTokenizer().encode(prompt).ids();
+        FloatTensor a = model().session(TapSet.of(TapKind.PROBS, List.of(3)), HookSet.NONE).run(RunRequest.tokens(ids))
+                .tap(TapKind.PROBS, 3).slice(0, 5);
+        int t = a.dim(0);
+        double first = 0;
+        double back2 = 0;
+        for (int q = 0; q < t; q++) {
+            first += a.get(q, 0) / t;
+            if (q >= 2) {
+                back2 += a.get(q, q - 2) / (t - 2);
+            }
+        }
+        var row = report.heads().stream().filter(h -> h.get("layer").equals(3) && h.get("head").equals(5)).findFirst().orElseThrow();
+        assertEquals(first, (Double) row.get("first_token"), 1e-5);
+        assertEquals(back2, (Double) row.get("offset"), 1e-5);
+
+        scan.columnProperty().set("offset");
+        var ranked = scan.ranked("offset");
+        double best = report.heads().stream().mapToDouble(h -> (Double) h.get("offset")).max().orElseThrow();
+        assertEquals(best, (Double) ranked.getFirst().get("offset"), 0);
+        Head top = new Head((Integer) ranked.getFirst().get("layer"), (Integer) ranked.getFirst().get("head"));
+        assertEquals(1.0, scan.scoresProperty().get().position(top), 0);
+
+        scan.valueProperty("offset").set("two");
+        scan.run(prompt);
+        assertSame(report, scan.reportProperty().get());
+        assertTrue(vm.messageProperty().get().problem().contains("must be a whole number"), vm.messageProperty().get().problem());
+        assertEquals("two", scan.valueProperty("offset").get());
+        scan.resetDefaults();
+        assertEquals("1", scan.valueProperty("offset").get());
+    }
+
     static float[] pooled(RunResult r) {
         String name = r.floats().keySet().stream().filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst().orElseThrow();
         FloatTensor h = r.output(name);

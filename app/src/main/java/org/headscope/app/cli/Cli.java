@@ -22,6 +22,7 @@ public final class Cli {
 
     static {
         for (Command c : List.<Command>of(new InspectCommand(), new AttentionCommand(), new org.headscope.app.bench.HooksBench(),
+                new org.headscope.app.bench.RerunBench(),
                 new org.headscope.app.report.ScreenshotCommand())) {
             COMMANDS.put(c.name(), c);
         }

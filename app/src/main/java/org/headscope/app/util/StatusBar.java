@@ -23,6 +23,7 @@ public final class StatusBar extends HBox {
         bar.setPrefWidth(160);
         bar.progressProperty().bind(executor.progressProperty());
         bar.visibleProperty().bind(executor.busyProperty());
+        bar.managedProperty().bind(bar.visibleProperty());
         Label text = new Label();
         text.setId("status-text");
         text.textProperty().bind(Bindings.when(executor.busyProperty()).then(executor.messageProperty()).otherwise("Ready"));
