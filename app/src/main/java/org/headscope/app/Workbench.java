@@ -1,12 +1,41 @@
 package org.headscope.app;
 
 import javafx.application.Application;
+import javafx.scene.Scene;
 import javafx.stage.Stage;
+import org.headscope.app.util.FxTaskExecutor;
+import org.headscope.app.util.Settings;
 
-/** The JavaFX application. */
+/** The JavaFX application: opens the last (or the bundled default) model and runs the prompt on start. */
 public final class Workbench extends Application {
+    private WorkbenchViewModel vm;
+    private Stage stage;
+
     @Override
     public void start(Stage stage) {
-        throw new UnsupportedOperationException("workbench under construction");
+        this.stage = stage;
+        vm = new WorkbenchViewModel(new FxTaskExecutor(), Settings.load());
+        show(stage, vm);
+        vm.start();
+    }
+
+    /** Puts a workbench for this view model on the stage (also used by tests and the screenshot command). */
+    public static WorkbenchView show(Stage stage, WorkbenchViewModel vm) {
+        WorkbenchView view = new WorkbenchView(vm);
+        Scene scene = new Scene(view, vm.settings().number("width", 1360), vm.settings().number("height", 860));
+        scene.getStylesheets().add(Workbench.class.getResource("workbench.css").toExternalForm());
+        stage.setScene(scene);
+        stage.setTitle("HeadScope");
+        stage.show();
+        return view;
+    }
+
+    @Override
+    public void stop() {
+        if (vm != null) {
+            vm.settings().put("width", stage.getWidth());
+            vm.settings().put("height", stage.getHeight());
+            vm.close();
+        }
     }
 }

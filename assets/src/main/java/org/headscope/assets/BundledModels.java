@@ -65,12 +65,12 @@ public final class BundledModels {
         if (name.equals(MINILM)) {
             return minilm();
         }
-        return resourceFolder("headscope-assets/models/" + name);
+        return resourceFolder(BundledModels.class.getClassLoader(), "headscope-assets/models/" + name);
     }
 
     /** Folder of the needle set and haystack text used by retrieval scans. */
     public static Path needles() {
-        return resourceFolder("headscope-assets/needles");
+        return resourceFolder(BundledModels.class.getClassLoader(), "headscope-assets/needles");
     }
 
     private static Path minilm() {
@@ -85,10 +85,10 @@ public final class BundledModels {
      * A classpath folder as a file-system folder: used in place when the classes are on disk (running from the
      * source tree), copied into the cache when they are inside a jar.
      */
-    private static Path resourceFolder(String resource) {
-        URL url = BundledModels.class.getClassLoader().getResource(resource + "/");
+    static Path resourceFolder(ClassLoader loader, String resource) {
+        URL url = loader.getResource(resource + "/");
         if (url == null) {
-            url = BundledModels.class.getClassLoader().getResource(resource);
+            url = loader.getResource(resource);
         }
         if (url == null) {
             throw new IllegalArgumentException("bundled asset '" + resource + "' is not in this build; available models: " + available());
@@ -101,24 +101,31 @@ public final class BundledModels {
             }
         }
         Path dir = cacheRoot().resolve("bundled").resolve(resource.substring(resource.lastIndexOf('/') + 1));
-        String index = resource + "/index.txt";
-        try (InputStream in = BundledModels.class.getClassLoader().getResourceAsStream(index)) {
-            if (in == null) {
-                throw new IllegalStateException("asset folder " + resource + " has no index.txt listing its files");
-            }
-            for (String file : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
-                if (!file.isBlank()) {
-                    copyResource(resource + "/" + file.trim(), dir.resolve(file.trim()));
+        try {
+            java.net.JarURLConnection jar = (java.net.JarURLConnection) url.openConnection();
+            jar.setUseCaches(false);
+            try (java.util.jar.JarFile file = jar.getJarFile()) {
+                String prefix = resource + "/";
+                var entries = file.entries();
+                while (entries.hasMoreElements()) {
+                    java.util.jar.JarEntry e = entries.nextElement();
+                    if (!e.isDirectory() && e.getName().startsWith(prefix)) {
+                        copyResource(loader, e.getName(), dir.resolve(e.getName().substring(prefix.length())));
+                    }
                 }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | ClassCastException e) {
+            throw new IllegalStateException("bundled asset folder " + resource + " cannot be listed from " + url, e);
         }
         return dir;
     }
 
     private static void copyResource(String resource, Path target) {
-        URL url = BundledModels.class.getClassLoader().getResource(resource);
+        copyResource(BundledModels.class.getClassLoader(), resource, target);
+    }
+
+    private static void copyResource(ClassLoader loader, String resource, Path target) {
+        URL url = loader.getResource(resource);
         if (url == null) {
             throw new IllegalStateException("bundled resource " + resource + " is missing from the classpath");
         }

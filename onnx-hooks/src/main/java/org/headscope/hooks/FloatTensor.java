@@ -63,6 +63,14 @@ public record FloatTensor(long[] shape, float[] data) {
         return new FloatTensor(rest, Arrays.copyOfRange(data, start, start + size));
     }
 
+    /** The same values with a leading axis of size 1 added, e.g. [T,V] becomes [1,T,V]. */
+    public FloatTensor reshapeLeading() {
+        long[] s = new long[shape.length + 1];
+        s[0] = 1;
+        System.arraycopy(shape, 0, s, 1, shape.length);
+        return new FloatTensor(s, data);
+    }
+
     /** Values as a 2-D array; the tensor must have rank 2. */
     public float[][] toMatrix() {
         if (rank() != 2) {

@@ -49,6 +49,53 @@ public final class GraphRewriter {
         return model.skeleton().toBuilder().setGraph(g).build();
     }
 
+    /**
+     * The part of a (rewritten) model from the residual stream entering {@code site} onwards: that tensor becomes a
+     * graph input, and nodes and weights only earlier layers need are dropped. An ablation sweep over the heads of
+     * a late layer then recomputes only the late layers.
+     */
+    public static OnnxMl.ModelProto suffix(OnnxMl.ModelProto rewritten, AttentionSite site, java.util.Collection<String> outputs) {
+        if (site.residual() == null) {
+            throw new ModelException("The residual stream entering layer " + site.layer() + " could not be identified.",
+                    "Run full-model sessions for this model (layer-suffix sessions are only a speed-up).");
+        }
+        String start = site.residual();
+        OnnxMl.GraphProto g = rewritten.getGraph();
+        GraphIndex index = new GraphIndex(g);
+        java.util.Set<String> needed = new java.util.HashSet<>();
+        java.util.Set<OnnxMl.NodeProto> keep = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(outputs);
+        while (!todo.isEmpty()) {
+            String t = todo.poll();
+            if (!needed.add(t) || t.equals(start)) {
+                continue;
+            }
+            OnnxMl.NodeProto p = index.producer.get(t);
+            if (p != null && keep.add(p)) {
+                p.getInputList().stream().filter(in -> !in.isEmpty()).forEach(todo::add);
+                for (OnnxMl.AttributeProto a : p.getAttributeList()) {
+                    if (a.hasG() || a.getGraphsCount() > 0) {
+                        throw new ModelException("Node " + GraphIndex.describe(p) + " has a subgraph; layer-suffix sessions cannot cut it.",
+                                "Use full-model sessions for this model.");
+                    }
+                }
+            }
+        }
+        if (!needed.contains(start)) {
+            throw new ModelException("Layer " + site.layer() + "'s residual stream does not feed the requested outputs.",
+                    "Use full-model sessions for this model.");
+        }
+        OnnxMl.GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearOutput().clearInput();
+        g.getNodeList().stream().filter(keep::contains).forEach(b::addNode);
+        g.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(b::addInitializer);
+        java.util.Set<String> inits = new java.util.HashSet<>();
+        g.getInitializerList().forEach(t -> inits.add(t.getName()));
+        g.getInputList().stream().filter(v -> !inits.contains(v.getName())).forEach(b::addInput);
+        b.addInput(valueInfo(start, OnnxMl.TensorProto.DataType.FLOAT, -1));
+        g.getOutputList().stream().filter(v -> outputs.contains(v.getName())).forEach(b::addOutput);
+        return rewritten.toBuilder().setGraph(b).build();
+    }
+
     /** The model with the requested taps and hooks at every site. */
     public static OnnxMl.ModelProto rewrite(OnnxModel model, List<AttentionSite> sites, TapSet taps, HookSet hooks) {
         GraphRewriter r = new GraphRewriter(model, sites);

@@ -19,7 +19,7 @@ import java.util.Optional;
  * tokenizer, the device, and a cache of sessions per (tap set, hook families). Closing it closes every session.
  */
 public final class HookedModel implements AutoCloseable {
-    private static final int MAX_SESSIONS = 6;
+    private static final int MAX_SESSIONS = 12;
     private static final String FOLDER_CONFIG = "session.model_external_initializers_file_folder_path";
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
@@ -188,10 +188,45 @@ public final class HookedModel implements AutoCloseable {
         if (taps.isEmpty() && !hooks.any()) {
             return plain();
         }
-        Key key = new Key(taps, hooks);
+        return cached(new Key(taps, hooks), () -> newSession(GraphRewriter.rewrite(model, sites, taps, hooks), taps, hooks, sites, true));
+    }
+
+    /**
+     * A session that starts at the residual stream entering {@code fromLayer} (fed through
+     * {@link RunRequest#withStates}, keyed by {@link AttentionSite#residual()}) and computes only the layers from
+     * there on. Taps may name only those layers. Used by ablation sweeps: layers before an ablated head need not
+     * be recomputed. Not cached: the caller closes it (a sweep opens one per layer, uses it, and drops it).
+     */
+    public HookedSession openSuffixSession(int fromLayer, TapSet taps, HookSet hooks) {
+        ensureOpen();
+        taps.layers().forEach((kind, ls) -> ls.forEach(l -> {
+            if (l < fromLayer) {
+                throw new IllegalArgumentException("tap " + kind + " of layer " + l + " lies before the suffix starting at layer " + fromLayer);
+            }
+        }));
+        AttentionSite site = sites.get(fromLayer);
+        {
+            java.util.List<String> outputs = new ArrayList<>(model.outputNames().stream().filter(n -> !n.startsWith("present")).toList());
+            taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
+            OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
+            List<ModelInput> in = new ArrayList<>(inputs);
+            in.add(new ModelInput(site.residual(), InputRole.OTHER, OnnxMl.TensorProto.DataType.FLOAT.getNumber(), new long[]{-1, -1, -1}));
+            try (OrtSession.SessionOptions o = options(true)) {
+                o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
+                OrtSession s = env.createSession(cut.toByteArray(), o);
+                return new HookedSession(env, s, List.copyOf(in), sites, taps, hooks, device,
+                        cut.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.startsWith("hs_tap_")).toList());
+            } catch (OrtException e) {
+                throw new ModelException("ONNX Runtime cannot load the layer-" + fromLayer + " suffix of " + model.path().getFileName()
+                        + ": " + e.getMessage().lines().findFirst().orElse(""), "Use full-model sessions for this model.", e);
+            }
+        }
+    }
+
+    private HookedSession cached(Key key, java.util.function.Supplier<HookedSession> create) {
         HookedSession s = sessions.get(key);
         if (s == null) {
-            s = newSession(GraphRewriter.rewrite(model, sites, taps, hooks), taps, hooks, sites, true);
+            s = create.get();
             sessions.put(key, s);
             if (sessions.size() > MAX_SESSIONS) {
                 Iterator<Map.Entry<Key, HookedSession>> it = sessions.entrySet().iterator();

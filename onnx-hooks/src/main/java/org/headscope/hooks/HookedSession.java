@@ -142,6 +142,11 @@ public final class HookedSession implements AutoCloseable {
         }
         int keys = pastLen + t;
         for (ModelInput in : inputs) {
+            FloatTensor state = r.states().get(in.name());
+            if (state != null) {
+                feed.put(in.name(), floats(state));
+                continue;
+            }
             switch (in.role()) {
                 case INPUT_IDS -> feed.put(in.name(), ints(in, require(r.inputIds(), in, "token ids")));
                 case ATTENTION_MASK -> feed.put(in.name(), ints(in, r.attentionMask() != null ? r.attentionMask() : filled(b, keys, 1)));

@@ -15,15 +15,18 @@ import java.util.Set;
  * @param inputsEmbeds  [B,T,D] for decoders fed embeddings (vision-language models), else null
  * @param keySpan       [B or 1, K] marks keys for the span-mass tap, or null
  * @param past          past key/value inputs by name, or empty
+ * @param states        intermediate tensors fed in place of computing them (the residual stream a layer-suffix
+ *                      session starts from), by tensor name, or empty
  * @param interventions empty (no edits), one (applied to every element), or one per batch element
  * @param outputs       model outputs to fetch (taps always come); null fetches every non-cache output
  */
 public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTensor positionIds, LongTensor tokenTypeIds,
                          FloatTensor inputsEmbeds,
-                         FloatTensor keySpan, Map<String, FloatTensor> past, List<Intervention> interventions,
-                         Set<String> outputs) {
+                         FloatTensor keySpan, Map<String, FloatTensor> past, Map<String, FloatTensor> states,
+                         List<Intervention> interventions, Set<String> outputs) {
     public RunRequest {
         past = past == null ? Map.of() : Map.copyOf(past);
+        states = states == null ? Map.of() : Map.copyOf(states);
         interventions = interventions == null ? List.of() : List.copyOf(interventions);
         outputs = outputs == null ? null : Set.copyOf(outputs);
         if (inputIds == null && inputsEmbeds == null) {
@@ -33,7 +36,7 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
 
     /** One sequence of token ids. */
     public static RunRequest tokens(long... ids) {
-        return new RunRequest(new LongTensor(new long[]{1, ids.length}, ids.clone()), null, null, null, null, null, null, null, null);
+        return new RunRequest(new LongTensor(new long[]{1, ids.length}, ids.clone()), null, null, null, null, null, null, null, null, null);
     }
 
     /** Several sequences of the same length. */
@@ -46,11 +49,11 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
             }
             System.arraycopy(ids[b], 0, flat, b * t, t);
         }
-        return new RunRequest(new LongTensor(new long[]{ids.length, t}, flat), null, null, null, null, null, null, null, null);
+        return new RunRequest(new LongTensor(new long[]{ids.length, t}, flat), null, null, null, null, null, null, null, null, null);
     }
 
     public static RunRequest embeddings(FloatTensor embeds) {
-        return new RunRequest(null, null, null, null, embeds, null, null, null, null);
+        return new RunRequest(null, null, null, null, embeds, null, null, null, null, null);
     }
 
     public int batchSize() {
@@ -62,7 +65,7 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
     }
 
     public RunRequest withInterventions(List<Intervention> list) {
-        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, list, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, states, list, outputs);
     }
 
     public RunRequest withIntervention(Intervention i) {
@@ -70,27 +73,31 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
     }
 
     public RunRequest withMask(LongTensor mask) {
-        return new RunRequest(inputIds, mask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, interventions, outputs);
+        return new RunRequest(inputIds, mask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, states, interventions, outputs);
     }
 
     public RunRequest withPositions(LongTensor positions) {
-        return new RunRequest(inputIds, attentionMask, positions, tokenTypeIds, inputsEmbeds, keySpan, past, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positions, tokenTypeIds, inputsEmbeds, keySpan, past, states, interventions, outputs);
     }
 
     public RunRequest withTokenTypes(LongTensor types) {
-        return new RunRequest(inputIds, attentionMask, positionIds, types, inputsEmbeds, keySpan, past, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, types, inputsEmbeds, keySpan, past, states, interventions, outputs);
     }
 
     public RunRequest withPast(Map<String, FloatTensor> pastValues) {
-        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, pastValues, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, pastValues, states, interventions, outputs);
+    }
+
+    public RunRequest withStates(Map<String, FloatTensor> values) {
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, values, interventions, outputs);
     }
 
     public RunRequest withKeySpan(FloatTensor span) {
-        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, span, past, interventions, outputs);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, span, past, states, interventions, outputs);
     }
 
     public RunRequest withOutputs(Set<String> names) {
-        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, interventions, names);
+        return new RunRequest(inputIds, attentionMask, positionIds, tokenTypeIds, inputsEmbeds, keySpan, past, states, interventions, names);
     }
 
     /** Copies this request B times along the batch axis, for a batch of B interventions on one input. */
@@ -99,7 +106,8 @@ public record RunRequest(LongTensor inputIds, LongTensor attentionMask, LongTens
             throw new IllegalStateException("only a single sequence can be repeated");
         }
         return new RunRequest(repeatL(inputIds, times), repeatL(attentionMask, times), repeatL(positionIds, times),
-                repeatL(tokenTypeIds, times), repeatF(inputsEmbeds, times), keySpan, repeatPast(past, times), interventions, outputs);
+                repeatL(tokenTypeIds, times), repeatF(inputsEmbeds, times), keySpan, repeatPast(past, times),
+                repeatPast(states, times), interventions, outputs);
     }
 
     private static Map<String, FloatTensor> repeatPast(Map<String, FloatTensor> past, int times) {

@@ -85,7 +85,7 @@ class FixtureTest {
 
     private static RunRequest request(JsonNode inputs) {
         LongTensor ids = longs(inputs.get("input_ids"));
-        RunRequest r = new RunRequest(ids, null, null, null, null, null, null, null, null);
+        RunRequest r = new RunRequest(ids, null, null, null, null, null, null, null, null, null);
         Map<String, FloatTensor> past = new HashMap<>();
         var it = inputs.fields();
         while (it.hasNext()) {

@@ -146,4 +146,28 @@ class MiniLmTest {
         }
         assertTrue(checked >= 6, "checked " + checked + " tokens after the emoji");
     }
+
+    @Test
+    void layerSweepEqualsFullRunsOfEachIntervention() {
+        String out = model.model().outputNames().get(0);
+        List<Intervention> list = List.of(
+                Intervention.builder().zeroHead(0, 4).build(),
+                Intervention.builder().zeroHead(3, 11).build(),
+                Intervention.builder().zeroHead(5, 0).build(),
+                Intervention.builder().scaleHead(3, 2, 2f).uniform(4, 1).build(),
+                Intervention.builder().bos(5, 6).build());
+        RunRequest req = RunRequest.tokens(tokens.ids());
+        List<java.util.Map<String, FloatTensor>> swept = LayerSweep.run(model, req, list, HookSet.ALL, List.of(out), 2,
+                CancelToken.NEVER, (done, total) -> { });
+        HookedSession full = model.session(TapSet.NONE, HookSet.ALL);
+        for (int i = 0; i < list.size(); i++) {
+            FloatTensor expected = full.run(req.withIntervention(list.get(i))).output(out);
+            FloatTensor actual = swept.get(i).get(out);
+            assertEquals(java.util.Arrays.toString(expected.shape()), java.util.Arrays.toString(actual.shape()));
+            for (int j = 0; j < expected.data().length; j++) {
+                assertEquals(expected.data()[j], actual.data()[j], 1e-5, "intervention " + i);
+            }
+        }
+        assertEquals(3, LayerSweep.firstLayer(list.get(3)));
+    }
 }

@@ -1,6 +1,7 @@
 package org.headscope.app.bench;
 
 import java.util.Arrays;
+import java.util.List;
 
 /** Interleaved timing of two alternatives: warm-up, then alternating repetitions, medians compared. */
 final class Timer {
@@ -30,6 +31,25 @@ final class Timer {
             }
         }
         return new Pair(median(a), median(b));
+    }
+
+    /** Medians of several alternatives, run in rotating order after one warm-up each. */
+    static double[] compareAll(List<Runnable> alternatives, int warmup, int repeats) {
+        for (int w = 0; w < warmup; w++) {
+            alternatives.forEach(Runnable::run);
+        }
+        double[][] t = new double[alternatives.size()][repeats];
+        for (int i = 0; i < repeats; i++) {
+            for (int j = 0; j < alternatives.size(); j++) {
+                int a = (i + j) % alternatives.size();
+                t[a][i] = time(alternatives.get(a));
+            }
+        }
+        double[] m = new double[alternatives.size()];
+        for (int a = 0; a < m.length; a++) {
+            m[a] = median(t[a]);
+        }
+        return m;
     }
 
     static double time(Runnable r) {

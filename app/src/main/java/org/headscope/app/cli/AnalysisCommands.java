@@ -1,13 +1,19 @@
 package org.headscope.app.cli;
 
+import org.headscope.app.bench.AblationBench;
+
 import java.util.List;
 
-/** The analysis commands (sinks, retrieval, ablate, vhd, redistribute), each over one analysis class. */
+/**
+ * The analysis commands (sinks, retrieval, ablate, vhd, redistribute), each over one analysis class, and the
+ * benchmarks that time them against the reference codes' way.
+ */
 final class AnalysisCommands {
     private AnalysisCommands() {
     }
 
     static List<Command> all() {
-        return List.of(new RetrievalCommand(), new VhdCommand(), new org.headscope.app.bench.RetrievalBench());
+        return List.of(new SinksCommand(), new RetrievalCommand(), new AblateCommand(), new VhdCommand(), new RedistributeCommand(),
+                new AblationBench(), new org.headscope.app.bench.RetrievalBench());
     }
 }

@@ -21,7 +21,9 @@ public final class Cli {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.<Command>of(new InspectCommand(), new AttentionCommand(), new org.headscope.app.bench.HooksBench())) {
+        for (Command c : List.<Command>of(new InspectCommand(), new AttentionCommand(), new org.headscope.app.bench.HooksBench(),
+                new org.headscope.app.bench.RerunBench(),
+                new org.headscope.app.report.ScreenshotCommand())) {
             COMMANDS.put(c.name(), c);
         }
         for (Command c : AnalysisCommands.all()) {

@@ -1,0 +1,693 @@
+package org.headscope.analysis;
+
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HookedSession;
+import org.headscope.hooks.Intervention;
+import org.headscope.hooks.Intervention.Head;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.RunResult;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * Head ablation and pruning, with the ablation modes of the literature named apart (ALGORITHMS.md section 3):
+ * {@code zero} (TransformerLens, {@code z_h := 0}), {@code mean} ({@code z_h :=} mean of {@code z_h} over a reference
+ * set, pooled over positions), {@code uniform} (uniform attention over the visible keys, as Retrieval_Head masks),
+ * {@code bos} (all attention to the first token, Active-Dormant's "make dormant") and {@code scale}
+ * ({@code z_h := alpha z_h}, VHR's reinforcement for alpha > 1).
+ * <ul>
+ * <li>Single-head sweep: for every head, the change in teacher-forced loss on a target continuation
+ *     {@code L = -mean_j log p(y_j | x, y_<j)}, {@code KL(p_clean || p_ablated)} of the next-token distribution after
+ *     the prompt, and the change in the logit difference of two answers. All heads run as one batch of
+ *     interventions, {@code ceil(heads / batch)} runs.</li>
+ * <li>AMP output-norm importance (Amp, "Attention heads pruning"): {@code I_h = mean_t ||z_h W_O^h||_1}.</li>
+ * <li>Pruning curve: the k least important heads ablated (globally, or the same fraction per layer as AMP does),
+ *     metric against the fraction pruned.</li>
+ * <li>AttentionInfluence document score: {@code (L_masked - L_base) / L_base} with a head set zeroed.</li>
+ * </ul>
+ * Encoders (e.g. MiniLM) have no next-token distribution: the metric is then the cosine distance between the
+ * mean-pooled output embedding with and without the ablation, {@code 1 - cos(mean_t e_clean, mean_t e_ablated)}.
+ */
+public final class AblationScan {
+    public static final String NAME = "ablation";
+    public static final Map<String, String> METRICS = SinkScan.orderedMap(
+            "loss_delta", "headscope-v1: teacher-forced mean cross-entropy (nats) over the target tokens, ablated minus clean",
+            "kl", "headscope-v1: KL(p_clean || p_ablated) in nats of the next-token distribution after the prompt",
+            "logit_diff_delta", "headscope-v1: (logit[a] - logit[b]) after the prompt, ablated minus clean",
+            "cosine_distance", "headscope-v1: 1 - cos of the mean-pooled output embeddings, clean vs ablated (encoders)",
+            "amp_importance", "amp2023-v1: mean over tokens of ||z_h W_O^h||_1",
+            "attention_influence", "hua2025-v1: (L_masked - L_base) / L_base, mean next-token cross-entropy over the document");
+
+    public enum Mode {
+        ZERO, MEAN, UNIFORM, BOS, SCALE;
+
+        public static Mode parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown ablation mode '" + s + "'; use zero, mean, uniform, bos or scale");
+            }
+        }
+
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        HookSet hooks() {
+            return switch (this) {
+                case ZERO, MEAN, SCALE -> HookSet.HEAD;
+                case UNIFORM -> new HookSet(false, true, false);
+                case BOS -> new HookSet(false, false, true);
+            };
+        }
+    }
+
+    /**
+     * @param mode            ablation mode
+     * @param alpha           gain of the scale mode (VHR reinforces with 2.0)
+     * @param batchSize       interventions per run in sweeps
+     * @param generateTokens  greedy tokens generated for the clean run and the top heads
+     * @param topGenerated    how many of the most harmful heads get a generated text
+     * @param pruneFractions  fractions of heads pruned along the curve
+     * @param globalPruning   true: the k least important heads overall; false: the same fraction in every layer (AMP)
+     */
+    public record Params(Mode mode, float alpha, int batchSize, int generateTokens, int topGenerated,
+                         List<Double> pruneFractions, boolean globalPruning) {
+        public static final Params DEFAULTS = new Params(Mode.ZERO, 2.0f, 16, 8, 3,
+                List.of(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), false);
+
+        public Params {
+            if (batchSize < 1) {
+                throw new IllegalArgumentException("batch size must be at least 1, got " + batchSize);
+            }
+            for (double f : pruneFractions) {
+                if (f < 0 || f > 1) {
+                    throw new IllegalArgumentException("pruning fractions lie in [0, 1], got " + f);
+                }
+            }
+            pruneFractions = List.copyOf(pruneFractions);
+        }
+
+        public Params withMode(Mode m, float a) {
+            return new Params(m, a, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning);
+        }
+
+        public Params withBatchSize(int b) {
+            return new Params(mode, alpha, b, generateTokens, topGenerated, pruneFractions, globalPruning);
+        }
+
+        public Params withPruning(List<Double> fractions, boolean global) {
+            return new Params(mode, alpha, batchSize, generateTokens, topGenerated, fractions, global);
+        }
+
+        public Params withGeneration(int tokens, int top) {
+            return new Params(mode, alpha, batchSize, tokens, top, pruneFractions, globalPruning);
+        }
+
+        Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("mode", mode.id());
+            m.put("mode_definition", switch (mode) {
+                case ZERO -> "z_h := 0 (o_proj bias untouched)";
+                case MEAN -> "z_h := mean of z_h over the reference prompts, pooled over positions";
+                case UNIFORM -> "uniform attention over the visible keys (pre-softmax scores times 0)";
+                case BOS -> "all attention moved to the first key";
+                case SCALE -> "z_h := alpha z_h";
+            });
+            if (mode == Mode.SCALE) {
+                m.put("alpha", (double) alpha);
+            }
+            m.put("batch_size", batchSize);
+            m.put("generate_tokens", generateTokens);
+            m.put("prune_fractions", pruneFractions.toString());
+            m.put("pruning", globalPruning ? "global" : "per-layer uniform (AMP)");
+            return m;
+        }
+    }
+
+    /**
+     * What an ablation is measured on: a prompt and a target continuation (token ids), and optionally two answer
+     * tokens whose logit difference after the prompt is tracked (-1 when not used).
+     */
+    public record Target(long[] prompt, long[] continuation, long answerA, long answerB) {
+        public Target {
+            if (prompt.length == 0) {
+                throw new IllegalArgumentException("the prompt is empty");
+            }
+            prompt = prompt.clone();
+            continuation = continuation.clone();
+        }
+
+        public static Target of(long[] prompt, long[] continuation) {
+            return new Target(prompt, continuation, -1, -1);
+        }
+
+        @Override
+        public long[] prompt() {
+            return prompt.clone();
+        }
+
+        @Override
+        public long[] continuation() {
+            return continuation.clone();
+        }
+
+        long[] ids() {
+            long[] ids = Arrays.copyOf(prompt, prompt.length + continuation.length);
+            System.arraycopy(continuation, 0, ids, prompt.length, continuation.length);
+            return ids;
+        }
+
+        boolean hasAnswers() {
+            return answerA >= 0 && answerB >= 0;
+        }
+    }
+
+    /** Metrics of one run element; NaN where the model gives no such quantity. */
+    public record Outcome(double loss, double logitDiff, float[] nextLogits, float[] pooled) {
+        public Outcome {
+            nextLogits = nextLogits == null ? null : nextLogits.clone();
+            pooled = pooled == null ? null : pooled.clone();
+        }
+    }
+
+    /** Effect of ablating one head (or a head set) against the clean run. */
+    public record Effect(double lossDelta, double kl, double logitDiffDelta, double cosineDistance) {
+        static Effect of(Outcome clean, Outcome ablated) {
+            return new Effect(ablated.loss() - clean.loss(),
+                    clean.nextLogits() == null ? Double.NaN : AblationScan.kl(clean.nextLogits(), ablated.nextLogits()),
+                    ablated.logitDiff() - clean.logitDiff(),
+                    clean.pooled() == null ? Double.NaN : 1 - cosine(clean.pooled(), ablated.pooled()));
+        }
+
+        /** The headline number: loss change for language models, cosine distance for encoders. */
+        public double main() {
+            return Double.isNaN(lossDelta) ? cosineDistance : lossDelta;
+        }
+    }
+
+    public record HeadEffect(Head head, Effect effect) {
+    }
+
+    private static final Comparator<HeadEffect> BY_MAGNITUDE =
+            Comparator.comparingDouble((HeadEffect e) -> Math.abs(e.effect().main())).reversed();
+
+    /** One point of the pruning curve: the fraction pruned, how many heads, and the metric after pruning. */
+    public record PruningPoint(double fraction, int heads, double loss, double cosineDistance) {
+    }
+
+    /** Greedy continuation under an intervention ("clean" or a head). */
+    public record Generated(String label, long[] ids, String text) {
+        public Generated {
+            ids = ids.clone();
+        }
+    }
+
+    /** AttentionInfluence score of a document: {@code (maskedLoss - baseLoss) / baseLoss}. */
+    public record DocumentScore(double baseLoss, double maskedLoss, double score) {
+    }
+
+    /**
+     * @param languageModel true when the model gives next-token logits (loss, KL); false for encoders (cosine)
+     * @param importance    AMP importance per head, or null when the output projection was not found
+     */
+    public record Result(Params params, boolean languageModel, String output, Outcome clean, List<HeadEffect> effects,
+                         HeadGrid importance, List<PruningPoint> pruning, List<Generated> generated, int layers, int heads,
+                         int runs) {
+        public Result {
+            effects = List.copyOf(effects);
+            pruning = List.copyOf(pruning);
+            generated = List.copyOf(generated);
+        }
+
+        public Effect effect(Head h) {
+            return effects.stream().filter(e -> e.head().equals(h)).findFirst().map(HeadEffect::effect)
+                    .orElseThrow(() -> new IllegalArgumentException("head " + h + " was not ablated"));
+        }
+
+        /** Heads from the ablation that changes the headline metric most (in either direction) down. */
+        public List<HeadEffect> ranked() {
+            return effects.stream().sorted(BY_MAGNITUDE).toList();
+        }
+
+        public HeadReport toReport(Provenance provenance) {
+            Map<String, Object> parameters = params.asMap();
+            parameters.put("metric", languageModel ? "loss_delta (teacher-forced target), kl, logit_diff_delta"
+                    : "cosine_distance of the mean-pooled '" + output + "' (encoder: no next-token distribution)");
+            parameters.put("runs", runs);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (HeadEffect e : effects) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("layer", e.head().layer());
+                r.put("head", e.head().head());
+                if (languageModel) {
+                    r.put("loss_delta", e.effect().lossDelta());
+                    r.put("kl", e.effect().kl());
+                    if (!Double.isNaN(clean.logitDiff())) {
+                        r.put("logit_diff_delta", e.effect().logitDiffDelta());
+                    }
+                } else {
+                    r.put("cosine_distance", e.effect().cosineDistance());
+                }
+                if (importance != null) {
+                    r.put("amp_importance", importance.get(e.head().layer(), e.head().head()));
+                }
+                rows.add(r);
+            }
+            String main = languageModel ? "loss_delta" : "cosine_distance";
+            Map<String, Object> sections = new LinkedHashMap<>();
+            if (languageModel) {
+                sections.put("clean_loss", clean.loss());
+            }
+            if (!Double.isNaN(clean.logitDiff())) {
+                sections.put("clean_logit_diff", clean.logitDiff());
+            }
+            String curveMetric = languageModel ? "loss" : "cosine_distance";
+            sections.put("pruning_curve", pruning.stream().map(p -> Map.<String, Object>of("fraction", p.fraction(),
+                    "heads", p.heads(), curveMetric, languageModel ? p.loss() : p.cosineDistance())).toList());
+            sections.put("generated", generated.stream().map(g -> Map.<String, Object>of("ablated", g.label(), "text", g.text())).toList());
+            List<HeadReport.Figure> figures = new ArrayList<>();
+            figures.add(HeadReport.headHeatmap("Effect of " + params.mode().id() + " ablation (" + main + ")", main, rows));
+            rows.forEach(r -> r.put("abs_" + main, Math.abs((Double) r.get(main))));
+            figures.add(HeadReport.rankedBars("Heads whose ablation matters most (|" + main + "|)", "abs_" + main, rows, 20));
+            if (importance != null) {
+                figures.add(HeadReport.headHeatmap("AMP output-norm importance", "amp_importance", rows));
+            }
+            if (!pruning.isEmpty()) {
+                figures.add(new HeadReport.Figure("curve", "Pruning curve (" + (params.globalPruning() ? "global" : "per layer") + ")",
+                        "fraction of heads pruned", languageModel ? "loss" : "cosine distance",
+                        pruning.stream().map(p -> String.format(Locale.ROOT, "%.2f", p.fraction())).toList(),
+                        List.of(languageModel ? "loss" : "cosine_distance"),
+                        List.of(pruning.stream().map(p -> languageModel ? p.loss() : p.cosineDistance()).toList())));
+            }
+            return new HeadReport(NAME, parameters, provenance, rows, sections, figures);
+        }
+    }
+
+    /** Mean head output per (layer, head), [L,H,Dh], pooled over positions and reference prompts. */
+    public record MeanOutputs(int layers, int heads, int headDim, float[] values) {
+        public MeanOutputs {
+            values = values.clone();
+        }
+
+        public float[] of(int layer, int head) {
+            int off = (layer * heads + head) * headDim;
+            return Arrays.copyOfRange(values, off, off + headDim);
+        }
+    }
+
+    private final HookedModel model;
+    private final Params params;
+    private final MeanOutputs means;
+    private final String output;
+    private final boolean languageModel;
+
+    /**
+     * @param means mean head outputs for the mean mode (see {@link #meanOutputs}), or null for other modes
+     */
+    public AblationScan(HookedModel model, Params params, MeanOutputs means) {
+        if (params.mode() == Mode.MEAN && means == null) {
+            throw new IllegalArgumentException("mean ablation needs the mean head outputs of a reference prompt set");
+        }
+        this.model = model;
+        this.params = params;
+        this.means = means;
+        this.output = measuredOutput(model);
+        this.languageModel = output.equals("logits");
+    }
+
+    /** "logits" for language models; for encoders the first output with a token axis ([B,T,D]). */
+    static String measuredOutput(HookedModel model) {
+        var outs = model.model().graph().getOutputList().stream().filter(o -> !o.getName().startsWith("present")).toList();
+        return outs.stream().filter(o -> o.getName().equals("logits")).findFirst()
+                .or(() -> outs.stream().filter(o -> o.getType().getTensorType().getShape().getDimCount() == 3).findFirst())
+                .orElse(outs.get(0)).getName();
+    }
+
+    public boolean languageModel() {
+        return languageModel;
+    }
+
+    /** The model output the metrics read. */
+    public String output() {
+        return output;
+    }
+
+    /** Mean of {@code z} per head over reference prompts and all their positions, from the HEAD_OUTPUT tap. */
+    public static MeanOutputs meanOutputs(HookedModel model, List<long[]> references, CancelToken cancel) {
+        if (references.isEmpty()) {
+            throw new IllegalArgumentException("mean ablation needs at least one reference prompt");
+        }
+        int layers = model.layers();
+        int heads = model.heads();
+        int dh = model.sites().get(0).headDim();
+        HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, IntStream.range(0, layers).boxed().toList()), HookSet.NONE);
+        double[] sum = new double[layers * heads * dh];
+        long count = 0;
+        for (long[] ids : references) {
+            cancel.check();
+            RunResult r = s.run(RunRequest.tokens(ids).withOutputs(Set.of()), cancel);
+            for (int l = 0; l < layers; l++) {
+                FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, l);
+                int t = z.dim(2);
+                for (int h = 0; h < heads; h++) {
+                    for (int q = 0; q < t; q++) {
+                        int off = z.offset(0, h, q, 0);
+                        for (int j = 0; j < dh; j++) {
+                            sum[(l * heads + h) * dh + j] += z.data()[off + j];
+                        }
+                    }
+                }
+            }
+            count += ids.length;
+        }
+        float[] mean = new float[sum.length];
+        for (int i = 0; i < sum.length; i++) {
+            mean[i] = (float) (sum[i] / count);
+        }
+        return new MeanOutputs(layers, heads, dh, mean);
+    }
+
+    /** The intervention that ablates every head of the set in this scan's mode. */
+    public Intervention ablation(Collection<Head> heads) {
+        Intervention.Builder b = Intervention.builder();
+        for (Head h : heads) {
+            switch (params.mode()) {
+                case ZERO -> b.zeroHead(h.layer(), h.head());
+                case MEAN -> b.replaceHead(h.layer(), h.head(), means.of(h.layer(), h.head()));
+                case UNIFORM -> b.uniform(h.layer(), h.head());
+                case BOS -> b.bos(h.layer(), h.head());
+                case SCALE -> b.scaleHead(h.layer(), h.head(), params.alpha());
+            }
+        }
+        return b.build();
+    }
+
+    /** Every head of the model, layer by layer. */
+    public static List<Head> allHeads(HookedModel model) {
+        List<Head> out = new ArrayList<>();
+        for (int l = 0; l < model.layers(); l++) {
+            for (int h = 0; h < model.sites().get(l).queryHeads(); h++) {
+                out.add(new Head(l, h));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The full scan: clean run, single-head sweep over {@code heads}, AMP importance, pruning curve and generated
+     * texts. Progress counts runs; cancellation is checked between runs.
+     */
+    public Result run(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
+        checkTarget(target);
+        int sweepRuns = (heads.size() + params.batchSize() - 1) / params.batchSize();
+        boolean amp = model.sites().stream().allMatch(s -> s.outputWeight() != null);
+        int pruneRuns = amp ? (params.pruneFractions().size() + params.batchSize() - 1) / params.batchSize() : 0;
+        int genRuns = languageModel ? params.generateTokens() : 0;
+        long total = 1 + sweepRuns + (amp ? 1 : 0) + pruneRuns + genRuns;
+        long[] done = {0};
+        Progress step = (d, t, m) -> progress.update(++done[0], total, m);
+        progress.update(0, total, "ablation: clean run");
+        Outcome clean = evaluate(target, List.of(Intervention.NONE), cancel).get(0);
+        step.update(0, 0, "ablation: clean run done");
+        List<HeadEffect> effects = sweep(target, clean, heads, step, cancel);
+        HeadGrid importance = null;
+        List<PruningPoint> curve = List.of();
+        if (amp) {
+            cancel.check();
+            importance = ampImportance(target.ids(), cancel);
+            step.update(0, 0, "ablation: AMP importance");
+            curve = pruningCurve(target, clean, importance, step, cancel);
+        }
+        List<Generated> generated = List.of();
+        if (languageModel && params.generateTokens() > 0) {
+            List<Head> top = effects.stream().sorted(BY_MAGNITUDE).limit(params.topGenerated()).map(HeadEffect::head).toList();
+            generated = generate(target.prompt(), top, step, cancel);
+        }
+        return new Result(params, languageModel, output, clean, effects, importance, curve, generated, model.layers(),
+                model.heads(), (int) done[0]);
+    }
+
+    /** The single-head sweep alone: {@code ceil(heads / batchSize)} batched runs. */
+    public List<HeadEffect> sweep(Target target, Outcome clean, List<Head> heads, Progress progress, CancelToken cancel) {
+        checkTarget(target);
+        List<HeadEffect> out = new ArrayList<>();
+        for (int from = 0; from < heads.size(); from += params.batchSize()) {
+            cancel.check();
+            List<Head> chunk = heads.subList(from, Math.min(heads.size(), from + params.batchSize()));
+            List<Intervention> batch = chunk.stream().map(h -> ablation(List.of(h))).toList();
+            List<Outcome> outcomes = evaluate(target, batch, cancel);
+            for (int i = 0; i < chunk.size(); i++) {
+                out.add(new HeadEffect(chunk.get(i), Effect.of(clean, outcomes.get(i))));
+            }
+            progress.update(from + chunk.size(), heads.size(), "ablation sweep: " + (from + chunk.size()) + "/" + heads.size() + " heads");
+        }
+        return out;
+    }
+
+    /** Metrics of the clean run. */
+    public Outcome clean(Target target, CancelToken cancel) {
+        checkTarget(target);
+        return evaluate(target, List.of(Intervention.NONE), cancel).get(0);
+    }
+
+    /** Runs the target once with a batch of interventions (one element each) and measures every element. */
+    public List<Outcome> evaluate(Target target, List<Intervention> batch, CancelToken cancel) {
+        long[] ids = target.ids();
+        HookSet hooks = params.mode().hooks();
+        for (Intervention i : batch) {
+            hooks = hooks.union(i.hooks());
+        }
+        HookedSession s = model.session(TapSet.NONE, hooks);
+        boolean neutral = batch.stream().allMatch(Intervention::isEmpty);
+        RunRequest req = RunRequest.tokens(ids).withOutputs(Set.of(output));
+        RunResult r = s.run(neutral ? req : req.withInterventions(batch), cancel);
+        FloatTensor out = r.output(output);
+        List<Outcome> outcomes = new ArrayList<>();
+        for (int b = 0; b < batch.size(); b++) {
+            int e = out.dim(0) == 1 ? 0 : b;
+            outcomes.add(languageModel ? lmOutcome(out, e, target) : encoderOutcome(out, e));
+        }
+        return outcomes;
+    }
+
+    private Outcome lmOutcome(FloatTensor logits, int b, Target target) {
+        int p = target.prompt.length;
+        long[] ids = target.ids();
+        double loss = target.continuation.length == 0 ? Double.NaN : meanCrossEntropy(logits, b, ids, p);
+        float[] next = logits.slice(b, p - 1).data();
+        double diff = target.hasAnswers() ? next[(int) target.answerA()] - next[(int) target.answerB()] : Double.NaN;
+        return new Outcome(loss, diff, next, null);
+    }
+
+    private static Outcome encoderOutcome(FloatTensor hidden, int b) {
+        FloatTensor e = hidden.slice(b);
+        int t = e.dim(0);
+        int d = e.dim(1);
+        float[] pooled = new float[d];
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j < d; j++) {
+                pooled[j] += e.data()[i * d + j] / t;
+            }
+        }
+        return new Outcome(Double.NaN, Double.NaN, null, pooled);
+    }
+
+    /** Mean over positions {@code from..T-1} of {@code -log softmax(logits[pos-1])[ids[pos]]}. */
+    static double meanCrossEntropy(FloatTensor logits, int b, long[] ids, int from) {
+        double sum = 0;
+        for (int pos = from; pos < ids.length; pos++) {
+            float[] row = logits.slice(b, pos - 1).data();
+            sum += logSumExp(row) - row[(int) ids[pos]];
+        }
+        return sum / (ids.length - from);
+    }
+
+    static double logSumExp(float[] row) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : row) {
+            max = Math.max(max, v);
+        }
+        double s = 0;
+        for (float v : row) {
+            s += Math.exp(v - max);
+        }
+        return max + Math.log(s);
+    }
+
+    /** {@code KL(softmax(p) || softmax(q))} in nats. */
+    static double kl(float[] p, float[] q) {
+        double lp = logSumExp(p);
+        double lq = logSumExp(q);
+        double kl = 0;
+        for (int i = 0; i < p.length; i++) {
+            double a = p[i] - lp;
+            kl += Math.exp(a) * (a - (q[i] - lq));
+        }
+        return Math.max(0, kl);
+    }
+
+    static double cosine(float[] a, float[] b) {
+        double ab = 0;
+        double aa = 0;
+        double bb = 0;
+        for (int i = 0; i < a.length; i++) {
+            ab += (double) a[i] * b[i];
+            aa += (double) a[i] * a[i];
+            bb += (double) b[i] * b[i];
+        }
+        return ab / Math.sqrt(aa * bb);
+    }
+
+    /** AMP importance {@code I_h = mean_t ||z_h W_O^h||_1} from the HEAD_CONTRIBUTION tap. */
+    public HeadGrid ampImportance(long[] ids, CancelToken cancel) {
+        int layers = model.layers();
+        int heads = model.heads();
+        RunResult r = model.session(TapSet.of(TapKind.HEAD_CONTRIBUTION, IntStream.range(0, layers).boxed().toList()), HookSet.NONE)
+                .run(RunRequest.tokens(ids).withOutputs(Set.of()), cancel);
+        double[][] imp = new double[layers][heads];
+        for (int l = 0; l < layers; l++) {
+            FloatTensor c = r.tap(TapKind.HEAD_CONTRIBUTION, l);
+            int t = c.dim(2);
+            for (int h = 0; h < heads; h++) {
+                for (int q = 0; q < t; q++) {
+                    imp[l][h] += c.get(0, h, q) / t;
+                }
+            }
+        }
+        return HeadGrid.of(imp);
+    }
+
+    /** Heads pruned at a fraction: the least important overall, or the same share of every layer. */
+    public List<Head> pruned(HeadGrid importance, double fraction) {
+        Comparator<Head> byImportance = Comparator.comparingDouble((Head h) -> importance.get(h.layer(), h.head()))
+                .thenComparing(Comparator.naturalOrder());
+        List<Head> out = new ArrayList<>();
+        if (params.globalPruning()) {
+            List<Head> all = new ArrayList<>();
+            for (int l = 0; l < importance.layers(); l++) {
+                for (int h = 0; h < importance.heads(); h++) {
+                    all.add(new Head(l, h));
+                }
+            }
+            all.sort(byImportance);
+            out.addAll(all.subList(0, (int) Math.round(fraction * all.size())));
+        } else {
+            int perLayer = (int) Math.round(fraction * importance.heads());
+            for (int l = 0; l < importance.layers(); l++) {
+                int layer = l;
+                out.addAll(IntStream.range(0, importance.heads()).mapToObj(h -> new Head(layer, h)).sorted(byImportance)
+                        .limit(perLayer).toList());
+            }
+        }
+        return out;
+    }
+
+    /** Metric against fraction pruned; every fraction is one element of a batched run. */
+    public List<PruningPoint> pruningCurve(Target target, Outcome clean, HeadGrid importance, Progress progress, CancelToken cancel) {
+        List<PruningPoint> out = new ArrayList<>();
+        List<Double> fractions = params.pruneFractions();
+        for (int from = 0; from < fractions.size(); from += params.batchSize()) {
+            cancel.check();
+            List<Double> chunk = fractions.subList(from, Math.min(fractions.size(), from + params.batchSize()));
+            List<List<Head>> sets = chunk.stream().map(f -> pruned(importance, f)).toList();
+            List<Outcome> outcomes = evaluate(target, sets.stream().map(this::ablation).toList(), cancel);
+            for (int i = 0; i < chunk.size(); i++) {
+                Effect e = Effect.of(clean, outcomes.get(i));
+                out.add(new PruningPoint(chunk.get(i), sets.get(i).size(), outcomes.get(i).loss(), e.cosineDistance()));
+            }
+            progress.update(from + chunk.size(), fractions.size(), "ablation: pruning curve");
+        }
+        return out;
+    }
+
+    /**
+     * Greedy continuations of the prompt, clean and with each head ablated, all in one batch per generated token
+     * (every sequence has the same length at each step).
+     */
+    public List<Generated> generate(long[] prompt, List<Head> heads, Progress progress, CancelToken cancel) {
+        if (!languageModel) {
+            throw new IllegalArgumentException("text generation needs a model with next-token logits; this one outputs '" + output + "'");
+        }
+        List<Intervention> batch = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        batch.add(Intervention.NONE);
+        labels.add("clean");
+        for (Head h : heads) {
+            batch.add(ablation(List.of(h)));
+            labels.add(h.toString());
+        }
+        long[][] seqs = new long[batch.size()][];
+        Arrays.fill(seqs, prompt.clone());
+        HookSet hooks = params.mode().hooks();
+        HookedSession s = model.session(TapSet.NONE, hooks);
+        for (int step = 0; step < params.generateTokens(); step++) {
+            cancel.check();
+            RunRequest req = RunRequest.batch(seqs).withOutputs(Set.of(output));
+            RunResult r = s.run(batch.size() == 1 ? req : req.withInterventions(batch), cancel);
+            FloatTensor logits = r.output(output);
+            for (int b = 0; b < seqs.length; b++) {
+                float[] row = logits.slice(b, seqs[b].length - 1).data();
+                int best = 0;
+                for (int v = 1; v < row.length; v++) {
+                    if (row[v] > row[best]) {
+                        best = v;
+                    }
+                }
+                seqs[b] = Arrays.copyOf(seqs[b], seqs[b].length + 1);
+                seqs[b][seqs[b].length - 1] = best;
+            }
+            progress.update(step + 1, params.generateTokens(), "ablation: generating token " + (step + 1));
+        }
+        List<Generated> out = new ArrayList<>();
+        for (int b = 0; b < seqs.length; b++) {
+            long[] gen = Arrays.copyOfRange(seqs[b], prompt.length, seqs[b].length);
+            String text = model.tokenizer().map(t -> t.decode(gen)).orElse(Arrays.toString(gen));
+            out.add(new Generated(labels.get(b), gen, text));
+        }
+        return out;
+    }
+
+    /**
+     * AttentionInfluence (Hua et al.): the document's mean next-token loss with the head set zeroed, relative to the
+     * clean loss, from one batched run of [clean, masked]. Always zero ablation, as the paper masks heads.
+     */
+    public static DocumentScore documentScore(HookedModel model, long[] document, Collection<Head> heads, CancelToken cancel) {
+        if (document.length < 2) {
+            throw new IllegalArgumentException("a document needs at least two tokens to have a next-token loss");
+        }
+        AblationScan zero = new AblationScan(model, Params.DEFAULTS.withMode(Mode.ZERO, 1f), null);
+        if (!zero.languageModel) {
+            throw new IllegalArgumentException("AttentionInfluence needs a language model with next-token logits; this model outputs '"
+                    + zero.output + "'");
+        }
+        RunResult r = model.session(TapSet.NONE, HookSet.HEAD).run(RunRequest.tokens(document).withOutputs(Set.of("logits"))
+                .withInterventions(List.of(Intervention.NONE, zero.ablation(heads))), cancel);
+        FloatTensor logits = r.output("logits");
+        double base = meanCrossEntropy(logits, 0, document, 1);
+        double masked = meanCrossEntropy(logits, 1, document, 1);
+        return new DocumentScore(base, masked, (masked - base) / base);
+    }
+
+    private void checkTarget(Target target) {
+        if (languageModel && target.continuation.length == 0) {
+            throw new IllegalArgumentException("the target continuation is empty; give the text the model should continue with");
+        }
+    }
+}

@@ -1,0 +1,594 @@
+package org.headscope.analysis;
+
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HookedSession;
+import org.headscope.hooks.HsTokenizer;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.RunResult;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+
+/**
+ * Attention sinks, after four papers, all from one mean-received-attention quantity
+ * ({@link ColMean}: {@code colmean[l,h,k] = sum_q A[l,h,q,k] / (T-k)}):
+ * <ul>
+ * <li>Sink rate (Gu et al., "When Attention Sink Emerges", ICLR'25):
+ *     {@code Sink_k^eps = 100 * mean over (samples, layers, heads) of [colmean[l,h,k] > eps]}, eps 0.3, first 64 tokens.</li>
+ * <li>Hidden sinks (ACT, "Unveiling and Harnessing Hidden Attention Sinks", ICML'24): key {@code k > 0} with
+ *     {@code colmean > 0.1}; key 0 (the first, normally BOS, sink) is excluded.</li>
+ * <li>Active/dormant measures (Guo et al., "Active-Dormant Attention Heads"): row entropy
+ *     {@code mean_q H(A[q,:]) / log(q+1)}, column entropy {@code max_k H(A[:,k] / sum_q A[q,k]) / log(T-k)},
+ *     value drains {@code ||v_t W_O^h||_2} and residual peaks {@code ||h_l[t]||_2}, on two prompt sets side by side.</li>
+ * <li>Massive-activation dimensions and visual sink tokens (VAR, "See What You Are Told", ICLR'25): token t is a sink
+ *     at layer l when {@code |x / sqrt(mean_d x^2 + 1e-6)| > tau} (tau 20) in a massive dimension.</li>
+ * </ul>
+ * Column sums, row entropies, value drains and residuals come from in-graph taps; the column entropy needs the
+ * probabilities themselves (it is not a function of column sums), so PROBS are read for the prompts' first
+ * {@code tokens} tokens only.
+ */
+public final class SinkScan {
+    public static final String NAME = "sinks";
+    public static final Map<String, String> METRICS = orderedMap(
+            "colmean", ColMean.VERSION,
+            "sink_rate", "gu2025-v1: 100 * mean over (samples, layers, heads) of [colmean > eps] on the first `tokens` tokens",
+            "sink_head", "headscope-v1: mean colmean at key 0 over samples > eps",
+            "hidden_sink", "act2024-v1: colmean > threshold at key k > 0 (key 0, the first sink, excluded)",
+            "row_entropy", "guo2024-v1: mean over rows with >= 2 visible keys of H(A[q,:]) / log(visible keys)",
+            "col_entropy", "guo2024-v1: max over keys seen by >= 2 queries of H(A[:,k] / sum_q A[q,k]) / log(queries seeing k)",
+            "dormant", "headscope-v1: row_entropy < dormant_row_entropy and col_entropy > dormant_col_entropy",
+            "value_drain", "guo2024-v1: ||v_0 W_O^h||_2 / mean over k > 0 of ||v_k W_O^h||_2 (below 1: key 0 is a drain)",
+            "residual_peak", "guo2024-v1: ||h_l[0]||_2 / median over t > 0 of ||h_l[t]||_2",
+            "massive_dims", "headscope-v1: dims whose RMS-normalised |x| at token 0, averaged over layers, exceeds massive_ratio x the median dim",
+            "visual_sink", "var2025-v1: |x / sqrt(mean_d x^2 + 1e-6)| > tau in a massive dim, residual entering each layer");
+
+    /**
+     * Parameters with the papers' defaults.
+     *
+     * @param eps               sink-rate threshold on colmean (Gu et al.: 0.3)
+     * @param tokens            first tokens of each probe text (Gu et al.: 64)
+     * @param heatKey           key position whose colmean is shown per head
+     * @param hiddenThreshold   hidden-sink threshold on colmean (ACT code: 0.1)
+     * @param dormantRowEntropy dormant when row entropy is below this (no published default; 0.25 flags a head that
+     *                          puts about 95% of every row on one key)
+     * @param dormantColEntropy ... and column entropy above this (no published default; 0.8)
+     * @param tau               visual-sink threshold on the RMS-normalised residual (VAR: 20)
+     * @param massiveDims       massive-activation dimensions, or null to find them
+     * @param massiveRatio      a dim is massive when its score exceeds this multiple of the median dim's
+     * @param maxMassiveDims    at most this many dims are found
+     */
+    public record Params(double eps, int tokens, int heatKey, double hiddenThreshold, double dormantRowEntropy,
+                         double dormantColEntropy, double tau, List<Integer> massiveDims, double massiveRatio, int maxMassiveDims) {
+        public static final Params DEFAULTS = new Params(0.3, 64, 0, 0.1, 0.25, 0.8, 20, null, 10, 4);
+
+        public Params {
+            if (!(eps > 0 && eps < 1)) {
+                throw new IllegalArgumentException("eps must lie in (0, 1), got " + eps);
+            }
+            if (tokens < 2) {
+                throw new IllegalArgumentException("tokens must be at least 2, got " + tokens);
+            }
+            if (heatKey < 0 || heatKey >= tokens) {
+                throw new IllegalArgumentException("heat key " + heatKey + " must lie in 0.." + (tokens - 1));
+            }
+            massiveDims = massiveDims == null ? null : List.copyOf(massiveDims);
+        }
+
+        public Params withEps(double e) {
+            return new Params(e, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims);
+        }
+
+        public Params withTokens(int t) {
+            return new Params(eps, t, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims);
+        }
+
+        public Params withHeatKey(int k) {
+            return new Params(eps, tokens, k, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims);
+        }
+
+        public Params withMassiveDims(List<Integer> dims) {
+            return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, dims, massiveRatio, maxMassiveDims);
+        }
+
+        Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("eps", eps);
+            m.put("tokens", tokens);
+            m.put("heat_key", heatKey);
+            m.put("hidden_threshold", hiddenThreshold);
+            m.put("dormant_row_entropy", dormantRowEntropy);
+            m.put("dormant_col_entropy", dormantColEntropy);
+            m.put("tau", tau);
+            m.put("massive_dims", massiveDims == null ? "auto" : massiveDims.toString());
+            m.put("massive_ratio", massiveRatio);
+            m.put("max_massive_dims", maxMassiveDims);
+            return m;
+        }
+    }
+
+    /** A key {@code k > 0} that a head treats as a sink in one prompt. */
+    public record HiddenSink(int prompt, int position, String token, int layer, int head, double colmean) {
+    }
+
+    /** A token whose normalised residual exceeds tau in a massive dimension entering a layer. */
+    public record VisualSink(int layer, int position, int dim, double value) {
+    }
+
+    /**
+     * Active/dormant measures of one prompt set.
+     *
+     * @param residualPeak per layer, {@code ||h_l[0]|| / median_{t>0} ||h_l[t]||}, mean over prompts (NaN when the
+     *                     residual stream was not identified)
+     */
+    public record Domain(String name, int prompts, HeadGrid rowEntropy, HeadGrid colEntropy, HeadGrid valueDrain,
+                         HeadGrid dormant, List<Double> residualPeak) {
+        public Domain {
+            residualPeak = List.copyOf(residualPeak);
+        }
+    }
+
+    /**
+     * @param sinkRate     Sink_k^eps in percent for k = 0..tokens-1 (NaN where no sample is that long)
+     * @param heat         mean colmean at {@code params.heatKey()} per head
+     * @param sinkRateKey0 per head, percent of samples with colmean at key 0 above eps
+     * @param sinkHeads    heads whose mean colmean at key 0 exceeds eps
+     * @param key0         what key 0 is (a BOS/special token, or a content token as in GPT-2)
+     * @param second       the second prompt set's measures, or null
+     * @param visualSinks  visual sink tokens of the first prompt
+     */
+    public record Result(Params params, boolean causal, String key0, int samples, List<Double> sinkRate, HeadGrid heat,
+                         HeadGrid sinkRateKey0, List<org.headscope.hooks.Intervention.Head> sinkHeads,
+                         List<HiddenSink> hiddenSinks, HeadGrid hiddenSinksPerPrompt, Domain first, Domain second,
+                         List<Integer> massiveDims, boolean massiveDimsGiven, List<VisualSink> visualSinks) {
+        public Result {
+            sinkRate = List.copyOf(sinkRate);
+            sinkHeads = List.copyOf(sinkHeads);
+            hiddenSinks = List.copyOf(hiddenSinks);
+            massiveDims = List.copyOf(massiveDims);
+            visualSinks = List.copyOf(visualSinks);
+        }
+
+        public HeadReport toReport(Provenance provenance) {
+            Map<String, Object> parameters = params.asMap();
+            parameters.put("colmean_divisor", causal ? "T - k (causal)" : "T (bidirectional)");
+            parameters.put("key0", key0);
+            parameters.put("samples", samples);
+            List<Map<String, Object>> rows = new ArrayList<>();
+            for (int l = 0; l < heat.layers(); l++) {
+                for (int h = 0; h < heat.heads(); h++) {
+                    Map<String, Object> r = new LinkedHashMap<>();
+                    r.put("layer", l);
+                    r.put("head", h);
+                    r.put("colmean_k" + params.heatKey(), heat.get(l, h));
+                    r.put("sink_rate_k0", sinkRateKey0.get(l, h));
+                    r.put("sink_head", sinkHeads.contains(new org.headscope.hooks.Intervention.Head(l, h)) ? 1.0 : 0.0);
+                    r.put("hidden_sinks_per_prompt", hiddenSinksPerPrompt.get(l, h));
+                    domainColumns(r, first, "a", l, h);
+                    if (second != null) {
+                        domainColumns(r, second, "b", l, h);
+                    }
+                    rows.add(r);
+                }
+            }
+            Map<String, Object> sections = new LinkedHashMap<>();
+            sections.put("sink_rate_by_position", sinkRate);
+            sections.put("sink_heads", sinkHeads.stream().map(Object::toString).toList());
+            sections.put("hidden_sink_tokens", hiddenSinkTokens());
+            sections.put("hidden_sinks", hiddenSinks.stream().map(s -> Map.<String, Object>of("prompt", s.prompt(),
+                    "position", s.position(), "token", s.token(), "head", s.layer() + "." + s.head(), "colmean", s.colmean())).toList());
+            sections.put("residual_peak_a", first.residualPeak());
+            if (second != null) {
+                sections.put("residual_peak_b", second.residualPeak());
+                sections.put("domains", List.of(first.name(), second.name()));
+            } else {
+                sections.put("domains", List.of(first.name()));
+            }
+            sections.put("massive_dims", massiveDims);
+            sections.put("massive_dims_source", massiveDimsGiven ? "user" : "found");
+            sections.put("visual_sinks_prompt0", visualSinks.stream().map(v -> Map.<String, Object>of("layer", v.layer(),
+                    "position", v.position(), "dim", v.dim(), "value", v.value())).toList());
+            List<HeadReport.Figure> figures = new ArrayList<>();
+            figures.add(HeadReport.headHeatmap("Mean attention received by key " + params.heatKey() + " (colmean)",
+                    "colmean_k" + params.heatKey(), rows));
+            figures.add(new HeadReport.Figure("curve", "Sink rate Sink_k (eps " + params.eps() + ")", "key position k", "% of heads",
+                    IntStream.range(0, sinkRate.size()).mapToObj(Integer::toString).toList(), List.of("Sink_k"), List.of(sinkRate)));
+            figures.add(HeadReport.rankedBars("Heads by sink rate at key 0", "sink_rate_k0", rows, 20));
+            figures.add(HeadReport.headHeatmap("Row entropy (" + first.name() + ")", "row_entropy_a", rows));
+            figures.add(HeadReport.headHeatmap("Hidden sinks per prompt", "hidden_sinks_per_prompt", rows));
+            return new HeadReport(NAME, parameters, provenance, rows, sections, figures);
+        }
+
+        /** Hidden sink tokens aggregated over heads: prompt, position, token, number of heads. */
+        public List<Map<String, Object>> hiddenSinkTokens() {
+            Map<List<Object>, Integer> count = new TreeMap<>((a, b) -> {
+                int c = Integer.compare((Integer) a.get(0), (Integer) b.get(0));
+                return c != 0 ? c : Integer.compare((Integer) a.get(1), (Integer) b.get(1));
+            });
+            for (HiddenSink s : hiddenSinks) {
+                count.merge(List.of(s.prompt(), s.position(), s.token()), 1, Integer::sum);
+            }
+            List<Map<String, Object>> out = new ArrayList<>();
+            count.forEach((k, n) -> out.add(Map.of("prompt", k.get(0), "position", k.get(1), "token", k.get(2), "heads", n)));
+            return out;
+        }
+
+        private static void domainColumns(Map<String, Object> r, Domain d, String suffix, int l, int h) {
+            r.put("row_entropy_" + suffix, d.rowEntropy().get(l, h));
+            r.put("col_entropy_" + suffix, d.colEntropy().get(l, h));
+            if (!Double.isNaN(d.valueDrain().get(0, 0))) {
+                r.put("value_drain_" + suffix, d.valueDrain().get(l, h));
+            }
+            r.put("dormant_" + suffix, d.dormant().get(l, h));
+        }
+    }
+
+    private SinkScan() {
+    }
+
+    /**
+     * Runs the scan, one run per prompt (prompts differ in length), cancel checked between runs.
+     *
+     * @param first  prompt set for the sink rate, hidden sinks and the first column of active/dormant measures
+     * @param second optional second prompt set (another input domain), or null
+     */
+    public static Result run(HookedModel model, String firstName, List<HsTokenizer.Tokens> first, String secondName,
+                             List<HsTokenizer.Tokens> second, Params params, Progress progress, CancelToken cancel) {
+        if (first.isEmpty()) {
+            throw new IllegalArgumentException("the sink scan needs at least one prompt");
+        }
+        boolean causal = model.isCausal();
+        int layers = model.layers();
+        int heads = model.heads();
+        boolean drains = model.sites().stream().allMatch(s -> s.outputWeight() != null);
+        boolean residuals = model.sites().stream().allMatch(s -> s.residual() != null);
+        List<Integer> all = IntStream.range(0, layers).boxed().toList();
+        TapSet taps = TapSet.of(TapKind.COL_SUM, all).with(TapKind.ENTROPY, all).with(TapKind.PROBS, all);
+        if (drains) {
+            taps = taps.with(TapKind.VALUE_DRAIN, all);
+        }
+        if (residuals) {
+            taps = taps.with(TapKind.RESIDUAL, all);
+        }
+        HookedSession session = model.session(taps, HookSet.NONE);
+        int total = first.size() + (second == null ? 0 : second.size());
+
+        double[] sinkHits = new double[params.tokens()];
+        double[] sinkCount = new double[params.tokens()];
+        double[][] heat = new double[layers][heads];
+        double[][] heatCount = new double[layers][heads];
+        double[][] key0Hits = new double[layers][heads];
+        double[][] key0Mean = new double[layers][heads];
+        double[][] hiddenPerPrompt = new double[layers][heads];
+        List<HiddenSink> hidden = new ArrayList<>();
+        Accumulator accA = new Accumulator(firstName, layers, heads, params);
+        List<double[][]> residualFirstToken = new ArrayList<>();
+        List<float[][][]> firstResidual = new ArrayList<>();
+        int done = 0;
+        for (int p = 0; p < first.size(); p++) {
+            cancel.check();
+            HsTokenizer.Tokens tk = truncate(first.get(p), params.tokens());
+            int t = tk.size();
+            progress.update(done, total, "sinks " + firstName + " prompt " + (p + 1) + "/" + first.size() + " T=" + t);
+            RunResult r = session.run(RunRequest.tokens(tk.ids()), cancel);
+            for (int l = 0; l < layers; l++) {
+                double[][] cm = ColMean.of(r.tap(TapKind.COL_SUM, l), 0, causal);
+                for (int h = 0; h < heads; h++) {
+                    for (int k = 0; k < t; k++) {
+                        sinkCount[k]++;
+                        if (cm[h][k] > params.eps()) {
+                            sinkHits[k]++;
+                        }
+                        if (k > 0 && cm[h][k] > params.hiddenThreshold()) {
+                            hidden.add(new HiddenSink(p, k, tk.strings()[k], l, h, cm[h][k]));
+                            hiddenPerPrompt[l][h] += 1.0 / first.size();
+                        }
+                    }
+                    if (params.heatKey() < t) {
+                        heat[l][h] += cm[h][params.heatKey()];
+                        heatCount[l][h]++;
+                    }
+                    key0Mean[l][h] += cm[h][0] / first.size();
+                    if (cm[h][0] > params.eps()) {
+                        key0Hits[l][h] += 100.0 / first.size();
+                    }
+                }
+            }
+            accA.add(r, t, causal, drains, residuals);
+            if (residuals) {
+                float[][][] res = residualStream(r, layers);
+                residualFirstToken.add(normalisedRow(res, 0));
+                if (p == 0) {
+                    firstResidual.add(res);
+                }
+            }
+            done++;
+        }
+        Domain domainB = null;
+        if (second != null && !second.isEmpty()) {
+            Accumulator accB = new Accumulator(secondName, layers, heads, params);
+            for (int p = 0; p < second.size(); p++) {
+                cancel.check();
+                HsTokenizer.Tokens tk = truncate(second.get(p), params.tokens());
+                progress.update(done, total, "sinks " + secondName + " prompt " + (p + 1) + "/" + second.size() + " T=" + tk.size());
+                accB.add(session.run(RunRequest.tokens(tk.ids()), cancel), tk.size(), causal, drains, residuals);
+                done++;
+            }
+            domainB = accB.domain();
+        }
+        progress.update(done, total, "sinks done");
+        List<Double> rate = new ArrayList<>();
+        for (int k = 0; k < params.tokens(); k++) {
+            rate.add(sinkCount[k] == 0 ? Double.NaN : 100.0 * sinkHits[k] / sinkCount[k]);
+        }
+        while (!rate.isEmpty() && rate.get(rate.size() - 1).isNaN()) {
+            rate.remove(rate.size() - 1);
+        }
+        List<org.headscope.hooks.Intervention.Head> sinkHeads = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < heads; h++) {
+                heat[l][h] = heatCount[l][h] == 0 ? Double.NaN : heat[l][h] / heatCount[l][h];
+                if (key0Mean[l][h] > params.eps()) {
+                    sinkHeads.add(new org.headscope.hooks.Intervention.Head(l, h));
+                }
+            }
+        }
+        boolean given = params.massiveDims() != null;
+        List<Integer> dims = given ? params.massiveDims()
+                : residuals ? massiveDims(residualFirstToken, params.massiveRatio(), params.maxMassiveDims()) : List.of();
+        List<VisualSink> visual = residuals ? visualSinks(firstResidual.get(0), dims, params.tau()) : List.of();
+        return new Result(params, causal, describeKey0(model, first.get(0)), first.size(), rate, HeadGrid.of(heat),
+                HeadGrid.of(key0Hits), sinkHeads, hidden, HeadGrid.of(hiddenPerPrompt), accA.domain(), domainB, dims, given, visual);
+    }
+
+    /**
+     * Visual sink tokens of one input (token ids or embeddings, e.g. a vision-language prompt with its image), in the
+     * given massive dimensions: one run with the residual taps of every layer.
+     */
+    public static List<VisualSink> visualSinks(HookedModel model, RunRequest request, List<Integer> dims, double tau, CancelToken cancel) {
+        List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
+        RunResult r = model.session(TapSet.of(TapKind.RESIDUAL, all), HookSet.NONE).run(request, cancel);
+        return visualSinks(residualStream(r, model.layers()), dims, tau);
+    }
+
+    /** [layer][token][dim] residual of batch element 0. */
+    static float[][][] residualStream(RunResult r, int layers) {
+        float[][][] out = new float[layers][][];
+        for (int l = 0; l < layers; l++) {
+            FloatTensor x = r.tap(TapKind.RESIDUAL, l);
+            int t = x.dim(1);
+            int d = x.dim(2);
+            out[l] = new float[t][];
+            for (int i = 0; i < t; i++) {
+                out[l][i] = Arrays.copyOfRange(x.data(), i * d, (i + 1) * d);
+            }
+        }
+        return out;
+    }
+
+    /** {@code |x / sqrt(mean_d x^2 + 1e-6)|}, VAR's RMS normalisation without gain. */
+    static double[] rmsNormalised(float[] x) {
+        double ms = 0;
+        for (float v : x) {
+            ms += (double) v * v;
+        }
+        double rms = Math.sqrt(ms / x.length + 1e-6);
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = Math.abs(x[i] / rms);
+        }
+        return out;
+    }
+
+    /** [layer][dim] normalised residual of one token. */
+    private static double[][] normalisedRow(float[][][] res, int token) {
+        double[][] out = new double[res.length][];
+        for (int l = 0; l < res.length; l++) {
+            out[l] = rmsNormalised(res[l][token]);
+        }
+        return out;
+    }
+
+    /**
+     * Dimensions that are outliers on the first token across layers: score each dim by its normalised magnitude at
+     * token 0 averaged over prompts and over the layers after the embeddings (all layers for a one-layer model);
+     * keep the dims scoring above {@code ratio} times the median score, largest first, at most {@code max}.
+     */
+    static List<Integer> massiveDims(List<double[][]> firstTokenPerPrompt, double ratio, int max) {
+        double[][] any = firstTokenPerPrompt.get(0);
+        int layers = any.length;
+        int dims = any[0].length;
+        int from = layers > 1 ? 1 : 0;
+        double[] score = new double[dims];
+        for (double[][] prompt : firstTokenPerPrompt) {
+            for (int l = from; l < layers; l++) {
+                for (int d = 0; d < dims; d++) {
+                    score[d] += prompt[l][d] / ((layers - from) * firstTokenPerPrompt.size());
+                }
+            }
+        }
+        double[] sorted = score.clone();
+        Arrays.sort(sorted);
+        double median = sorted[dims / 2];
+        return IntStream.range(0, dims).boxed().filter(d -> score[d] > ratio * median)
+                .sorted((a, b) -> Double.compare(score[b], score[a])).limit(max).toList();
+    }
+
+    static List<VisualSink> visualSinks(float[][][] residual, List<Integer> dims, double tau) {
+        List<VisualSink> out = new ArrayList<>();
+        for (int l = 0; l < residual.length; l++) {
+            for (int t = 0; t < residual[l].length; t++) {
+                double[] r = rmsNormalised(residual[l][t]);
+                for (int d : dims) {
+                    if (d < 0 || d >= r.length) {
+                        throw new IllegalArgumentException("massive dim " + d + " outside the hidden size " + r.length);
+                    }
+                    if (r[d] > tau) {
+                        out.add(new VisualSink(l, t, d, r[d]));
+                        break;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    static HsTokenizer.Tokens truncate(HsTokenizer.Tokens t, int n) {
+        if (t.size() < 2) {
+            throw new IllegalArgumentException("a sink-scan prompt has " + t.size() + " token(s); column means and residual peaks "
+                    + "need at least 2, so give longer prompts");
+        }
+        if (t.size() <= n) {
+            return t;
+        }
+        return new HsTokenizer.Tokens(Arrays.copyOf(t.ids(), n), Arrays.copyOf(t.strings(), n), Arrays.copyOf(t.spans(), n));
+    }
+
+    private static String describeKey0(HookedModel model, HsTokenizer.Tokens t) {
+        Long bos = model.manifest().bos();
+        String s = t.strings()[0];
+        if ((bos != null && t.ids()[0] == bos) || t.spans()[0][0] < 0 && t.spans()[0][1] <= 0) {
+            return "special token " + s + " (BOS-like: sinks at key 0 are sinks on a token without content)";
+        }
+        return "content token '" + s + "' (GPT-2/OPT style: no BOS, key 0 is the first word)";
+    }
+
+    /** Active/dormant measures summed over the prompts of one domain. */
+    private static final class Accumulator {
+        final String name;
+        final int layers;
+        final int heads;
+        final Params params;
+        final double[][] rowEnt;
+        final double[][] colEnt;
+        final double[][] drain;
+        final double[] peak;
+        int prompts;
+
+        Accumulator(String name, int layers, int heads, Params params) {
+            this.name = name;
+            this.layers = layers;
+            this.heads = heads;
+            this.params = params;
+            rowEnt = new double[layers][heads];
+            colEnt = new double[layers][heads];
+            drain = new double[layers][heads];
+            peak = new double[layers];
+        }
+
+        void add(RunResult r, int t, boolean causal, boolean drains, boolean residuals) {
+            prompts++;
+            for (int l = 0; l < layers; l++) {
+                FloatTensor ent = r.tap(TapKind.ENTROPY, l);
+                FloatTensor probs = r.tap(TapKind.PROBS, l);
+                FloatTensor dr = drains ? r.tap(TapKind.VALUE_DRAIN, l) : null;
+                for (int h = 0; h < heads; h++) {
+                    rowEnt[l][h] += rowEntropy(ent, h, t, causal);
+                    colEnt[l][h] += columnEntropy(probs, h, t, causal);
+                    if (dr != null) {
+                        double others = 0;
+                        for (int k = 1; k < t; k++) {
+                            others += dr.get(0, h, k) / (t - 1);
+                        }
+                        drain[l][h] += dr.get(0, h, 0) / others;
+                    }
+                }
+                if (residuals) {
+                    FloatTensor x = r.tap(TapKind.RESIDUAL, l);
+                    double[] norms = new double[t];
+                    int d = x.dim(2);
+                    for (int i = 0; i < t; i++) {
+                        double s = 0;
+                        for (int j = 0; j < d; j++) {
+                            double v = x.data()[i * d + j];
+                            s += v * v;
+                        }
+                        norms[i] = Math.sqrt(s);
+                    }
+                    double[] rest = Arrays.copyOfRange(norms, 1, t);
+                    Arrays.sort(rest);
+                    peak[l] += norms[0] / rest[rest.length / 2];
+                }
+            }
+        }
+
+        Domain domain() {
+            double[][] dormant = new double[layers][heads];
+            double[][] drains = new double[layers][heads];
+            for (int l = 0; l < layers; l++) {
+                for (int h = 0; h < heads; h++) {
+                    rowEnt[l][h] /= prompts;
+                    colEnt[l][h] /= prompts;
+                    drains[l][h] = drain[l][h] == 0 ? Double.NaN : drain[l][h] / prompts;
+                    dormant[l][h] = rowEnt[l][h] < params.dormantRowEntropy() && colEnt[l][h] > params.dormantColEntropy() ? 1 : 0;
+                }
+            }
+            List<Double> peaks = new ArrayList<>();
+            for (double p : peak) {
+                peaks.add(p == 0 ? Double.NaN : p / prompts);
+            }
+            return new Domain(name, prompts, HeadGrid.of(rowEnt), HeadGrid.of(colEnt), HeadGrid.of(drains), HeadGrid.of(dormant), peaks);
+        }
+    }
+
+    /** Mean over rows with at least two visible keys of the tapped row entropy divided by log(visible keys). */
+    static double rowEntropy(FloatTensor entropy, int h, int t, boolean causal) {
+        double sum = 0;
+        int n = 0;
+        for (int q = 0; q < t; q++) {
+            int visible = causal ? q + 1 : t;
+            if (visible >= 2) {
+                sum += entropy.get(0, h, q) / Math.log(visible);
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /** Max over keys seen by at least two queries of the normalised entropy of the key's column. */
+    static double columnEntropy(FloatTensor probs, int h, int t, boolean causal) {
+        double best = Double.NaN;
+        for (int k = 0; k < t; k++) {
+            int seen = causal ? t - k : t;
+            if (seen < 2) {
+                continue;
+            }
+            double s = 0;
+            for (int q = causal ? k : 0; q < t; q++) {
+                s += probs.get(0, h, q, k);
+            }
+            if (s <= 0) {
+                continue;
+            }
+            double e = 0;
+            for (int q = causal ? k : 0; q < t; q++) {
+                double p = probs.get(0, h, q, k) / s;
+                if (p > 0) {
+                    e -= p * Math.log(p);
+                }
+            }
+            double v = e / Math.log(seen);
+            best = Double.isNaN(best) ? v : Math.max(best, v);
+        }
+        return best;
+    }
+
+    static Map<String, String> orderedMap(String... kv) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return java.util.Collections.unmodifiableMap(m);
+    }
+}

@@ -1,0 +1,140 @@
+package org.headscope.app;
+
+import java.io.File;
+
+import javafx.geometry.Insets;
+import javafx.geometry.Orientation;
+import javafx.geometry.Pos;
+import javafx.scene.control.Button;
+import javafx.scene.control.Label;
+import javafx.scene.control.MenuBar;
+import javafx.scene.control.ScrollPane;
+import javafx.scene.control.SplitPane;
+import javafx.scene.control.Tab;
+import javafx.scene.control.TabPane;
+import javafx.scene.control.TextField;
+import javafx.scene.input.TransferMode;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.VBox;
+import org.headscope.app.ablation.AblationView;
+import org.headscope.app.attention.AttentionView;
+import org.headscope.app.attention.HeadGridView;
+import org.headscope.app.attention.TokenStrip;
+import org.headscope.app.model.ModelBar;
+import org.headscope.app.report.ExportMenu;
+import org.headscope.app.report.ScanPanel;
+import org.headscope.app.report.ScanViewModel;
+import org.headscope.app.util.MessageBar;
+import org.headscope.app.util.StatusBar;
+
+/**
+ * The window's content: menus and model bar, prompt and token strip on top; the chosen head's map on the left;
+ * the head grid and the panels on the right; messages and the task status at the bottom. Dropping a model file
+ * or folder anywhere opens it.
+ */
+public final class WorkbenchView extends BorderPane {
+    private final WorkbenchViewModel vm;
+    private final AttentionView attentionView;
+    private final HeadGridView grid;
+    private final TabPane panels = new TabPane();
+    private final MenuBar menus = new MenuBar();
+
+    public WorkbenchView(WorkbenchViewModel vm) {
+        this.vm = vm;
+        setId("workbench");
+        ModelBar modelBar = new ModelBar(vm.models(), vm::open);
+        menus.getMenus().add(modelBar.menu());
+        TextField prompt = new TextField();
+        prompt.setId("prompt");
+        prompt.textProperty().bindBidirectional(vm.attention().promptProperty());
+        prompt.setOnAction(e -> vm.attention().run());
+        HBox.setHgrow(prompt, Priority.ALWAYS);
+        Button run = new Button("Run");
+        run.setId("run");
+        run.setDefaultButton(true);
+        run.setOnAction(e -> vm.attention().run());
+        HBox promptBar = new HBox(6, new Label("Prompt"), prompt, run);
+        promptBar.setAlignment(Pos.CENTER_LEFT);
+        promptBar.setPadding(new Insets(4, 8, 4, 8));
+        TokenStrip strip = new TokenStrip(vm.attention());
+        strip.setPadding(new Insets(2, 8, 6, 8));
+        setTop(new VBox(menus, modelBar, promptBar, strip));
+
+        attentionView = new AttentionView(vm.attention());
+        grid = new HeadGridView(vm.attention(), vm.ablation().heads(), vm.ablation()::toggle);
+        Label gridLegend = new Label();
+        gridLegend.setId("grid-legend");
+        gridLegend.getStyleClass().add("grid-legend");
+        gridLegend.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() -> grid.scoresProperty().get() == null
+                ? "Click a head to show it; right-click to toggle its ablation."
+                : "Frames coloured by " + grid.scoresProperty().get().name() + " (viridis, low to high)", grid.scoresProperty()));
+        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, grid));
+        gridScroll.setPadding(new Insets(6));
+        panels.setId("panels");
+        panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
+        addPanel("Ablation", new AblationView(vm.ablation(), vm.attention()));
+        for (ScanViewModel scan : vm.scans()) {
+            addPanel(scan.scan().title(), new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
+                    vm.messageProperty()::set));
+        }
+        panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
+        SplitPane right = new SplitPane(gridScroll, panels);
+        right.setOrientation(Orientation.VERTICAL);
+        right.setDividerPositions(0.5);
+        SplitPane center = new SplitPane(attentionView, right);
+        center.setDividerPositions(0.52);
+        setCenter(center);
+        setBottom(new VBox(new MessageBar(vm.messageProperty()), new StatusBar(vm.executor())));
+
+        ExportMenu exports = new ExportMenu(this);
+        menus.getMenus().addAll(exports.session(), exports.export());
+
+        setOnDragOver(e -> {
+            if (e.getDragboard().hasFiles()) {
+                e.acceptTransferModes(TransferMode.COPY);
+            }
+            e.consume();
+        });
+        setOnDragDropped(e -> {
+            boolean ok = e.getDragboard().hasFiles() && !e.getDragboard().getFiles().isEmpty();
+            if (ok) {
+                File f = e.getDragboard().getFiles().getFirst();
+                vm.open(f.getPath());
+            }
+            e.setDropCompleted(ok);
+            e.consume();
+        });
+    }
+
+    /** Colours the grid by the selected panel's scores (none for panels without scores). */
+    private void colourGrid(Tab tab) {
+        grid.scoresProperty().unbind();
+        vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
+                .ifPresentOrElse(s -> grid.scoresProperty().bind(s.scoresProperty()), () -> grid.scoresProperty().set(null));
+    }
+
+    /** Adds a feature panel as a tab. */
+    public void addPanel(String title, javafx.scene.Node content) {
+        Tab tab = new Tab(title, content);
+        tab.setId("tab-" + title.toLowerCase(java.util.Locale.ROOT).replace(' ', '-'));
+        panels.getTabs().add(tab);
+    }
+
+    public MenuBar menus() {
+        return menus;
+    }
+
+    public AttentionView attentionView() {
+        return attentionView;
+    }
+
+    public HeadGridView grid() {
+        return grid;
+    }
+
+    public WorkbenchViewModel viewModel() {
+        return vm;
+    }
+}

@@ -1,0 +1,150 @@
+package org.headscope.app;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import org.headscope.app.ablation.AblationViewModel;
+import org.headscope.app.ablation.SweepScan;
+import org.headscope.app.attention.AttentionViewModel;
+import org.headscope.app.attention.ColourScale;
+import org.headscope.app.attention.HeadProfileScan;
+import org.headscope.app.model.LoadedModel;
+import org.headscope.app.model.ModelViewModel;
+import org.headscope.app.report.Scan;
+import org.headscope.app.report.ScanViewModel;
+import org.headscope.app.report.SessionFile;
+import org.headscope.app.sinks.SinksScan;
+import org.headscope.app.util.PanelState;
+import org.headscope.app.util.Message;
+import org.headscope.app.util.Settings;
+import org.headscope.app.util.TaskExecutor;
+import org.headscope.assets.BundledModels;
+
+/**
+ * The workbench's state without a window: the task executor, settings, message area and the feature view
+ * models, wired together. Tests drive it with a current-thread executor.
+ */
+public final class WorkbenchViewModel implements AutoCloseable {
+    private final TaskExecutor executor;
+    private final Settings settings;
+    private final ObjectProperty<Message> message = new SimpleObjectProperty<>();
+    private final ModelViewModel models;
+    private final AttentionViewModel attention;
+    private final AblationViewModel ablation;
+    private final List<PanelState> panels = new ArrayList<>();
+    private final List<ScanViewModel> scans = new ArrayList<>();
+
+    public WorkbenchViewModel(TaskExecutor executor, Settings settings) {
+        this.executor = executor;
+        this.settings = settings;
+        this.models = new ModelViewModel(executor, settings, message::set);
+        this.attention = new AttentionViewModel(executor, models, message::set);
+        this.ablation = new AblationViewModel(attention, models);
+        panels.add(ablation);
+        addScan(new HeadProfileScan());
+        addScan(new SinksScan());
+        addScan(new SweepScan());
+        attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));
+        attention.scaleProperty().set(ColourScale.valueOf(settings.string("scale", ColourScale.LINEAR.name())));
+        attention.scaleProperty().addListener((o, a, b) -> settings.put("scale", b.name()));
+        attention.runProperty().addListener((o, a, r) -> settings.put("prompt", attention.promptProperty().get()));
+    }
+
+    /** Opens the last model (or the bundled default when it is gone) and runs the prompt. */
+    public void start() {
+        String last = settings.string("model", BundledModels.MINILM);
+        boolean usable = BundledModels.available().contains(last) || Files.exists(Path.of(last));
+        open(usable ? last : BundledModels.MINILM);
+    }
+
+    /** Opens a model (bundled name or path) and runs the current prompt on it. */
+    public void open(String source) {
+        models.open(source, attention::run);
+    }
+
+    /** Adds an analysis panel's view model (its settings travel in session files). */
+    public ScanViewModel addScan(Scan scan) {
+        ScanViewModel s = new ScanViewModel(scan, executor, models, message::set);
+        scans.add(s);
+        panels.add(s);
+        return s;
+    }
+
+    public List<ScanViewModel> scans() {
+        return List.copyOf(scans);
+    }
+
+    /** The scan panel with this title. */
+    public ScanViewModel scan(String title) {
+        return scans.stream().filter(s -> s.scan().title().equals(title)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no panel '" + title + "'"));
+    }
+
+    /** The session as it stands: model, prompt, view settings and every panel's settings. */
+    public SessionFile capture() {
+        Map<String, Map<String, Object>> p = new LinkedHashMap<>();
+        panels.forEach(panel -> p.put(panel.key(), panel.save()));
+        LoadedModel lm = models.loadedProperty().get();
+        return new SessionFile(SessionFile.FORMAT, lm == null ? BundledModels.MINILM : lm.source(),
+                attention.promptProperty().get(), attention.layerProperty().get(), attention.headProperty().get(),
+                attention.scaleProperty().get().name(), attention.showAblatedProperty().get(), p);
+    }
+
+    /** Reopens a session: its model (unless already open), prompt and panel settings, then one run. */
+    public void restore(SessionFile s) {
+        Runnable apply = () -> {
+            attention.promptProperty().set(s.prompt());
+            attention.scaleProperty().set(ColourScale.valueOf(s.scale()));
+            for (PanelState panel : panels) {
+                panel.restore(s.panels().getOrDefault(panel.key(), Map.of()));
+            }
+            attention.run(() -> {
+                attention.layerProperty().set(Math.min(s.layer(), attention.runProperty().get().layers() - 1));
+                attention.headProperty().set(Math.min(s.head(), attention.runProperty().get().heads() - 1));
+                attention.showAblatedProperty().set(s.showAblated());
+            });
+        };
+        LoadedModel lm = models.loadedProperty().get();
+        if (lm != null && lm.source().equals(s.model())) {
+            apply.run();
+        } else {
+            models.open(s.model(), apply);
+        }
+    }
+
+    public TaskExecutor executor() {
+        return executor;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    public ObjectProperty<Message> messageProperty() {
+        return message;
+    }
+
+    public ModelViewModel models() {
+        return models;
+    }
+
+    public AttentionViewModel attention() {
+        return attention;
+    }
+
+    public AblationViewModel ablation() {
+        return ablation;
+    }
+
+    @Override
+    public void close() {
+        executor.close();
+        models.close();
+    }
+}

@@ -1,0 +1,74 @@
+package org.headscope.app.ablation;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import org.headscope.app.attention.Ablator;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookSet;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HsTokenizer;
+import org.headscope.hooks.Intervention;
+import org.headscope.hooks.Intervention.Head;
+import org.headscope.hooks.RunRequest;
+import org.headscope.hooks.RunResult;
+import org.headscope.hooks.TapKind;
+import org.headscope.hooks.TapSet;
+
+/**
+ * A set of heads and how to ablate them, turned into one {@link Intervention}. Immutable: the ablation panel
+ * hands a snapshot of it to the worker thread.
+ *
+ * @param heads the toggled heads
+ * @param mode  how they are ablated
+ * @param alpha the factor of {@link AblationMode#SCALE}
+ */
+public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) implements Ablator {
+    public HeadAblation {
+        heads = Set.copyOf(new TreeSet<>(heads));
+    }
+
+    @Override
+    public Intervention intervention(HookedModel model, HsTokenizer.Tokens tokens, CancelToken cancel) {
+        if (heads.isEmpty()) {
+            return Intervention.NONE;
+        }
+        Map<Head, float[]> means = mode == AblationMode.MEAN ? means(model, tokens.ids(), cancel) : Map.of();
+        Intervention.Builder b = Intervention.builder();
+        for (Head h : heads) {
+            switch (mode) {
+                case ZERO -> b.zeroHead(h.layer(), h.head());
+                case MEAN -> b.replaceHead(h.layer(), h.head(), means.get(h));
+                case UNIFORM -> b.uniform(h.layer(), h.head());
+                case BOS -> b.bos(h.layer(), h.head());
+                case SCALE -> b.scaleHead(h.layer(), h.head(), alpha);
+            }
+        }
+        return b.build();
+    }
+
+    /** Each head's output z averaged over the prompt's positions, from one clean run tapping z. */
+    private Map<Head, float[]> means(HookedModel model, long[] ids, CancelToken cancel) {
+        List<Integer> layers = new ArrayList<>(heads.stream().map(Head::layer).distinct().toList());
+        RunResult r = model.session(TapSet.of(TapKind.HEAD_OUTPUT, layers), HookSet.NONE).run(RunRequest.tokens(ids), cancel);
+        Map<Head, float[]> out = new HashMap<>();
+        for (Head h : heads) {
+            FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, h.layer()).slice(0, h.head());
+            int t = z.dim(0);
+            int d = z.dim(1);
+            float[] mean = new float[d];
+            for (int i = 0; i < t; i++) {
+                for (int j = 0; j < d; j++) {
+                    mean[j] += z.data()[i * d + j] / t;
+                }
+            }
+            out.put(h, mean);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,58 @@
+package org.headscope.app.ablation;
+
+import java.util.List;
+
+import org.headscope.analysis.AblationScan;
+import org.headscope.analysis.ProbeTexts;
+import org.headscope.analysis.Progress;
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.app.report.Scan;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HsTokenizer;
+
+/**
+ * The Ablation sweep panel's scan: {@link AblationScan} over every head (batched), on the workbench's prompt with
+ * a target continuation, as the CLI's {@code ablate}. Mean ablation takes its means over haystack probes.
+ */
+public final class SweepScan implements Scan {
+    private static final AblationScan.Params D = AblationScan.Params.DEFAULTS;
+    private static final int REFERENCE_PROMPTS = 8;
+    private static final int REFERENCE_TOKENS = 32;
+
+    @Override
+    public String title() {
+        return "Ablation sweep";
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(
+                new Parameter("mode", "mode", D.mode().id(),
+                        "zero (TransformerLens), mean (over haystack probes), uniform (Retrieval_Head), bos (Active-Dormant), scale (VHR)."),
+                new Parameter("alpha", "\u03b1 (scale mode)", Float.toString(D.alpha()), "z := \u03b1 z in scale mode (VHR: 2)."),
+                new Parameter("target", "target continuation", " the end.",
+                        "Text after the prompt whose teacher-forced loss is measured (decoders; encoders compare embeddings)."),
+                new Parameter("batch", "heads per run", Integer.toString(D.batchSize()), "Interventions per batched run."));
+    }
+
+    @Override
+    public String defaultColumn() {
+        return "cosine_distance";
+    }
+
+    @Override
+    public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
+        AblationScan.Mode mode = AblationScan.Mode.parse(v.string("mode"));
+        AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));
+        HsTokenizer tk = model.requireTokenizer();
+        AblationScan.Target target = AblationScan.Target.of(tk.encode(prompt).ids(), tk.encodePlain(v.text().get("target")));
+        AblationScan.MeanOutputs means = mode == AblationScan.Mode.MEAN
+                ? AblationScan.meanOutputs(model, ProbeTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
+                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel)
+                : null;
+        AblationScan.Result r = new AblationScan(model, params, means).run(target, AblationScan.allHeads(model), progress, cancel);
+        return r.toReport(Provenance.of(model, prompt + " || target: " + v.text().get("target"), AblationScan.METRICS));
+    }
+}

@@ -1,0 +1,86 @@
+package org.headscope.app.attention;
+
+import javafx.geometry.Insets;
+import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.Spinner;
+import javafx.scene.control.SpinnerValueFactory;
+import javafx.scene.control.ToggleButton;
+import javafx.scene.control.ToggleGroup;
+import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.Region;
+
+/**
+ * The chosen head's map with its controls: layer and head, linear or log colours, before or after ablation, zoom.
+ */
+public final class AttentionView extends BorderPane {
+    private final HeatmapView heatmap;
+
+    public AttentionView(AttentionViewModel vm) {
+        heatmap = new HeatmapView(vm);
+        Spinner<Integer> layer = new Spinner<>(new SpinnerValueFactory.IntegerSpinnerValueFactory(0, 999, 0));
+        Spinner<Integer> head = new Spinner<>(new SpinnerValueFactory.IntegerSpinnerValueFactory(0, 999, 0));
+        layer.setId("layer-spinner");
+        head.setId("head-spinner");
+        layer.setPrefWidth(70);
+        head.setPrefWidth(70);
+        bind(layer, vm.layerProperty());
+        bind(head, vm.headProperty());
+        vm.runProperty().addListener((o, a, r) -> {
+            if (r != null) {
+                ((SpinnerValueFactory.IntegerSpinnerValueFactory) layer.getValueFactory()).setMax(r.layers() - 1);
+                ((SpinnerValueFactory.IntegerSpinnerValueFactory) head.getValueFactory()).setMax(r.heads() - 1);
+            }
+        });
+        ToggleGroup scaleGroup = new ToggleGroup();
+        ToggleButton linear = new ToggleButton("Linear");
+        ToggleButton log = new ToggleButton("Log");
+        linear.setId("scale-linear");
+        log.setId("scale-log");
+        linear.setToggleGroup(scaleGroup);
+        log.setToggleGroup(scaleGroup);
+        (vm.scaleProperty().get() == ColourScale.LOG ? log : linear).setSelected(true);
+        scaleGroup.selectedToggleProperty().addListener((o, a, b) -> {
+            if (b == null) {
+                a.setSelected(true);
+            } else {
+                vm.scaleProperty().set(b == log ? ColourScale.LOG : ColourScale.LINEAR);
+            }
+        });
+        vm.scaleProperty().addListener((o, a, b) -> (b == ColourScale.LOG ? log : linear).setSelected(true));
+        CheckBox after = new CheckBox("after ablation");
+        after.setId("show-ablated");
+        after.selectedProperty().bindBidirectional(vm.showAblatedProperty());
+        after.disableProperty().bind(javafx.beans.binding.Bindings.createBooleanBinding(
+                () -> vm.runProperty().get() == null || !vm.runProperty().get().hasAblation(), vm.runProperty()));
+        Button zoomOut = new Button("\u2212");
+        Button zoomIn = new Button("+");
+        zoomOut.setOnAction(e -> heatmap.setZoom(heatmap.zoom() / 1.5));
+        zoomIn.setOnAction(e -> heatmap.setZoom(heatmap.zoom() * 1.5));
+        Region grow = new Region();
+        HBox.setHgrow(grow, Priority.ALWAYS);
+        HBox bar = new HBox(6, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, grow,
+                new Label("Zoom"), zoomOut, zoomIn);
+        bar.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        bar.setPadding(new Insets(4));
+        setTop(bar);
+        setCenter(heatmap);
+    }
+
+    private static void bind(Spinner<Integer> spinner, javafx.beans.property.IntegerProperty p) {
+        spinner.getValueFactory().setValue(p.get());
+        spinner.valueProperty().addListener((o, a, b) -> {
+            if (b != null) {
+                p.set(b);
+            }
+        });
+        p.addListener((o, a, b) -> spinner.getValueFactory().setValue(b.intValue()));
+    }
+
+    public HeatmapView heatmap() {
+        return heatmap;
+    }
+}

@@ -1,0 +1,127 @@
+package org.headscope.app.attention;
+
+import java.util.Locale;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import org.headscope.app.model.LoadedModel;
+import org.headscope.app.model.ModelViewModel;
+import org.headscope.app.util.BackgroundTask;
+import org.headscope.app.util.Message;
+import org.headscope.app.util.TaskExecutor;
+import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HsTokenizer;
+import org.headscope.hooks.ModelException;
+
+/**
+ * The prompt, the chosen layer and head, the colour scale, and the last successful run. A failed run leaves the
+ * previous run on screen; layer and head are clamped when a smaller model arrives.
+ */
+public final class AttentionViewModel {
+    public static final String SAMPLE_PROMPT = "The cat sat on the mat because it was warm.";
+
+    private final TaskExecutor executor;
+    private final ModelViewModel models;
+    private final Consumer<Message> messages;
+    private final StringProperty prompt = new SimpleStringProperty(SAMPLE_PROMPT);
+    private final IntegerProperty layer = new SimpleIntegerProperty(0);
+    private final IntegerProperty head = new SimpleIntegerProperty(0);
+    private final ObjectProperty<ColourScale> scale = new SimpleObjectProperty<>(ColourScale.LINEAR);
+    private final BooleanProperty showAblated = new SimpleBooleanProperty(false);
+    private final IntegerProperty hoveredToken = new SimpleIntegerProperty(-1);
+    private final ReadOnlyObjectWrapper<AttentionRun> run = new ReadOnlyObjectWrapper<>();
+    private Supplier<Ablator> ablator = () -> Ablator.NONE;
+
+    public AttentionViewModel(TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
+        this.executor = executor;
+        this.models = models;
+        this.messages = messages;
+    }
+
+    /** Where the ablated batch element's intervention comes from (the ablation panel). */
+    public void setAblator(Supplier<Ablator> source) {
+        this.ablator = source;
+    }
+
+    /** Runs the prompt on the open model in the background; {@code then} runs after a success. */
+    public void run(Runnable then) {
+        String text = prompt.get();
+        Ablator a = ablator.get();
+        executor.execute(BackgroundTask.of("Running the prompt", (progress, cancel) -> {
+            LoadedModel lm = models.current();
+            if (lm == null) {
+                throw new ModelException("No model is open.", "Open a model from the Model menu or drop a .onnx file on the window.");
+            }
+            HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), text);
+            return AttentionRunner.run(lm.model(), lm.source(), tokens, a.intervention(lm.model(), tokens, cancel), cancel);
+        }).onSuccess(r -> {
+            layer.set(Math.min(layer.get(), r.layers() - 1));
+            head.set(Math.min(head.get(), r.heads() - 1));
+            hoveredToken.set(-1);
+            run.set(r);
+            then.run();
+        }).onFailure(e -> messages.accept(Message.of("Running the prompt", e)))
+                .onCancelled(() -> messages.accept(Message.info("The run was cancelled; earlier results are kept."))));
+    }
+
+    public void run() {
+        run(() -> {
+        });
+    }
+
+    /** The map on screen: the chosen head, after ablation when that is asked for and exists. */
+    public FloatTensor currentMap() {
+        AttentionRun r = run.get();
+        return r == null ? null : r.map(layer.get(), head.get(), showAblated.get());
+    }
+
+    /** The hover readout for a cell of the current map. */
+    public String readout(int query, int key) {
+        AttentionRun r = run.get();
+        FloatTensor m = currentMap();
+        if (r == null || query < 0 || key < 0 || query >= m.dim(0) || key >= m.dim(1)) {
+            return "";
+        }
+        String[] s = r.tokens().strings();
+        return String.format(Locale.ROOT, "L%d H%d  query %d '%s' \u2192 key %d '%s': %.4f", layer.get(), head.get(), query,
+                s[query], key, s[key], m.get(query, key));
+    }
+
+    public StringProperty promptProperty() {
+        return prompt;
+    }
+
+    public IntegerProperty layerProperty() {
+        return layer;
+    }
+
+    public IntegerProperty headProperty() {
+        return head;
+    }
+
+    public ObjectProperty<ColourScale> scaleProperty() {
+        return scale;
+    }
+
+    public BooleanProperty showAblatedProperty() {
+        return showAblated;
+    }
+
+    public IntegerProperty hoveredTokenProperty() {
+        return hoveredToken;
+    }
+
+    public ReadOnlyObjectProperty<AttentionRun> runProperty() {
+        return run.getReadOnlyProperty();
+    }
+}

@@ -1,0 +1,103 @@
+package org.headscope.app.cli;
+
+import org.headscope.analysis.AblationScan;
+import org.headscope.analysis.ProbeTexts;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.HsTokenizer;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+
+/** {@code ablate}: single-head ablation sweep, AMP importance, pruning curve and generated text. */
+final class AblateCommand implements Command {
+    private static final int REFERENCE_PROMPTS = 8;
+    private static final int REFERENCE_TOKENS = 32;
+
+    @Override
+    public String name() {
+        return "ablate";
+    }
+
+    @Override
+    public String usage() {
+        return "ablate MODEL --prompt TEXT --target TEXT [--mode zero|mean|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
+                + "[--answers A,B] [--batch 16] [--pruning per-layer|global] [--reference FILE] [--generate 8] --out DIR [--device auto|cuda|cpu]";
+    }
+
+    @Override
+    public String summary() {
+        return "ablate every head (batched): loss change on the target, KL, logit difference, AMP importance, pruning curve";
+    }
+
+    @Override
+    public int run(Args args, PrintStream out, PrintStream err) throws Exception {
+        Path dir = ScanIo.out(args);
+        String promptText = args.require("prompt");
+        String targetText = args.require("target");
+        AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
+        AblationScan.Params d = AblationScan.Params.DEFAULTS;
+        float alpha = (float) args.number("alpha", d.alpha());
+        int batch = args.integer("batch", d.batchSize());
+        String pruning = args.string("pruning", "per-layer");
+        if (!pruning.equals("per-layer") && !pruning.equals("global")) {
+            throw new UsageException("--pruning must be per-layer or global, got '" + pruning + "'");
+        }
+        AblationScan.Params params = d.withMode(mode, alpha).withBatchSize(batch)
+                .withPruning(d.pruneFractions(), pruning.equals("global"))
+                .withGeneration(args.integer("generate", d.generateTokens()), d.topGenerated());
+        String headSpec = args.string("heads", "all");
+        String answers = args.string("answers", null);
+        Path reference = args.existingFile("reference");
+        try (HookedModel m = ModelArgs.open(args)) {
+            args.rejectUnknown();
+            HsTokenizer tk = m.requireTokenizer();
+            long[] prompt = tk.encode(promptText).ids();
+            long[] continuation = tk.encodePlain(targetText);
+            long a = -1;
+            long b = -1;
+            if (answers != null) {
+                String[] parts = answers.split(",");
+                if (parts.length != 2) {
+                    throw new UsageException("--answers takes two answers separated by a comma, e.g. Paris,London");
+                }
+                a = firstToken(tk, parts[0]);
+                b = firstToken(tk, parts[1]);
+            }
+            AblationScan.Target target = new AblationScan.Target(prompt, continuation, a, b);
+            var heads = ScanIo.heads(headSpec, AblationScan.allHeads(m));
+            AblationScan.Result r = ScanIo.cancellable(cancel -> {
+                AblationScan.MeanOutputs means = null;
+                if (mode == AblationScan.Mode.MEAN) {
+                    List<String> refs = reference != null ? readLines(reference)
+                            : ProbeTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11);
+                    means = AblationScan.meanOutputs(m, refs.stream().map(s -> tk.encode(s).ids()).toList(), cancel);
+                }
+                return new AblationScan(m, params, means).run(target, heads, ScanIo.progressLine(err), cancel);
+            });
+            String provenancePrompt = promptText + " || target: " + targetText + (answers == null ? "" : " || answers: " + answers);
+            ScanIo.write(r.toReport(Provenance.of(m, provenancePrompt, AblationScan.METRICS)), dir, err);
+            var top = r.ranked().get(0);
+            out.printf("most important head (%s ablation): %s, %s %.4f%n", mode.id(), top.head(),
+                    r.languageModel() ? "loss change" : "cosine distance", top.effect().main());
+            return Cli.OK;
+        }
+    }
+
+    private static long firstToken(HsTokenizer tk, String text) {
+        long[] ids = tk.encodePlain(text.strip());
+        if (ids.length == 0) {
+            throw new UsageException("answer '" + text + "' has no tokens");
+        }
+        return ids[0];
+    }
+
+    private static List<String> readLines(Path file) {
+        try {
+            return ProbeTexts.lines(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package org.headscope.app.cli;
+
+import org.headscope.analysis.AblationScan;
+import org.headscope.analysis.Redistribution;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.RunRequest;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** {@code redistribute}: ACT, VAR, ZeroTuning or PAI on one prompt, attention and outputs before and after. */
+final class RedistributeCommand implements Command {
+    @Override
+    public String name() {
+        return "redistribute";
+    }
+
+    @Override
+    public String usage() {
+        return "redistribute MODEL --method act|var|zerotuning|pai --prompt TEXT --out DIR "
+                + "[act: --beta 0.4 --threshold 0.1 --layers L,L] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
+                + "--massive-dims D,D --layers L,L] [zerotuning: --gamma 3.5 --scope all|layers|heads --layers L,L --heads L.H,... --gammas 0.3,1,2,4] "
+                + "[pai: --image-span S:E --alpha 0.7 --first-layer 2] [--device auto|cuda|cpu]";
+    }
+
+    @Override
+    public String summary() {
+        return "redistribute attention (ACT, VAR, ZeroTuning, PAI) and show attention and outputs before/after from one batched run";
+    }
+
+    @Override
+    public int run(Args args, PrintStream out, PrintStream err) throws Exception {
+        Path dir = ScanIo.out(args);
+        String promptText = args.require("prompt");
+        String methodName = args.require("method").toLowerCase(Locale.ROOT);
+        String span = args.string("image-span", null);
+        try (HookedModel m = ModelArgs.open(args)) {
+            Redistribution.Method method = switch (methodName) {
+                case "act" -> {
+                    Redistribution.Act d = Redistribution.Act.DEFAULT;
+                    yield new Redistribution.Act(args.number("beta", d.beta()), args.number("threshold", d.threshold()),
+                            layers(args, m));
+                }
+                case "var" -> {
+                    Redistribution.Var d = Redistribution.Var.DEFAULT;
+                    yield new Redistribution.Var(args.number("p", d.p()), args.number("rho", d.rho()), args.number("min-image", d.minImage()),
+                            args.number("tau", d.tau()), args.integers("massive-dims", null), layers(args, m));
+                }
+                case "zerotuning" -> zeroTuning(args, m);
+                case "pai" -> {
+                    Redistribution.Pai d = Redistribution.Pai.DEFAULT;
+                    yield new Redistribution.Pai(args.number("alpha", d.alpha()), args.integer("first-layer", d.firstLayer()));
+                }
+                default -> throw new UsageException("--method must be act, var, zerotuning or pai, got '" + methodName + "'");
+            };
+            List<Double> gammas = gammas(args, method);
+            args.rejectUnknown();
+            if ((methodName.equals("var") || methodName.equals("pai")) && span == null) {
+                throw new UsageException("--method " + methodName + " needs --image-span START:END, the key positions of the image tokens"
+                        + (m.manifest().isVisionLanguage() ? " (this command feeds text only; image prompts run in the workbench)" : ""));
+            }
+            Redistribution.KeySpan imageSpan = span == null ? null : Redistribution.KeySpan.parse(span);
+            long[] ids = m.requireTokenizer().encode(promptText).ids();
+            Redistribution.Result r = ScanIo.cancellable(cancel -> {
+                Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan, ScanIo.progressLine(err), cancel);
+                return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, RunRequest.tokens(ids),
+                        (Redistribution.ZeroTuning) method, gammas, cancel));
+            });
+            ScanIo.write(r.toReport(Provenance.of(m, promptText, Redistribution.METRICS)), dir, err);
+            out.printf(Locale.ROOT, "%s: %d heads edited; %s%n", method.id(), r.selected().size(),
+                    Double.isNaN(r.kl()) ? String.format(Locale.ROOT, "output cosine distance %.5f", r.cosine())
+                            : String.format(Locale.ROOT, "next-token KL %.5f", r.kl()));
+            return Cli.OK;
+        }
+    }
+
+    /** {@code --gammas 0.3,1,2,4}: a ZeroTuning sweep in one batched run, drawn as a curve; null when not asked for. */
+    private static List<Double> gammas(Args args, Redistribution.Method method) {
+        String v = args.string("gammas", null);
+        if (v == null) {
+            return null;
+        }
+        if (!(method instanceof Redistribution.ZeroTuning)) {
+            throw new UsageException("--gammas belongs to --method zerotuning");
+        }
+        try {
+            return java.util.Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).map(Double::parseDouble).toList();
+        } catch (NumberFormatException e) {
+            throw new UsageException("--gammas must be a comma-separated list of numbers, got '" + v + "'");
+        }
+    }
+
+    private static List<Integer> layers(Args args, HookedModel m) {
+        List<Integer> layers = args.integers("layers", null);
+        if (layers != null) {
+            for (int l : layers) {
+                if (l < 0 || l >= m.layers()) {
+                    throw new UsageException("layer " + l + " does not exist; the model has layers 0.." + (m.layers() - 1));
+                }
+            }
+        }
+        return layers;
+    }
+
+    private static Redistribution.ZeroTuning zeroTuning(Args args, HookedModel m) {
+        Redistribution.ZeroTuning d = Redistribution.ZeroTuning.DEFAULT;
+        String scope = args.string("scope", "all");
+        Redistribution.Scope s = switch (scope) {
+            case "all" -> Redistribution.Scope.ALL;
+            case "layers" -> Redistribution.Scope.LAYERS;
+            case "heads" -> Redistribution.Scope.HEADS;
+            default -> throw new UsageException("--scope must be all, layers or heads, got '" + scope + "'");
+        };
+        List<Integer> layers = layers(args, m);
+        String heads = args.string("heads", null);
+        return new Redistribution.ZeroTuning(args.number("gamma", d.gamma()), s, layers == null ? List.of() : layers,
+                heads == null ? List.of() : ScanIo.heads(heads, AblationScan.allHeads(m)));
+    }
+}

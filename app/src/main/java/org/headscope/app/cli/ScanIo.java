@@ -1,0 +1,84 @@
+package org.headscope.app.cli;
+
+import org.headscope.analysis.Progress;
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.ReportWriter;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.Intervention.Head;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/** What the analysis commands share: the progress line, Ctrl-C as cancellation, head lists, writing the report. */
+final class ScanIo {
+    private ScanIo() {
+    }
+
+    /** A progress line on stderr, rewritten in place: {@code [ 12/200] message}. */
+    static Progress progressLine(PrintStream err) {
+        return (done, total, message) -> {
+            int width = Long.toString(total).length();
+            err.printf(Locale.ROOT, "\r[%" + width + "d/%d] %s", done, total, message);
+            if (done >= total) {
+                err.println();
+            }
+            err.flush();
+        };
+    }
+
+    /**
+     * Runs a scan with a cancel token that Ctrl-C trips: the scan stops between runs (or its run in flight is
+     * terminated) and, since the report is written only after the scan returns, no report appears.
+     */
+    static <T> T cancellable(java.util.function.Function<CancelToken, T> scan) {
+        CancelToken cancel = new CancelToken();
+        Thread hook = new Thread(cancel::cancel, "headscope-cancel");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return scan.apply(cancel);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is already exiting because of Ctrl-C; the hook has done its job
+            }
+        }
+    }
+
+    static void write(HeadReport report, Path dir, PrintStream err) throws IOException {
+        List<Path> files = ReportWriter.write(report, dir);
+        err.println("wrote " + files.stream().map(Path::toString).reduce((a, b) -> a + ", " + b).orElse(""));
+    }
+
+    /** {@code all} or {@code L.H,L.H,...}, checked against the model's layout. */
+    static List<Head> heads(String spec, List<Head> all) {
+        if (spec == null || spec.equals("all")) {
+            return all;
+        }
+        List<Head> out = Arrays.stream(spec.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(s -> {
+            try {
+                return Head.parse(s);
+            } catch (NumberFormatException e) {
+                throw new UsageException("'" + s + "' is not a head; write LAYER.HEAD, e.g. 3.7");
+            }
+        }).toList();
+        for (Head h : out) {
+            if (!all.contains(h)) {
+                Head last = all.get(all.size() - 1);
+                throw new UsageException("head " + h + " does not exist; the model has heads 0.0.." + last);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new UsageException("--heads names no head; write all or LAYER.HEAD,...");
+        }
+        return out;
+    }
+
+    static Path out(Args args) {
+        return Path.of(args.require("out"));
+    }
+}

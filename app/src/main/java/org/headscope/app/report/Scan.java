@@ -1,0 +1,70 @@
+package org.headscope.app.report;
+
+import java.util.List;
+import java.util.Map;
+
+import org.headscope.analysis.Progress;
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.HookedModel;
+
+/**
+ * One analysis as a workbench panel sees it: its parameters (with the paper's defaults), and a run that returns
+ * the analysis's {@link HeadReport}. Adapters live in the feature packages and call the analysis classes directly,
+ * the same calls the command line makes.
+ */
+public interface Scan {
+    /** Tab title, e.g. "Sinks". */
+    String title();
+
+    /** The parameters the panel shows, in order, with their defaults. */
+    List<Parameter> parameters();
+
+    /** The score column the head grid is coloured by at first. */
+    String defaultColumn();
+
+    /** Runs the analysis on the open model; {@code prompt} is the workbench's prompt, for scans that take one. */
+    HeadReport run(HookedModel model, String prompt, Values values, Progress progress, CancelToken cancel) throws Exception;
+
+    /**
+     * One editable parameter.
+     *
+     * @param key          name in the session file and the report
+     * @param label        what the panel shows
+     * @param defaultValue the paper's value, as text
+     * @param help         what it means and where the default comes from
+     */
+    record Parameter(String key, String label, String defaultValue, String help) {
+    }
+
+    /** The values the user entered, parsed on demand with a clear message when a value is not a number. */
+    record Values(Map<String, String> text) {
+        public Values {
+            text = Map.copyOf(text);
+        }
+
+        public String string(String key) {
+            String v = text.get(key);
+            if (v == null) {
+                throw new IllegalArgumentException("parameter '" + key + "' is missing");
+            }
+            return v.trim();
+        }
+
+        public double number(String key) {
+            try {
+                return Double.parseDouble(string(key));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("parameter '" + key + "' must be a number, got '" + string(key) + "'");
+            }
+        }
+
+        public int integer(String key) {
+            try {
+                return Integer.parseInt(string(key));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("parameter '" + key + "' must be a whole number, got '" + string(key) + "'");
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package org.headscope.app.report;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import javafx.application.Platform;
+import javafx.stage.Stage;
+import org.headscope.app.Workbench;
+import org.headscope.app.WorkbenchView;
+import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.cli.Args;
+import org.headscope.app.cli.Cli;
+import org.headscope.app.cli.Command;
+import org.headscope.app.cli.ModelArgs;
+import org.headscope.app.cli.UsageException;
+import org.headscope.app.util.CurrentThreadTaskExecutor;
+import org.headscope.app.util.Message;
+import org.headscope.app.util.Settings;
+import org.headscope.assets.BundledModels;
+import org.headscope.hooks.Intervention.Head;
+
+/**
+ * Renders the workbench off-screen (JavaFX's Headless platform, software rendering) on a model and prompt, and
+ * writes the window as a PNG: the README's screenshot is made by this command, never by hand.
+ */
+public final class ScreenshotCommand implements Command {
+    @Override
+    public String name() {
+        return "screenshot";
+    }
+
+    @Override
+    public String usage() {
+        return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
+                + "[--log] [--width 1360] [--height 860]";
+    }
+
+    @Override
+    public String summary() {
+        return "render the workbench off-screen and save the window as a PNG";
+    }
+
+    @Override
+    public java.util.Set<String> flags() {
+        return java.util.Set.of("log");
+    }
+
+    @Override
+    public int run(Args args, PrintStream out, PrintStream err) throws Exception {
+        Path file = Path.of(args.positional(0, "FILE.png"));
+        String model = args.string("model", BundledModels.MINILM);
+        ModelArgs.resolve(model);
+        String text = args.string("text", null);
+        int layer = args.integer("layer", 2);
+        int head = args.integer("head", 3);
+        List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
+        boolean log = args.flag("log");
+        double width = args.integer("width", 1360);
+        double height = args.integer("height", 860);
+        args.rejectUnknown();
+        System.setProperty("glass.platform", "Headless");
+        System.setProperty("prism.order", "sw");
+        CompletableFuture<Message> done = new CompletableFuture<>();
+        Platform.startup(() -> {
+            try {
+                Settings settings = Settings.inMemory();
+                settings.put("width", width);
+                settings.put("height", height);
+                settings.put("model", model);
+                if (text != null) {
+                    settings.put("prompt", text);
+                }
+                WorkbenchViewModel vm = new WorkbenchViewModel(new CurrentThreadTaskExecutor(), settings);
+                vm.attention().scaleProperty().set(log ? org.headscope.app.attention.ColourScale.LOG
+                        : org.headscope.app.attention.ColourScale.LINEAR);
+                WorkbenchView view = Workbench.show(new Stage(), vm);
+                vm.start();
+                for (String h : ablate) {
+                    vm.ablation().heads().add(Head.parse(h));
+                }
+                if (!ablate.isEmpty()) {
+                    vm.attention().run();
+                }
+                vm.attention().layerProperty().set(layer);
+                vm.attention().headProperty().set(head);
+                Message m = vm.messageProperty().get();
+                if (m != null && m.error()) {
+                    done.complete(m);
+                    return;
+                }
+                view.applyCss();
+                view.layout();
+                Png.write(view, 1, file);
+                vm.close();
+                done.complete(null);
+            } catch (Exception e) {
+                done.completeExceptionally(e);
+            }
+        });
+        try {
+            Message m = done.get(5, TimeUnit.MINUTES);
+            if (m != null) {
+                err.println("headscope screenshot: " + m);
+                return Cli.MODEL;
+            }
+        } finally {
+            Platform.exit();
+        }
+        err.println("wrote " + file);
+        return Cli.OK;
+    }
+}

@@ -1,0 +1,53 @@
+package org.headscope.app.report;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.headscope.analysis.report.ReportWriter;
+import org.headscope.hooks.ModelException;
+
+/**
+ * A saved workbench session: the model, the prompt, what the attention view shows, and each panel's settings
+ * (the ablation panel's toggled heads among them). Opening it reopens the model and re-runs the prompt.
+ *
+ * @param format      {@link #FORMAT}
+ * @param model       a bundled model's name or a path
+ * @param prompt      the prompt
+ * @param layer       the layer shown
+ * @param head        the head shown
+ * @param scale       LINEAR or LOG
+ * @param showAblated whether the map shows the ablated run
+ * @param panels      each panel's settings by its key
+ */
+public record SessionFile(String format, String model, String prompt, int layer, int head, String scale,
+                          boolean showAblated, Map<String, Map<String, Object>> panels) {
+    public static final String FORMAT = "headscope-session/1";
+
+    public SessionFile {
+        panels = panels == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(panels));
+    }
+
+    public Path write(Path file) throws IOException {
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        return ReportWriter.atomic(file, ReportWriter.JSON.writeValueAsString(this));
+    }
+
+    public static SessionFile read(Path file) throws IOException {
+        SessionFile s;
+        try {
+            s = ReportWriter.JSON.readValue(file.toFile(), SessionFile.class);
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new ModelException(file.getFileName() + " is not a HeadScope session file: " + e.getOriginalMessage(),
+                    "Open a .headscope.json file saved with Session > Save session.", e);
+        }
+        if (!FORMAT.equals(s.format())) {
+            throw new ModelException(file.getFileName() + " has format '" + s.format() + "', not " + FORMAT + ".",
+                    "Open a session saved by this version of HeadScope.");
+        }
+        return s;
+    }
+}

@@ -1,0 +1,27 @@
+package org.headscope.app.util;
+
+import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyDoubleProperty;
+import javafx.beans.property.ReadOnlyStringProperty;
+
+/**
+ * Runs {@link BackgroundTask}s one at a time and exposes what is running, so one progress bar and one Cancel
+ * button serve every panel. Callbacks run on the thread that owns the properties (the FX thread in the app).
+ */
+public interface TaskExecutor extends AutoCloseable {
+    /** Starts the task (queued behind a running one). */
+    <V> void execute(BackgroundTask<V> task);
+
+    /** Cancels the running task and drops queued ones; their onCancelled callbacks run. */
+    void cancelAll();
+
+    ReadOnlyBooleanProperty busyProperty();
+
+    /** Fraction done in [0,1], or -1 while unknown. */
+    ReadOnlyDoubleProperty progressProperty();
+
+    ReadOnlyStringProperty messageProperty();
+
+    @Override
+    void close();
+}
