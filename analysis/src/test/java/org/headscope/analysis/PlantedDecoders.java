@@ -75,8 +75,8 @@ final class PlantedDecoders {
         Graph e = new Graph();
         e.inits.add(floats("embed", embed, v, d));
         e.nodes.add(node("Gather", List.of("embed", "input_ids"), "embeds", Map.of()));
-        Files.write(dir.resolve("embed.onnx"), e.model("planted_embed", valueInfo("input_ids", OnnxMl.TensorProto.DataType.INT64, "batch", "seq"),
-                valueInfo("embeds", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(d))).toByteArray());
+        Files.write(dir.resolve("embed.onnx"), e.model("planted_embed", PlantedModels.valueInfo("input_ids", OnnxMl.TensorProto.DataType.INT64, "batch", "seq"),
+                PlantedModels.valueInfo("embeds", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(d))).toByteArray());
         float[] wImg = new float[3 * d];
         for (int c = 0; c < 3; c++) {
             wImg[c * d + 3 + c] = 1;
@@ -91,8 +91,8 @@ final class PlantedDecoders {
         vis.nodes.add(node("MatMul", List.of("pix_tokens", "w_img"), "img_proj", Map.of()));
         vis.nodes.add(node("Add", List.of("img_proj", "b_img"), "image_embeds", Map.of()));
         Files.write(dir.resolve("vision.onnx"), vis.model("planted_vision",
-                valueInfo("pixel_values", OnnxMl.TensorProto.DataType.FLOAT, "1", "3", "2", "2"),
-                valueInfo("image_embeds", OnnxMl.TensorProto.DataType.FLOAT, "1", "4", String.valueOf(d))).toByteArray());
+                PlantedModels.valueInfo("pixel_values", OnnxMl.TensorProto.DataType.FLOAT, "1", "3", "2", "2"),
+                PlantedModels.valueInfo("image_embeds", OnnxMl.TensorProto.DataType.FLOAT, "1", "4", String.valueOf(d))).toByteArray());
         int heads = 4;
         int dh = CONTENT;
         float[] wq = new float[d * heads * dh];
@@ -119,8 +119,8 @@ final class PlantedDecoders {
         dec.inits.add(floats("unembed", u, d, v));
         dec.nodes.add(node("MatMul", List.of("l1_resid_out", "unembed"), "logits", Map.of()));
         Files.write(dir.resolve("decoder.onnx"), dec.model("planted_vlm",
-                valueInfo("inputs_embeds", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(d)),
-                valueInfo("logits", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(v))).toByteArray());
+                PlantedModels.valueInfo("inputs_embeds", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(d)),
+                PlantedModels.valueInfo("logits", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(v))).toByteArray());
         Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
         Files.writeString(dir.resolve("headscope.json"), """
                 {"format": "headscope-manifest/1", "name": "planted-vlm", "kind": "decoder", "architecture": "test",
@@ -185,8 +185,8 @@ final class PlantedDecoders {
         g.attention("", "resid", "input_ids", HEADS, v, d, wq, wk, wv, wo);
         g.inits.add(floats("unembed", u, d, v));
         g.nodes.add(node("MatMul", List.of("resid_out", "unembed"), "logits", Map.of()));
-        return g.model("planted_copy", valueInfo("input_ids", OnnxMl.TensorProto.DataType.INT64, "batch", "seq"),
-                valueInfo("logits", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(v)));
+        return g.model("planted_copy", PlantedModels.valueInfo("input_ids", OnnxMl.TensorProto.DataType.INT64, "batch", "seq"),
+                PlantedModels.valueInfo("logits", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(v)));
     }
 
     /** Nodes and weights of a graph being built. */
@@ -273,20 +273,5 @@ final class PlantedDecoders {
             t.addInt64Data(x);
         }
         return t.build();
-    }
-
-    private static OnnxMl.ValueInfoProto valueInfo(String name, OnnxMl.TensorProto.DataType type, String... dims) {
-        OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
-        for (String d : dims) {
-            OnnxMl.TensorShapeProto.Dimension.Builder dim = OnnxMl.TensorShapeProto.Dimension.newBuilder();
-            if (d.chars().allMatch(Character::isDigit)) {
-                dim.setDimValue(Long.parseLong(d));
-            } else {
-                dim.setDimParam(d);
-            }
-            shape.addDim(dim);
-        }
-        return OnnxMl.ValueInfoProto.newBuilder().setName(name).setType(OnnxMl.TypeProto.newBuilder()
-                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape))).build();
     }
 }
