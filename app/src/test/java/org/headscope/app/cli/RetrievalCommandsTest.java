@@ -102,7 +102,7 @@ class RetrievalCommandsTest {
         JsonNode j = contract(out);
         assertEquals("vhd", j.get("analysis").asText());
         assertEquals(2.0, j.get("parameters").get("alpha").asDouble());
-        for (String key : List.of("vhd", "vhd_raw", "text_norm", "vision_aware", "reinforced", "vhd_after_vhr")) {
+        for (String key : List.of("vhd", "vhd_raw", "text_norm", "vision_aware", "reinforced", "vhd_after_vhr", "vhd_raw_after_vhr")) {
             assertTrue(j.get("heads").get(0).has(key), key);
         }
         assertTrue(j.get("sections").get("summary").has("answer_with_vhr"));
