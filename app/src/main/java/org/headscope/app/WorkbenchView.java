@@ -23,6 +23,7 @@ import org.headscope.app.attention.AttentionView;
 import org.headscope.app.attention.HeadGridView;
 import org.headscope.app.attention.TokenStrip;
 import org.headscope.app.model.ModelBar;
+import org.headscope.app.redistribution.RedistributionView;
 import org.headscope.app.report.ExportMenu;
 import org.headscope.app.report.ScanPanel;
 import org.headscope.app.report.ScanViewModel;
@@ -79,6 +80,7 @@ public final class WorkbenchView extends BorderPane {
             addPanel(scan.scan().title(), new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
                     vm.messageProperty()::set));
         }
+        addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention()));
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
         SplitPane right = new SplitPane(gridScroll, panels);
         right.setOrientation(Orientation.VERTICAL);
@@ -111,6 +113,10 @@ public final class WorkbenchView extends BorderPane {
     /** Colours the grid by the selected panel's scores (none for panels without scores). */
     private void colourGrid(Tab tab) {
         grid.scoresProperty().unbind();
+        if (tab != null && tab.getText().equals("Redistribution")) {
+            grid.scoresProperty().bind(vm.redistribution().scoresProperty());
+            return;
+        }
         vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
                 .ifPresentOrElse(s -> grid.scoresProperty().bind(s.scoresProperty()), () -> grid.scoresProperty().set(null));
     }

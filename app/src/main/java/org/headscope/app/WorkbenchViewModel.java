@@ -16,7 +16,9 @@ import org.headscope.app.attention.ColourScale;
 import org.headscope.app.attention.HeadProfileScan;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
+import org.headscope.app.redistribution.RedistributionViewModel;
 import org.headscope.app.report.Scan;
+import org.headscope.app.retrieval.RetrievalHeadsScan;
 import org.headscope.app.report.ScanViewModel;
 import org.headscope.app.report.SessionFile;
 import org.headscope.app.sinks.SinksScan;
@@ -39,6 +41,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
     private final AblationViewModel ablation;
     private final List<PanelState> panels = new ArrayList<>();
     private final List<ScanViewModel> scans = new ArrayList<>();
+    private final RedistributionViewModel redistribution;
 
     public WorkbenchViewModel(TaskExecutor executor, Settings settings) {
         this.executor = executor;
@@ -50,6 +53,9 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new HeadProfileScan());
         addScan(new SinksScan());
         addScan(new SweepScan());
+        addScan(new RetrievalHeadsScan());
+        this.redistribution = new RedistributionViewModel(executor, models, message::set);
+        panels.add(redistribution);
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));
         attention.scaleProperty().set(ColourScale.valueOf(settings.string("scale", ColourScale.LINEAR.name())));
         attention.scaleProperty().addListener((o, a, b) -> settings.put("scale", b.name()));
@@ -136,6 +142,10 @@ public final class WorkbenchViewModel implements AutoCloseable {
 
     public AttentionViewModel attention() {
         return attention;
+    }
+
+    public RedistributionViewModel redistribution() {
+        return redistribution;
     }
 
     public AblationViewModel ablation() {

@@ -300,6 +300,37 @@ class WorkbenchGuiTest {
         assertSameRanking(shown, direct.heads(), "cosine_distance");
     }
 
+    @Test
+    @Order(10)
+    void redistributionSlidersReRunLiveAndShowWhatRedistributionReturns() throws Exception {
+        var red = vm.redistribution();
+        robot.clickOn("Redistribution");
+        robot.clickOn("#redistribution-method");
+        robot.clickOn("ZeroTuning");
+        assertEquals(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING, red.methodProperty().get());
+        var first = red.resultProperty().get();
+        robot.clickOn("#redistribution-run");
+        awaitRun(() -> red.resultProperty().get() != first);
+        var before = red.resultProperty().get();
+        robot.clickOn("#redistribution-gamma");
+        awaitRun(() -> red.resultProperty().get() != before);
+        double gamma = red.valueProperty(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING, "gamma").get();
+        assertTrue(Math.abs(gamma - 3.5) > 0.05, "the click moved the slider: " + gamma);
+        long[] ids = model().requireTokenizer().encode(vm.attention().promptProperty().get()).ids();
+        var direct = org.headscope.analysis.Redistribution.run(model(), RunRequest.tokens(ids),
+                new org.headscope.analysis.Redistribution.ZeroTuning(gamma, org.headscope.analysis.Redistribution.Scope.ALL,
+                        List.of(), List.of()), null, org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER);
+        String shown = robot.lookup("#redistribution-summary").queryAs(Label.class).getText();
+        assertTrue(shown.endsWith(String.format(Locale.ROOT, "output cosine distance %.6f", direct.cosine())), shown + " vs " + direct.cosine());
+        Image after = WaitForAsyncUtils.asyncFx(() -> Png.snapshot(robot.lookup("#redistribution-after").query(), 1)).get();
+        FloatTensor expected = direct.after().get(2).slice(3);
+        int cell = (int) after.getWidth() / expected.dim(1);
+        for (int q = 0; q < expected.dim(0); q++) {
+            double t = Viridis.invert(after.getPixelReader().getArgb(cell / 2, q * cell + cell / 2) & 0xffffff);
+            assertEquals(expected.get(q, 0), t, COLOUR_TOLERANCE, "row " + q);
+        }
+    }
+
     static int distinctColours(java.awt.image.BufferedImage img) {
         java.util.Set<Integer> colours = new java.util.HashSet<>();
         for (int y = 0; y < img.getHeight(); y += 2) {

@@ -232,6 +232,42 @@ class WorkbenchViewModelTest {
         assertEquals("1", scan.valueProperty("offset").get());
     }
 
+    @Test
+    void zeroTuningRaisesKeyZeroByTheClosedFormInTheFirstLayer() {
+        var red = vm.redistribution();
+        red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING);
+        red.valueProperty(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING, "gamma").set(2.5);
+        red.run(vm.attention().promptProperty().get());
+        var r = red.resultProperty().get();
+        FloatTensor b = r.before().get(0).slice(3);
+        FloatTensor a = r.after().get(0).slice(3);
+        double g = 2.5;
+        for (int q = 0; q < b.dim(0); q++) {
+            double z = 1 + (g - 1) * b.get(q, 0);
+            assertEquals(g * b.get(q, 0) / z, a.get(q, 0), 1e-5);
+            for (int k = 1; k < b.dim(1); k++) {
+                assertEquals(b.get(q, k) / z, a.get(q, k), 1e-5);
+            }
+        }
+        assertNotNull(red.scoresProperty().get());
+
+        red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.PAI);
+        red.imageSpanProperty().set("");
+        red.run(vm.attention().promptProperty().get());
+        assertSame(r, red.resultProperty().get());
+        assertTrue(vm.messageProperty().get().fix().contains("START:END"));
+        red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.ACT);
+    }
+
+    @Test
+    void theRetrievalPanelRefusesAnEncoderAndSaysWhichModelToOpen() {
+        var scan = vm.scan("Retrieval heads");
+        scan.run(vm.attention().promptProperty().get());
+        assertEquals(null, scan.reportProperty().get());
+        assertTrue(vm.messageProperty().get().problem().contains("bidirectional encoder"), vm.messageProperty().get().problem());
+        assertTrue(vm.messageProperty().get().fix().contains("decoder"));
+    }
+
     static float[] pooled(RunResult r) {
         String name = r.floats().keySet().stream().filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst().orElseThrow();
         FloatTensor h = r.output(name);

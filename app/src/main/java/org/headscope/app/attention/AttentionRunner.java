@@ -19,7 +19,8 @@ import org.headscope.hooks.TapSet;
 /**
  * Runs a prompt for the attention view. Without an intervention: one run with the probabilities of every layer
  * tapped. With one: ONE batched run of [clean, ablated] through the hooked session, so before and after come from
- * the same call and a re-run after a toggle only changes the hook inputs, never the session.
+ * the same call and a re-run after a toggle only changes the hook inputs, never the session (sessions are cached
+ * per hook family set).
  */
 public final class AttentionRunner {
     private AttentionRunner() {
@@ -50,11 +51,14 @@ public final class AttentionRunner {
         RunRequest request = RunRequest.tokens(tokens.ids());
         if (ablation == null || ablation.isEmpty()) {
             RunResult r = model.session(taps, HookSet.NONE).run(request, cancel);
-            return new AttentionRun(source, tokens, maps(r, model, 0), null, OutputSummary.of(r, 0), null,
+            return new AttentionRun(source, tokens, model.isCausal(), maps(r, model, 0), null, OutputSummary.of(r, 0), null,
                     Intervention.NONE);
         }
-        RunResult r = model.session(taps, HookSet.ALL).run(request.withInterventions(List.of(Intervention.NONE, ablation)), cancel);
-        return new AttentionRun(source, tokens, maps(r, model, 0), maps(r, model, 1), OutputSummary.of(r, 0),
+        // a session with only the hook families this edit uses: a neutral family's [1,...,1] defaults beside the used
+        // family's [2,...,K] tensors fail in ONNX Runtime's buffer planner now and then ("Shape mismatch attempting to
+        // re-use buffer"); one session per family set is built once and cached by the model
+        RunResult r = model.session(taps, ablation.hooks()).run(request.withInterventions(List.of(Intervention.NONE, ablation)), cancel);
+        return new AttentionRun(source, tokens, model.isCausal(), maps(r, model, 0), maps(r, model, 1), OutputSummary.of(r, 0),
                 OutputSummary.of(r, 1), ablation);
     }
 

@@ -84,7 +84,7 @@ public final class HeadGridView extends GridPane {
     private StackPane tile(AttentionRun r, int l, int h) {
         var map = r.map(l, h, vm.showAblatedProperty().get());
         int cell = Math.max(1, TILE / Math.max(map.dim(0), map.dim(1)));
-        ImageView iv = new ImageView(HeatmapImages.render(map, cell, vm.scaleProperty().get()));
+        ImageView iv = new ImageView(HeatmapImages.render(map, cell, vm.scaleProperty().get(), r.causal()));
         iv.setSmooth(false);
         iv.setFitWidth(TILE);
         iv.setFitHeight(TILE);

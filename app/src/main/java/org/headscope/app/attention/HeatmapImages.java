@@ -15,17 +15,25 @@ public final class HeatmapImages {
     private HeatmapImages() {
     }
 
-    /** A [T,K] map as a (K*cell) x (T*cell) image. */
-    public static WritableImage render(FloatTensor map, int cell, ColourScale scale) {
+    /** Cells a causal model cannot attend to (keys after the query): light grey, apart from the colour map. */
+    public static final int MASKED = 0xffe6e9ec;
+
+    /**
+     * A [T,K] map as a (K*cell) x (T*cell) image; for causal models the keys after each query (masked, probability 0)
+     * are drawn {@link #MASKED} rather than as the lowest colour. With K > T (a cached past) the last T keys align
+     * with the queries.
+     */
+    public static WritableImage render(FloatTensor map, int cell, ColourScale scale, boolean causal) {
         int rows = map.dim(0);
         int cols = map.dim(1);
         int w = cols * cell;
         int h = rows * cell;
         int[] pixels = new int[w * h];
         float[] d = map.data();
+        int past = cols - rows;
         for (int q = 0; q < rows; q++) {
             for (int k = 0; k < cols; k++) {
-                int argb = scale.argb(d[q * cols + k]);
+                int argb = causal && k > q + past ? MASKED : scale.argb(d[q * cols + k]);
                 for (int y = q * cell; y < (q + 1) * cell; y++) {
                     java.util.Arrays.fill(pixels, y * w + k * cell, y * w + (k + 1) * cell, argb);
                 }

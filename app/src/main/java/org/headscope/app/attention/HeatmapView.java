@@ -122,7 +122,7 @@ public final class HeatmapView extends BorderPane {
         int t = m.dim(0);
         int k = m.dim(1);
         cell = Math.max(1, (int) Math.round(Math.max(2, Math.min(32, FIT / Math.max(t, k))) * zoom));
-        map.setImage(HeatmapImages.render(m, cell, scale));
+        map.setImage(HeatmapImages.render(m, cell, scale, vm.runProperty().get().causal()));
         String[] tokens = vm.runProperty().get().tokens().strings();
         drawQueryLabels(tokens, t);
         drawKeyLabels(tokens, k);

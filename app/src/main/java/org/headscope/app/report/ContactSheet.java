@@ -29,7 +29,7 @@ public final class ContactSheet {
         for (int h = 0; h < run.heads(); h++) {
             FloatTensor map = run.map(layer, h, afterAblation);
             int cell = Math.max(1, TILE / Math.max(map.dim(0), map.dim(1)));
-            ImageView iv = new ImageView(HeatmapImages.render(map, cell, scale));
+            ImageView iv = new ImageView(HeatmapImages.render(map, cell, scale, run.causal()));
             iv.setSmooth(false);
             Label title = new Label("layer " + layer + " \u00b7 head " + h + (afterAblation && run.hasAblation() ? " (ablated run)" : ""));
             grid.add(new VBox(3, title, iv), h % COLUMNS, h / COLUMNS);

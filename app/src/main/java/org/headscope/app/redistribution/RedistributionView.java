@@ -1,0 +1,155 @@
+package org.headscope.app.redistribution;
+
+import java.util.Locale;
+
+import javafx.beans.InvalidationListener;
+import javafx.beans.binding.Bindings;
+import javafx.beans.property.ReadOnlyStringWrapper;
+import javafx.collections.FXCollections;
+import javafx.geometry.Insets;
+import javafx.geometry.Pos;
+import javafx.scene.control.Button;
+import javafx.scene.control.CheckBox;
+import javafx.scene.control.ChoiceBox;
+import javafx.scene.control.Label;
+import javafx.scene.control.Slider;
+import javafx.scene.control.TableColumn;
+import javafx.scene.control.TableView;
+import javafx.scene.control.TextField;
+import javafx.scene.image.ImageView;
+import javafx.scene.layout.GridPane;
+import javafx.scene.layout.HBox;
+import javafx.scene.layout.VBox;
+import org.headscope.analysis.Redistribution;
+import org.headscope.app.attention.AttentionViewModel;
+import org.headscope.app.attention.HeatmapImages;
+import org.headscope.hooks.FloatTensor;
+
+/**
+ * The Redistribution panel: method, its sliders (released slider re-runs when live), the image key span for VAR and
+ * PAI, the output change, the shown head's map before and after, and the next tokens that moved most.
+ */
+public final class RedistributionView extends VBox {
+    private static final int MAP = 150;
+
+    private final RedistributionViewModel vm;
+    private final AttentionViewModel attention;
+    private final GridPane sliders = new GridPane();
+    private final ImageView before = new ImageView();
+    private final ImageView after = new ImageView();
+    private final Label summary = new Label("Press Run to compare the prompt before and after.");
+    private final Label mapTitle = new Label();
+    private final TableView<Redistribution.TokenShift> tokens = new TableView<>();
+
+    public RedistributionView(RedistributionViewModel vm, AttentionViewModel attention) {
+        super(6);
+        this.vm = vm;
+        this.attention = attention;
+        setId("panel-redistribution");
+        setPadding(new Insets(8));
+        ChoiceBox<RedistributionMethod> method = new ChoiceBox<>(FXCollections.observableArrayList(RedistributionMethod.values()));
+        method.setId("redistribution-method");
+        method.valueProperty().bindBidirectional(vm.methodProperty());
+        CheckBox live = new CheckBox("live");
+        live.setId("redistribution-live");
+        live.selectedProperty().bindBidirectional(vm.liveProperty());
+        Button run = new Button("Run");
+        run.setId("redistribution-run");
+        run.setOnAction(e -> vm.run(attention.promptProperty().get()));
+        TextField span = new TextField();
+        span.setId("redistribution-span");
+        span.setPromptText("START:END");
+        span.setPrefColumnCount(7);
+        span.textProperty().bindBidirectional(vm.imageSpanProperty());
+        span.disableProperty().bind(Bindings.createBooleanBinding(() -> !vm.methodProperty().get().needsImageSpan(), vm.methodProperty()));
+        HBox top = new HBox(6, new Label("Method"), method, run, live, new Label("image keys"), span);
+        top.setAlignment(Pos.CENTER_LEFT);
+        sliders.setHgap(6);
+        sliders.setVgap(2);
+        summary.setId("redistribution-summary");
+        summary.setWrapText(true);
+        before.setSmooth(false);
+        after.setSmooth(false);
+        before.setId("redistribution-before");
+        after.setId("redistribution-after");
+        HBox maps = new HBox(10, new VBox(2, new Label("before"), before), new VBox(2, new Label("after"), after));
+        tokens.setId("redistribution-tokens");
+        tokens.setPrefHeight(140);
+        tokens.getColumns().add(column("next token", t -> t.text()));
+        tokens.getColumns().add(column("before", t -> String.format(Locale.ROOT, "%.4f", t.before())));
+        tokens.getColumns().add(column("after", t -> String.format(Locale.ROOT, "%.4f", t.after())));
+        tokens.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
+        tokens.setPlaceholder(new Label("Next-token shifts appear here for decoders."));
+        getChildren().addAll(top, sliders, summary, mapTitle, maps, tokens);
+        vm.methodProperty().addListener((o, a, b) -> {
+            buildSliders();
+            vm.rerunIfLive();
+        });
+        InvalidationListener redraw = o -> showResult();
+        vm.resultProperty().addListener(redraw);
+        attention.layerProperty().addListener(redraw);
+        attention.headProperty().addListener(redraw);
+        attention.scaleProperty().addListener(redraw);
+        buildSliders();
+        showResult();
+    }
+
+    private void buildSliders() {
+        sliders.getChildren().clear();
+        RedistributionMethod m = vm.methodProperty().get();
+        int row = 0;
+        for (RedistributionMethod.Slider s : m.sliders()) {
+            Slider slider = new Slider(s.min(), s.max(), vm.valueProperty(m, s.key()).get());
+            slider.setId("redistribution-" + s.key());
+            slider.setPrefWidth(220);
+            slider.valueProperty().bindBidirectional(vm.valueProperty(m, s.key()));
+            slider.valueChangingProperty().addListener((o, was, now) -> {
+                if (!now) {
+                    vm.rerunIfLive();
+                }
+            });
+            slider.setOnMouseReleased(e -> {
+                if (!slider.isValueChanging()) {
+                    vm.rerunIfLive();
+                }
+            });
+            Label value = new Label();
+            value.textProperty().bind(Bindings.format(Locale.ROOT, "%.2f", vm.valueProperty(m, s.key())));
+            Label def = new Label(String.format(Locale.ROOT, "default %.2f", s.defaultValue()));
+            def.getStyleClass().add("default-value");
+            sliders.addRow(row++, new Label(s.label()), slider, value, def);
+        }
+    }
+
+    private void showResult() {
+        Redistribution.Result r = vm.resultProperty().get();
+        if (r == null) {
+            before.setImage(null);
+            after.setImage(null);
+            tokens.getItems().clear();
+            mapTitle.setText("");
+            return;
+        }
+        summary.setText(String.format(Locale.ROOT, "%s: %d heads edited; %s", r.method().id(), r.selected().size(),
+                Double.isNaN(r.kl()) ? String.format(Locale.ROOT, "output cosine distance %.6f", r.cosine())
+                        : String.format(Locale.ROOT, "next-token KL %.6f nats", r.kl())));
+        int l = Math.min(attention.layerProperty().get(), r.before().size() - 1);
+        int h = attention.headProperty().get();
+        FloatTensor b = r.before().get(l).slice(h);
+        FloatTensor a = r.after().get(l).slice(h);
+        int cell = Math.max(1, MAP / Math.max(b.dim(0), b.dim(1)));
+        boolean causal = attention.runProperty().get() != null && attention.runProperty().get().causal();
+        before.setImage(HeatmapImages.render(b, cell, attention.scaleProperty().get(), causal));
+        after.setImage(HeatmapImages.render(a, cell, attention.scaleProperty().get(), causal));
+        mapTitle.setText("layer " + l + ", head " + h + " (pick another in the grid)");
+        tokens.getItems().setAll(r.topTokens());
+    }
+
+    private static TableColumn<Redistribution.TokenShift, String> column(String name,
+                                                                       java.util.function.Function<Redistribution.TokenShift, String> f) {
+        TableColumn<Redistribution.TokenShift, String> c = new TableColumn<>(name);
+        c.setCellValueFactory(d -> new ReadOnlyStringWrapper(f.apply(d.getValue())));
+        c.setSortable(false);
+        return c;
+    }
+}

@@ -1,0 +1,160 @@
+package org.headscope.app.redistribution;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.DoubleProperty;
+import javafx.beans.property.ObjectProperty;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
+import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleDoubleProperty;
+import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.SimpleStringProperty;
+import javafx.beans.property.StringProperty;
+import org.headscope.analysis.Redistribution;
+import org.headscope.app.attention.AttentionRunner;
+import org.headscope.app.attention.HeadScores;
+import org.headscope.app.model.LoadedModel;
+import org.headscope.app.model.ModelViewModel;
+import org.headscope.app.util.BackgroundTask;
+import org.headscope.app.util.Message;
+import org.headscope.app.util.PanelState;
+import org.headscope.app.util.TaskExecutor;
+import org.headscope.hooks.HsTokenizer;
+import org.headscope.hooks.Intervention.Head;
+import org.headscope.hooks.ModelException;
+import org.headscope.hooks.RunRequest;
+
+/**
+ * The chosen method, its slider values (papers' defaults until moved), the image key span for VAR and PAI, and
+ * the last before/after result. When live, a slider released re-runs the prompt; a failed run keeps the last result.
+ */
+public final class RedistributionViewModel implements PanelState {
+    private final TaskExecutor executor;
+    private final ModelViewModel models;
+    private final Consumer<Message> messages;
+    private final ObjectProperty<RedistributionMethod> method = new SimpleObjectProperty<>(RedistributionMethod.ACT);
+    private final Map<String, DoubleProperty> values = new LinkedHashMap<>();
+    private final StringProperty imageSpan = new SimpleStringProperty("");
+    private final BooleanProperty live = new SimpleBooleanProperty(true);
+    private final ReadOnlyObjectWrapper<Redistribution.Result> result = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<HeadScores> scores = new ReadOnlyObjectWrapper<>();
+    private String lastPrompt;
+
+    public RedistributionViewModel(TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
+        this.executor = executor;
+        this.models = models;
+        this.messages = messages;
+        for (RedistributionMethod m : RedistributionMethod.values()) {
+            for (RedistributionMethod.Slider s : m.sliders()) {
+                values.put(m.name() + "." + s.key(), new SimpleDoubleProperty(s.defaultValue()));
+            }
+        }
+        result.addListener((o, a, r) -> scores.set(r == null ? null : scores(r)));
+        models.loadedProperty().addListener(o -> result.set(null));
+    }
+
+    /** The value of one of the current method's sliders. */
+    public DoubleProperty valueProperty(RedistributionMethod m, String key) {
+        return values.get(m.name() + "." + key);
+    }
+
+    /** Runs the current method on a prompt: one batched [before, after] run through {@link Redistribution}. */
+    public void run(String prompt) {
+        lastPrompt = prompt;
+        RedistributionMethod m = method.get();
+        Redistribution.Method params;
+        Redistribution.KeySpan span;
+        try {
+            params = m.method(k -> valueProperty(m, k).get());
+            span = imageSpan.get() == null || imageSpan.get().isBlank() ? null : Redistribution.KeySpan.parse(imageSpan.get().trim());
+        } catch (IllegalArgumentException e) {
+            messages.accept(Message.of(m + " redistribution", e));
+            return;
+        }
+        if (m.needsImageSpan() && span == null) {
+            messages.accept(new Message(m + " edits attention to image tokens, and no image key span is set.",
+                    "Type the image tokens' key positions as START:END (e.g. 1:65), or use ACT or ZeroTuning on a text model.", true));
+            return;
+        }
+        executor.execute(BackgroundTask.of(m + " redistribution", (progress, cancel) -> {
+            LoadedModel lm = models.current();
+            if (lm == null) {
+                throw new ModelException("No model is open.", "Open a model from the Model menu first.");
+            }
+            HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), prompt);
+            return Redistribution.run(lm.model(), RunRequest.tokens(tokens.ids()), params, span, progress, cancel);
+        }).onSuccess(result::set)
+                .onFailure(e -> messages.accept(Message.of(m + " redistribution", e)))
+                .onCancelled(() -> messages.accept(Message.info(m + " redistribution was cancelled; the last result is kept."))));
+    }
+
+    /** Re-runs on the last prompt when live (a slider was released or the method changed). */
+    public void rerunIfLive() {
+        if (live.get() && lastPrompt != null) {
+            run(lastPrompt);
+        }
+    }
+
+    private static HeadScores scores(Redistribution.Result r) {
+        Map<Head, Double> m = new LinkedHashMap<>();
+        r.heads().forEach(c -> m.put(c.head(), c.maxAbsChange()));
+        return new HeadScores(r.method().id() + ": largest attention change", m);
+    }
+
+    public ObjectProperty<RedistributionMethod> methodProperty() {
+        return method;
+    }
+
+    public StringProperty imageSpanProperty() {
+        return imageSpan;
+    }
+
+    public BooleanProperty liveProperty() {
+        return live;
+    }
+
+    public ReadOnlyObjectProperty<Redistribution.Result> resultProperty() {
+        return result.getReadOnlyProperty();
+    }
+
+    public ReadOnlyObjectProperty<HeadScores> scoresProperty() {
+        return scores.getReadOnlyProperty();
+    }
+
+    @Override
+    public String key() {
+        return "redistribution";
+    }
+
+    @Override
+    public Map<String, Object> save() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("method", method.get().name());
+        values.forEach((k, v) -> m.put(k, v.get()));
+        m.put("image_span", imageSpan.get());
+        m.put("live", live.get());
+        return m;
+    }
+
+    @Override
+    public void restore(Map<String, Object> saved) {
+        if (saved.get("method") instanceof String s) {
+            method.set(RedistributionMethod.parse(s));
+        }
+        values.forEach((k, v) -> {
+            if (saved.get(k) instanceof Number n) {
+                v.set(n.doubleValue());
+            }
+        });
+        if (saved.get("image_span") instanceof String s) {
+            imageSpan.set(s);
+        }
+        if (saved.get("live") instanceof Boolean b) {
+            live.set(b);
+        }
+    }
+}

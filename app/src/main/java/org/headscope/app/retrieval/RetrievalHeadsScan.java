@@ -1,0 +1,76 @@
+package org.headscope.app.retrieval;
+
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.List;
+
+import org.headscope.analysis.CopyScores;
+import org.headscope.analysis.Needle;
+import org.headscope.analysis.Progress;
+import org.headscope.analysis.RetrievalResult;
+import org.headscope.analysis.RetrievalScan;
+import org.headscope.analysis.report.HeadReport;
+import org.headscope.analysis.report.Provenance;
+import org.headscope.app.report.Scan;
+import org.headscope.assets.BundledModels;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.ModelException;
+
+/**
+ * The Retrieval heads panel's scan: {@link RetrievalScan} (Wu et al. 2024) on the bundled needles and haystack, as
+ * the CLI's {@code retrieval}, with copy scores beside the retrieval scores.
+ */
+public final class RetrievalHeadsScan implements Scan {
+    private static final RetrievalScan.Parameters D = RetrievalScan.Parameters.defaults(List.of(64));
+
+    @Override
+    public String title() {
+        return "Retrieval heads";
+    }
+
+    @Override
+    public List<Parameter> parameters() {
+        return List.of(
+                new Parameter("lengths", "context lengths", "auto",
+                        "Haystack lengths in tokens, comma-separated; auto: 1/8, 1/4, 1/2 and all of the model's maximum length."),
+                new Parameter("depths", "needle depths", Integer.toString(D.depths()), "Depths per length, evenly from 0% to 100% (paper: 10)."),
+                new Parameter("mode", "decoding", D.mode().name().toLowerCase(java.util.Locale.ROOT),
+                        "teacher (answer fed once) or generate (greedy decoding, as the reference code)."),
+                new Parameter("needles", "needles", "all", "How many of the bundled needles to test (all, or a number)."),
+                new Parameter("copy_tokens", "copy-score tokens", "50", "Length of the random sequence repeated for copy scores; 0: none."));
+    }
+
+    @Override
+    public String defaultColumn() {
+        return "retrieval_score";
+    }
+
+    @Override
+    public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
+        List<Integer> lengths = v.string("lengths").equalsIgnoreCase("auto") ? RetrievalScan.defaultLengths(model)
+                : Arrays.stream(v.string("lengths").split(",")).map(String::trim).map(s -> {
+                    try {
+                        return Integer.parseInt(s);
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("parameter 'lengths' takes whole numbers separated by commas, got '" + s + "'");
+                    }
+                }).toList();
+        RetrievalScan.Parameters p = RetrievalScan.Parameters.defaults(lengths).withMode(RetrievalScan.Mode.parse(v.string("mode")))
+                .withDepths(v.integer("depths"));
+        List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl"));
+        if (!v.string("needles").equalsIgnoreCase("all")) {
+            needles = needles.subList(0, Math.min(needles.size(), Math.max(1, v.integer("needles"))));
+        }
+        String haystack = Files.readString(BundledModels.needles().resolve("haystack.txt"));
+        RetrievalResult r = RetrievalScan.scan(model, needles, haystack, p, progress, cancel);
+        if (!r.hasScores()) {
+            throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
+                    "Try shorter context lengths, mode teacher, or a model trained to answer the needles (needle-gpt).");
+        }
+        int copyTokens = v.integer("copy_tokens");
+        CopyScores copy = copyTokens > 0 ? CopyScores.measure(model, copyTokens, 0, cancel) : null;
+        return r.toReport(Provenance.of(model, needles.size() + " needles from the bundled needle set",
+                RetrievalResult.metricVersions()), copy);
+    }
+}
