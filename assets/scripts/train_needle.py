@@ -35,9 +35,11 @@ CURRICULUM = [
 ]
 
 
-def phase_at(frac):
-    cur = CURRICULUM[0]
-    for ph in CURRICULUM:
+def phase_at(frac, starts=None):
+    phases = CURRICULUM if starts is None else [
+        (s, lens, w) for s, (_, lens, w) in zip(starts, CURRICULUM)]
+    cur = phases[0]
+    for ph in phases:
         if frac >= ph[0]:
             cur = ph
     return cur
@@ -107,6 +109,8 @@ def main():
     ap.add_argument("--lm-frac", type=float, default=0.25)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--phase-starts", default="0,0.1,0.25,0.45",
+                    help="start fractions of the 4 curriculum phases (max length 64/128/256/512)")
     ap.add_argument("--bench", action="store_true", help="time a few steps per length and exit")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -161,7 +165,7 @@ def main():
     ema = None
     for step in range(1, args.steps + 1):
         frac = (step - 1) / args.steps
-        _, lens, weights = phase_at(frac)
+        _, lens, weights = phase_at(frac, [float(x) for x in args.phase_starts.split(",")])
         T = rng.choices(lens, weights)[0]
         B = max(1, args.batch_tokens // T)
         if step <= args.warmup:

@@ -84,6 +84,15 @@ def needle_card(name):
     with open(os.path.join(folder, "train_args.json")) as f:
         targs = json.load(f)
     wall = log[-1]["time"]
+    ps = [float(x) for x in targs.get("phase_starts", "0,0.1,0.25,0.45").split(",")]
+    done = ck.get("step", log[-1]["step"])
+    steps_line = f"{done} steps"
+    if done < targs["steps"]:
+        steps_line = (f"{done} steps: stopped early at the step-{done} checkpoint of a "
+                      f"{targs['steps']}-step schedule to fit the time budget (the CPU was shared "
+                      f"with other jobs); the logged loss curve ends at step {log[-1]['step']}")
+    log = [r for r in log if r["step"] <= done]
+    wall = log[-1]["time"]
     depths = [f"{d:.2f}" for d in ev["depths"]]
     rows = ["| length | " + " | ".join(f"{float(d) * 100:.0f}%" for d in depths) + " | mean |",
             "|---|" + "---|" * (len(depths) + 1)]
@@ -157,10 +166,12 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
 ## Training
 `{targs['command']}`
 
-* {targs['steps']} steps of AdamW (lr {targs['lr']}, warm-up {targs['warmup']}, cosine to 10%,
+* {steps_line}
+* AdamW (lr {targs['lr']}, warm-up {targs['warmup']}, cosine to 10% over the scheduled steps,
   weight decay 0.01, clip 1.0), about {targs['batch_tokens']} tokens per step, seed {targs['seed']}
-* length curriculum: 64 (first 10% of steps), then 64/128, then 64/128/256 (from 25%),
-  then 64/128/256/512 (from 45%, half of the batches at 512)
+* length curriculum (fractions of the scheduled steps): 64 only, then 64/128 from
+  {ps[1]:.0%}, 64/128/256 from {ps[2]:.0%}, 64/128/256/512 from {ps[3]:.0%} (half of the
+  batches at 512 in the last phase)
 * CPU, 1 thread; wall time {wall / 60:.1f} min
 * final loss (mean of the last 100 steps): total {final_avg(log, 'loss'):.3f},
   text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}

@@ -8,6 +8,7 @@ import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.Intervention;
+import org.headscope.hooks.LayerSweep;
 import org.headscope.hooks.Intervention.Head;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
@@ -34,8 +35,8 @@ import java.util.stream.IntStream;
  * <ul>
  * <li>Single-head sweep: for every head, the change in teacher-forced loss on a target continuation
  *     {@code L = -mean_j log p(y_j | x, y_<j)}, {@code KL(p_clean || p_ablated)} of the next-token distribution after
- *     the prompt, and the change in the logit difference of two answers. All heads run as one batch of
- *     interventions, {@code ceil(heads / batch)} runs.</li>
+ *     the prompt, and the change in the logit difference of two answers. Heads run as batches of interventions,
+ *     and a head of layer l only recomputes layers l.. from the clean residual stream ({@link LayerSweep}).</li>
  * <li>AMP output-norm importance (Amp, "Attention heads pruning"): {@code I_h = mean_t ||z_h W_O^h||_1}.</li>
  * <li>Pruning curve: the k least important heads ablated (globally, or the same fraction per layer as AMP does),
  *     metric against the fraction pruned.</li>
@@ -444,19 +445,21 @@ public final class AblationScan {
                 model.heads(), (int) done[0]);
     }
 
-    /** The single-head sweep alone: {@code ceil(heads / batchSize)} batched runs. */
+    /** The single-head sweep alone: per layer, {@code ceil(heads / batchSize)} batched runs of the layers from there on. */
     public List<HeadEffect> sweep(Target target, Outcome clean, List<Head> heads, Progress progress, CancelToken cancel) {
         checkTarget(target);
+        List<Intervention> batch = heads.stream().map(h -> ablation(List.of(h))).toList();
+        HookSet hooks = params.mode().hooks();
+        for (Intervention i : batch) {
+            hooks = hooks.union(i.hooks());
+        }
+        List<Map<String, FloatTensor>> outputs = LayerSweep.run(model, RunRequest.tokens(target.ids()), batch, hooks,
+                List.of(output), params.batchSize(), cancel,
+                (done, total) -> progress.update(done, total, "ablation sweep: " + done + "/" + total + " heads"));
         List<HeadEffect> out = new ArrayList<>();
-        for (int from = 0; from < heads.size(); from += params.batchSize()) {
-            cancel.check();
-            List<Head> chunk = heads.subList(from, Math.min(heads.size(), from + params.batchSize()));
-            List<Intervention> batch = chunk.stream().map(h -> ablation(List.of(h))).toList();
-            List<Outcome> outcomes = evaluate(target, batch, cancel);
-            for (int i = 0; i < chunk.size(); i++) {
-                out.add(new HeadEffect(chunk.get(i), Effect.of(clean, outcomes.get(i))));
-            }
-            progress.update(from + chunk.size(), heads.size(), "ablation sweep: " + (from + chunk.size()) + "/" + heads.size() + " heads");
+        for (int i = 0; i < heads.size(); i++) {
+            FloatTensor o = outputs.get(i).get(output);
+            out.add(new HeadEffect(heads.get(i), Effect.of(clean, languageModel ? lmOutcome(o, 0, target) : encoderOutcome(o, 0))));
         }
         return out;
     }

@@ -146,6 +146,27 @@ public final class Redistribution {
             return "zerotuning";
         }
 
+        /** Whether this scope edits the head. */
+        public boolean selects(Head h) {
+            return switch (scope) {
+                case ALL -> true;
+                case LAYERS -> layers.contains(h.layer());
+                case HEADS -> heads.contains(h);
+            };
+        }
+
+        /** The edit at another gamma, same scope. */
+        public Intervention intervention(HookedModel model, double g) {
+            Intervention.Builder b = Intervention.builder();
+            float bias = (float) Math.log(g);
+            for (Head h : AblationScan.allHeads(model)) {
+                if (selects(h)) {
+                    b.keyLogitBias(h.layer(), h.head(), 0, bias);
+                }
+            }
+            return b.build();
+        }
+
         public Map<String, Object> parameters() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("gamma", gamma);
@@ -214,6 +235,13 @@ public final class Redistribution {
                              double maxRowSumError) {
     }
 
+    /**
+     * One gamma of a ZeroTuning sweep: mean attention on key 0 over the edited heads' rows, and how far the output
+     * moved (KL of the next-token distribution for language models, cosine distance of the pooled output for encoders).
+     */
+    public record GammaPoint(double gamma, double key0Mass, double outputShift) {
+    }
+
     /** A next-token candidate with its probability before and after. */
     public record TokenShift(long token, String text, double before, double after) {
     }
@@ -228,13 +256,19 @@ public final class Redistribution {
      */
     public record Result(Method method, Intervention intervention, List<HeadChange> heads, List<FloatTensor> before,
                          List<FloatTensor> after, String target, double kl, double cosine, List<TokenShift> topTokens,
-                         Map<String, Object> details) {
+                         Map<String, Object> details, List<GammaPoint> gammaSweep) {
         public Result {
+            gammaSweep = List.copyOf(gammaSweep);
             heads = List.copyOf(heads);
             before = List.copyOf(before);
             after = List.copyOf(after);
             topTokens = List.copyOf(topTokens);
             details = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
+        }
+
+        /** The same result with a ZeroTuning gamma sweep attached (shown as a curve in the report). */
+        public Result withGammaSweep(List<GammaPoint> sweep) {
+            return new Result(method, intervention, heads, before, after, target, kl, cosine, topTokens, details, sweep);
         }
 
         public List<Head> selected() {
@@ -269,10 +303,19 @@ public final class Redistribution {
             }
             sections.put("top_tokens", topTokens.stream().map(t -> Map.<String, Object>of("token", t.token(), "text", t.text(),
                     "before", t.before(), "after", t.after())).toList());
-            List<HeadReport.Figure> figures = List.of(
+            List<HeadReport.Figure> figures = new ArrayList<>(List.of(
                     HeadReport.headHeatmap("Target mass before", "target_mass_before", rows),
                     HeadReport.headHeatmap("Target mass after", "target_mass_after", rows),
-                    HeadReport.rankedBars("Largest attention changes", "max_abs_change", rows, 20));
+                    HeadReport.rankedBars("Largest attention changes", "max_abs_change", rows, 20)));
+            if (!gammaSweep.isEmpty()) {
+                String shift = Double.isNaN(kl) ? "cosine_distance" : "kl_next_token";
+                sections.put("gamma_sweep", gammaSweep.stream().map(g -> Map.<String, Object>of("gamma", g.gamma(),
+                        "key0_mass", g.key0Mass(), shift, g.outputShift())).toList());
+                figures.add(new HeadReport.Figure("curve", "ZeroTuning sweep: attention on key 0 and output shift", "gamma", "value",
+                        gammaSweep.stream().map(g -> String.format(java.util.Locale.ROOT, "%.2f", g.gamma())).toList(),
+                        List.of("key0_mass", shift), List.of(gammaSweep.stream().map(GammaPoint::key0Mass).toList(),
+                        gammaSweep.stream().map(GammaPoint::outputShift).toList())));
+            }
             return new HeadReport(NAME, parameters, provenance, rows, sections, figures);
         }
     }
@@ -339,19 +382,10 @@ public final class Redistribution {
             }
             case ZeroTuning zt -> {
                 target = "attention on key 0";
-                float bias = (float) Math.log(zt.gamma());
-                for (int l = 0; l < layers; l++) {
-                    for (int h = 0; h < heads; h++) {
-                        Head hd = new Head(l, h);
-                        boolean in = switch (zt.scope()) {
-                            case ALL -> true;
-                            case LAYERS -> zt.layers().contains(l);
-                            case HEADS -> zt.heads().contains(hd);
-                        };
-                        if (in) {
-                            edit.keyLogitBias(l, h, 0, bias);
-                            targets.put(hd, Set.of(0));
-                        }
+                edit = zt.intervention(model, zt.gamma()).toBuilder();
+                for (Head h : AblationScan.allHeads(model)) {
+                    if (zt.selects(h)) {
+                        targets.put(h, Set.of(0));
                     }
                 }
             }
@@ -416,7 +450,50 @@ public final class Redistribution {
             cosine = 1 - AblationScan.cosine(pooled(out, 0), pooled(out, 1));
         }
         progress.update(2, 2, method.id() + ": done");
-        return new Result(method, intervention, changes, before, after, target, kl, cosine, top, details);
+        return new Result(method, intervention, changes, before, after, target, kl, cosine, top, details, List.of());
+    }
+
+    /**
+     * ZeroTuning at several gammas in one batched run ([no edit, gamma_1, ..., gamma_n]), with the attention on key 0
+     * read through the in-graph span-mass tap (key span = key 0).
+     */
+    public static List<GammaPoint> gammaSweep(HookedModel model, RunRequest input, ZeroTuning scope, List<Double> gammas,
+                                              CancelToken cancel) {
+        if (gammas.isEmpty()) {
+            throw new IllegalArgumentException("the gamma sweep needs at least one gamma");
+        }
+        int t = input.length();
+        int n = gammas.size() + 1;
+        List<Intervention> batch = new ArrayList<>();
+        batch.add(Intervention.NONE);
+        for (double g : gammas) {
+            batch.add(scope.intervention(model, g));
+        }
+        float[] span = new float[n * t];
+        for (int b = 0; b < n; b++) {
+            span[b * t] = 1f;
+        }
+        List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
+        String output = AblationScan.measuredOutput(model);
+        RunResult r = model.session(TapSet.of(TapKind.SPAN_MASS, all), new HookSet(false, true, false))
+                .run(input.withOutputs(Set.of(output)).withKeySpan(new FloatTensor(new long[]{n, t}, span)).withInterventions(batch), cancel);
+        List<Head> edited = AblationScan.allHeads(model).stream().filter(scope::selects).toList();
+        FloatTensor out = r.output(output);
+        boolean lm = output.equals("logits");
+        List<GammaPoint> points = new ArrayList<>();
+        for (int b = 1; b < n; b++) {
+            double mass = 0;
+            for (Head h : edited) {
+                FloatTensor m = r.tap(TapKind.SPAN_MASS, h.layer());
+                for (int q = 0; q < t; q++) {
+                    mass += m.get(b, h.head(), q) / ((double) t * edited.size());
+                }
+            }
+            double shift = lm ? AblationScan.kl(out.slice(0, t - 1).data(), out.slice(b, t - 1).data())
+                    : 1 - AblationScan.cosine(pooled(out, 0), pooled(out, b));
+            points.add(new GammaPoint(gammas.get(b - 1), mass, shift));
+        }
+        return points;
     }
 
     private static void varEdit(HookedModel model, RunRequest input, Var var, KeySpan image, Intervention.Builder edit,

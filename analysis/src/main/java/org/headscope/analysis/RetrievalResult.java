@@ -20,9 +20,11 @@ import java.util.TreeMap;
  *
  * @param template    the prompt template the tests were built with
  * @param sentenceEnd the mark that ends a sentence in the haystack (needles go after one)
+ * @param runs        forward passes the scan made
+ * @param bytesFetched bytes of output tensors copied out of the runtime over the scan
  */
 public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, int heads, List<RetrievalScan.Test> tests,
-                              int needles, String template, String sentenceEnd) {
+                              int needles, String template, String sentenceEnd, long runs, long bytesFetched) {
     public RetrievalResult {
         tests = List.copyOf(tests);
     }
@@ -178,6 +180,9 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
         params.put("depth_percents", java.util.Arrays.stream(parameters.depthPercents()).boxed().toList());
         params.put("needles", needles);
         params.put("rouge_gate", parameters.rougeGate());
+        params.put("rouge_gate_on", parameters.mode() == RetrievalScan.Mode.TEACHER
+                ? "the model's greedy prediction at each answer position given the needle's answer before it"
+                : "the greedy answer up to EOS");
         params.put("threshold", parameters.threshold());
         params.put("max_new_tokens", parameters.maxNewTokens());
         params.put("template", template);
@@ -200,7 +205,7 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
         List<Intervention.Head> found = retrievalHeads();
         sections.put("summary", Map.of("tests", tests.size(), "counted_tests", counted(),
                 "retrieval_heads", found.stream().map(Intervention.Head::toString).toList(),
-                "retrieval_head_share", found.size() / (double) (layers * heads)));
+                "retrieval_head_share", found.size() / (double) (layers * heads), "runs", runs, "bytes_fetched", bytesFetched));
         sections.put("accuracy_grid", cells);
         List<HeadReport.Figure> figures = new ArrayList<>();
         figures.add(HeadReport.headHeatmap("Retrieval score (layers x heads)", "retrieval_score", rows));

@@ -7,7 +7,6 @@ import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
-import org.headscope.hooks.LongTensor;
 import org.headscope.hooks.ModelException;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
@@ -46,14 +45,20 @@ public final class RetrievalScan {
     public enum Mode {
         /** Prompt and needle answer in one pass; the grid costs one run per test. */
         TEACHER,
-        /** Greedy decoding as the reference does, one run per generated token. */
-        GENERATE;
+        /** Greedy decoding as the reference does, one run per generated token, argmax in the graph. */
+        GENERATE,
+        /**
+         * The reference code's way, kept as the baseline: greedy decoding, one run per generated token, the full
+         * attention matrices of every layer fetched from every run and the argmax taken on the host.
+         */
+        REFERENCE;
 
         public static Mode parse(String s) {
             return switch (s.toLowerCase(Locale.ROOT)) {
                 case "teacher", "teacher-forced" -> TEACHER;
                 case "generate", "generative" -> GENERATE;
-                default -> throw new IllegalArgumentException("mode must be teacher or generate, got '" + s + "'");
+                case "reference" -> REFERENCE;
+                default -> throw new IllegalArgumentException("mode must be teacher, generate or reference, got '" + s + "'");
             };
         }
     }
@@ -132,24 +137,40 @@ public final class RetrievalScan {
         requireDecoder(model);
         Grid grid = grid(model, needles, haystack, p);
         List<NeedleEpisodes.Episode> episodes = grid.episodes();
-        HookedSession session = model.session(TapSet.of(TapKind.ARGMAX, allLayers(model)), HookSet.NONE);
+        TapKind tap = p.mode() == Mode.REFERENCE ? TapKind.PROBS : TapKind.ARGMAX;
+        HookedSession session = model.session(TapSet.of(tap, allLayers(model)), HookSet.NONE);
         String logits = logitsName(model);
         Long eos = model.manifest().eos();
         HsTokenizer tok = model.requireTokenizer();
         List<Test> tests = new ArrayList<>();
+        Traffic traffic = new Traffic();
         int done = 0;
         for (NeedleEpisodes.Episode e : episodes) {
             cancel.check();
             progress.update(done, episodes.size(), "retrieval L=" + e.length() + " d=" + e.depth() + "% needle " + (e.needleIndex() + 1));
-            Scored s = p.mode() == Mode.TEACHER ? teacher(model, session, logits, e, eos, cancel)
-                    : generate(model, session, logits, e, eos, p.maxNewTokens(), cancel);
-            double rouge = rouge1Recall(tok.decode(answerOf(e, s, eos)), needles.get(e.needleIndex()).answer());
+            Scored s = p.mode() == Mode.TEACHER ? teacher(model, session, logits, e, eos, traffic, cancel)
+                    : generate(model, session, logits, e, eos, p.maxNewTokens(), tap, traffic, cancel);
+            double rouge = rouge1Recall(tok.decode(answerOf(s, eos)), needles.get(e.needleIndex()).answer());
             tests.add(new Test(e.needleIndex(), e.length(), e.depth(), tok.decode(s.tokens()), rouge, rouge > p.rougeGate(),
                     s.exact(), s.scores()));
             done++;
         }
         progress.update(done, episodes.size(), "retrieval done");
-        return new RetrievalResult(p, model.layers(), model.heads(), tests, needles.size(), grid.template(), grid.sentenceEnd());
+        return new RetrievalResult(p, model.layers(), model.heads(), tests, needles.size(), grid.template(), grid.sentenceEnd(),
+                traffic.runs, traffic.bytes);
+    }
+
+    /** Runs made and bytes of output tensors copied out of the runtime. */
+    private static final class Traffic {
+        long runs;
+        long bytes;
+
+        RunResult add(RunResult r) {
+            runs++;
+            r.floats().values().forEach(t -> bytes += 4L * t.data().length);
+            r.longs().values().forEach(t -> bytes += 8L * t.data().length);
+            return r;
+        }
     }
 
     /** Every test of the grid (needle, length, depth order) and the template and sentence-end mark that built them. */
@@ -181,7 +202,7 @@ public final class RetrievalScan {
     }
 
     /** The answer the gate judges: the generated tokens up to EOS. */
-    private static long[] answerOf(NeedleEpisodes.Episode e, Scored s, Long eos) {
+    private static long[] answerOf(Scored s, Long eos) {
         long[] t = s.tokens();
         for (int i = 0; i < t.length; i++) {
             if (eos != null && t[i] == eos) {
@@ -192,11 +213,11 @@ public final class RetrievalScan {
     }
 
     private static Scored teacher(HookedModel model, HookedSession session, String logits, NeedleEpisodes.Episode e, Long eos,
-                                  CancelToken cancel) {
+                                  Traffic traffic, CancelToken cancel) {
         long[] prompt = e.prompt();
         long[] answer = e.answer();
         long[] seq = concat(prompt, answer);
-        RunResult r = session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel);
+        RunResult r = traffic.add(session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel));
         FloatTensor lg = r.output(logits);
         double[][] scores = new double[model.layers()][model.heads()];
         long[] predicted = new long[answer.length];
@@ -205,7 +226,7 @@ public final class RetrievalScan {
             int q = prompt.length - 1 + s;
             predicted[s] = argmaxRow(lg, 0, q);
             exact &= predicted[s] == answer[s];
-            addCopyScores(r, model, q, answer[s], prompt, e, scores);
+            addCopyScores(model, (l, h) -> (int) r.argmax(l).get(0, h, q), answer[s], prompt, e, scores);
         }
         if (eos != null) {
             exact &= argmaxRow(lg, 0, seq.length - 1) == eos;
@@ -214,18 +235,19 @@ public final class RetrievalScan {
     }
 
     private static Scored generate(HookedModel model, HookedSession session, String logits, NeedleEpisodes.Episode e, Long eos,
-                                   int maxNew, CancelToken cancel) {
+                                   int maxNew, TapKind tap, Traffic traffic, CancelToken cancel) {
         long[] prompt = e.prompt();
         Integer max = model.manifest().maxLength();
         double[][] scores = new double[model.layers()][model.heads()];
         long[] seq = prompt;
         List<Long> generated = new ArrayList<>();
         for (int step = 0; step < maxNew && (max == null || seq.length < max || step == 0); step++) {
-            RunResult r = session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel);
+            RunResult r = traffic.add(session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel));
             int q = seq.length - 1;
             long next = argmaxRow(r.output(logits), 0, q);
             generated.add(next);
-            addCopyScores(r, model, q, next, prompt, e, scores);
+            TopKey top = tap == TapKind.PROBS ? (l, h) -> argmaxKey(r.tap(TapKind.PROBS, l), h, q) : (l, h) -> (int) r.argmax(l).get(0, h, q);
+            addCopyScores(model, top, next, prompt, e, scores);
             if (eos != null && next == eos) {
                 break;
             }
@@ -238,14 +260,32 @@ public final class RetrievalScan {
         return new Scored(tokens, exact, scores);
     }
 
-    /** The reference's retrieval_calculate for one decoding step whose query row is q and whose output is token. */
-    private static void addCopyScores(RunResult r, HookedModel model, int q, long token, long[] prompt, NeedleEpisodes.Episode e,
+    /** The most attended key of a head at the step's query row. */
+    @FunctionalInterface
+    private interface TopKey {
+        int of(int layer, int head);
+    }
+
+    /** First index of the largest probability in row q of head h, as torch's topk(1) and ONNX ArgMax pick it. */
+    private static int argmaxKey(FloatTensor probs, int h, int q) {
+        int base = probs.offset(0, h, q, 0);
+        float[] d = probs.data();
+        int best = 0;
+        for (int k = 1; k < probs.dim(3); k++) {
+            if (d[base + k] > d[base + best]) {
+                best = k;
+            }
+        }
+        return best;
+    }
+
+    /** The reference's retrieval_calculate for one decoding step whose output is token. */
+    private static void addCopyScores(HookedModel model, TopKey top, long token, long[] prompt, NeedleEpisodes.Episode e,
                                       double[][] scores) {
         double unit = 1.0 / e.answerLength();
         for (int l = 0; l < model.layers(); l++) {
-            LongTensor am = r.argmax(l);
             for (int h = 0; h < model.heads(); h++) {
-                int j = (int) am.get(0, h, q);
+                int j = top.of(l, h);
                 if (j >= e.answerStart() && j < e.answerEnd() && prompt[j] == token) {
                     scores[l][h] += unit;
                 }

@@ -445,6 +445,10 @@ public final class SinkScan {
     }
 
     static HsTokenizer.Tokens truncate(HsTokenizer.Tokens t, int n) {
+        if (t.size() < 2) {
+            throw new IllegalArgumentException("a sink-scan prompt has " + t.size() + " token(s); column means and residual peaks "
+                    + "need at least 2, so give longer prompts");
+        }
         if (t.size() <= n) {
             return t;
         }

@@ -123,6 +123,7 @@ public final class VisionDivergence {
                     row.put("vision_aware", initial.visionAware()[l][h] ? 1.0 : 0.0);
                     row.put("reinforced", chosen.contains(new Intervention.Head(l, h)) ? 1.0 : 0.0);
                     row.put("vhd_after_vhr", after.vhd()[l][h]);
+                    row.put("vhd_raw_after_vhr", after.raw()[l][h]);
                     rows.add(row);
                 }
             }

@@ -48,15 +48,15 @@ class CopyScoresTest {
 
     @Test
     void plantedCopyHeadHasTheTopInductionScoreAndTheEchoHeadTheTopEchoScore() throws Exception {
-        try (HookedModel m = HookedModel.open(RetrievalTestModels.plantedCopyModel(dir), DevicePreference.CPU)) {
+        try (HookedModel m = HookedModel.open(PlantedDecoders.plantedCopyModel(dir), DevicePreference.CPU)) {
             CopyScores c = CopyScores.measure(m, 20, 7, CancelToken.NEVER);
             double[] induction = c.induction()[0];
             double[] echo = c.echo()[0];
-            assertTrue(induction[RetrievalTestModels.COPY_HEAD] > 0.9, "copy head induction " + induction[0]);
-            assertTrue(induction[RetrievalTestModels.COPY_HEAD] > induction[RetrievalTestModels.ECHO_HEAD] + 0.5);
-            assertTrue(echo[RetrievalTestModels.ECHO_HEAD] > echo[RetrievalTestModels.COPY_HEAD] + 0.3, "echo " + echo[1]);
-            assertTrue(c.inductionTl()[0][RetrievalTestModels.COPY_HEAD] > c.inductionTl()[0][2]);
-            assertTrue(c.duplicateToken()[0][RetrievalTestModels.ECHO_HEAD] > c.duplicateToken()[0][RetrievalTestModels.COPY_HEAD]);
+            assertTrue(induction[PlantedDecoders.COPY_HEAD] > 0.9, "copy head induction " + induction[0]);
+            assertTrue(induction[PlantedDecoders.COPY_HEAD] > induction[PlantedDecoders.ECHO_HEAD] + 0.5);
+            assertTrue(echo[PlantedDecoders.ECHO_HEAD] > echo[PlantedDecoders.COPY_HEAD] + 0.3, "echo " + echo[1]);
+            assertTrue(c.inductionTl()[0][PlantedDecoders.COPY_HEAD] > c.inductionTl()[0][2]);
+            assertTrue(c.duplicateToken()[0][PlantedDecoders.ECHO_HEAD] > c.duplicateToken()[0][PlantedDecoders.COPY_HEAD]);
         }
     }
 

@@ -244,7 +244,7 @@ public final class PlantedModels {
                 .setGraph(graph).build();
     }
 
-    private static OnnxMl.ValueInfoProto valueInfo(String name, OnnxMl.TensorProto.DataType type, String... dims) {
+    static OnnxMl.ValueInfoProto valueInfo(String name, OnnxMl.TensorProto.DataType type, String... dims) {
         OnnxMl.TensorShapeProto.Builder shape = OnnxMl.TensorShapeProto.newBuilder();
         for (String dim : dims) {
             OnnxMl.TensorShapeProto.Dimension.Builder b = OnnxMl.TensorShapeProto.Dimension.newBuilder();

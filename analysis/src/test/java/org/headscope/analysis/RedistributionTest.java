@@ -46,6 +46,23 @@ class RedistributionTest {
             assertEquals(List.of(new Head(1, 2)), one.selected());
             assertClosedForm(one.before().get(1), one.after().get(1), 2, 0.3);
             assertUntouchedExcept(one, Set.of(new Head(1, 2)));
+            List<Double> gammas = List.of(0.3, 1.0, 2.0, 4.0);
+            List<Redistribution.GammaPoint> sweep = Redistribution.gammaSweep(m, in, new Redistribution.ZeroTuning(1,
+                    Redistribution.Scope.LAYERS, List.of(0), List.of()), gammas, CancelToken.NEVER);
+            FloatTensor clean = all.before().get(0);
+            for (int i = 0; i < gammas.size(); i++) {
+                double g = gammas.get(i);
+                double expected = 0;
+                for (int h = 0; h < 4; h++) {
+                    for (int q = 0; q < 12; q++) {
+                        double a0 = clean.get(h, q, 0);
+                        expected += g * a0 / (1 + (g - 1) * a0) / 48;
+                    }
+                }
+                assertEquals(expected, sweep.get(i).key0Mass(), 1e-5, "gamma " + g);
+            }
+            assertEquals(0.0, sweep.get(1).outputShift(), 1e-9, "gamma 1 changes nothing");
+            assertTrue(sweep.get(3).outputShift() > 0);
             Redistribution.Result layer = Redistribution.run(m, in, new Redistribution.ZeroTuning(2, Redistribution.Scope.LAYERS,
                     List.of(1), List.of()), null, Progress.NONE, CancelToken.NEVER);
             assertEquals(4, layer.selected().size());

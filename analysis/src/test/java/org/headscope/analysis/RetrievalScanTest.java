@@ -33,7 +33,7 @@ class RetrievalScanTest {
 
     @BeforeAll
     static void open() throws Exception {
-        model = HookedModel.open(RetrievalTestModels.plantedCopyModel(dir.resolve("planted")), DevicePreference.CPU);
+        model = HookedModel.open(PlantedDecoders.plantedCopyModel(dir.resolve("planted")), DevicePreference.CPU);
     }
 
     @AfterAll
@@ -42,7 +42,7 @@ class RetrievalScanTest {
     }
 
     private static RetrievalResult scan(RetrievalScan.Mode mode) {
-        return RetrievalScan.scan(model, RetrievalTestModels.NEEDLES, RetrievalTestModels.HAYSTACK, GRID.withMode(mode),
+        return RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID.withMode(mode),
                 Progress.NONE, CancelToken.NEVER);
     }
 
@@ -52,41 +52,53 @@ class RetrievalScanTest {
         assertEquals(2 * 2 * 3, r.tests().size());
         assertEquals(r.tests().size(), r.counted(), "the planted model answers every needle");
         double[][] s = r.scores();
-        assertEquals(1.0, s[0][RetrievalTestModels.COPY_HEAD], 1e-12, "one answer token, copied every time");
-        assertEquals(0.0, s[0][RetrievalTestModels.ECHO_HEAD]);
+        assertEquals(1.0, s[0][PlantedDecoders.COPY_HEAD], 1e-12, "one answer token, copied every time");
+        assertEquals(0.0, s[0][PlantedDecoders.ECHO_HEAD]);
         assertEquals(0.0, s[0][2]);
-        assertEquals(List.of(new Intervention.Head(0, RetrievalTestModels.COPY_HEAD)), r.retrievalHeads());
+        assertEquals(List.of(new Intervention.Head(0, PlantedDecoders.COPY_HEAD)), r.retrievalHeads());
     }
 
     @Test
     void generativeModeRanksThePlantedHeadTopAndAgreesWithTeacherForcing() {
         RetrievalResult gen = scan(RetrievalScan.Mode.GENERATE);
         RetrievalResult teach = scan(RetrievalScan.Mode.TEACHER);
-        assertEquals(new Intervention.Head(0, RetrievalTestModels.COPY_HEAD), gen.ranked().get(0));
+        assertEquals(new Intervention.Head(0, PlantedDecoders.COPY_HEAD), gen.ranked().get(0));
         assertTrue(gen.tests().stream().allMatch(RetrievalScan.Test::counted));
         for (int i = 0; i < gen.tests().size(); i++) {
             RetrievalScan.Test g = gen.tests().get(i);
-            assertTrue(g.response().startsWith(RetrievalTestModels.NEEDLES.get(g.needle()).answer()), g.response());
+            assertTrue(g.response().startsWith(PlantedDecoders.NEEDLES.get(g.needle()).answer()), g.response());
             assertEquals(g.length(), teach.tests().get(i).length());
-            assertEquals(g.scores()[0][RetrievalTestModels.COPY_HEAD], teach.tests().get(i).scores()[0][RetrievalTestModels.COPY_HEAD]);
-            assertEquals(0.0, g.scores()[0][RetrievalTestModels.ECHO_HEAD]);
+            assertEquals(g.scores()[0][PlantedDecoders.COPY_HEAD], teach.tests().get(i).scores()[0][PlantedDecoders.COPY_HEAD]);
+            assertEquals(0.0, g.scores()[0][PlantedDecoders.ECHO_HEAD]);
+        }
+    }
+
+    @Test
+    void referenceModeWithFullMatricesGivesTheSameScoresAsTheInGraphArgmax() {
+        RetrievalResult ref = scan(RetrievalScan.Mode.REFERENCE);
+        RetrievalResult gen = scan(RetrievalScan.Mode.GENERATE);
+        assertEquals(gen.runs(), ref.runs());
+        assertTrue(ref.bytesFetched() > gen.bytesFetched(), "full matrices move more bytes");
+        for (int i = 0; i < gen.tests().size(); i++) {
+            assertArrayEquals(gen.tests().get(i).scores()[0], ref.tests().get(i).scores()[0], 0.0);
+            assertEquals(gen.tests().get(i).response(), ref.tests().get(i).response());
         }
     }
 
     @Test
     void maskingThePlantedCopyHeadBreaksRetrievalWhileMaskingTheEchoHeadDoesNot() {
-        double[] acc = RetrievalScan.needleAccuracy(model, RetrievalTestModels.NEEDLES, RetrievalTestModels.HAYSTACK, GRID,
-                List.of(Intervention.NONE, Intervention.builder().uniform(0, RetrievalTestModels.COPY_HEAD).build(),
-                        Intervention.builder().uniform(0, RetrievalTestModels.ECHO_HEAD).build()),
+        double[] acc = RetrievalScan.needleAccuracy(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID,
+                List.of(Intervention.NONE, Intervention.builder().uniform(0, PlantedDecoders.COPY_HEAD).build(),
+                        Intervention.builder().uniform(0, PlantedDecoders.ECHO_HEAD).build()),
                 Progress.NONE, CancelToken.NEVER);
         assertArrayEquals(new double[]{0, 0, 0}, new double[]{acc[0] - 0, acc[1], acc[2] - acc[0]}, 1e-12);
     }
 
     @Test
     void needleSitsAfterASentenceEndFoundWithTheModelsTokenizer() {
-        var grid = RetrievalScan.grid(model, RetrievalTestModels.NEEDLES, RetrievalTestModels.HAYSTACK, GRID);
-        long period = RetrievalTestModels.WORDS.indexOf(".");
-        long the = RetrievalTestModels.WORDS.indexOf("the");
+        var grid = RetrievalScan.grid(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID);
+        long period = PlantedDecoders.WORDS.indexOf(".");
+        long the = PlantedDecoders.WORDS.indexOf("the");
         for (NeedleEpisodes.Episode e : grid.episodes()) {
             int needleStart = e.answerStart() - 4;
             assertEquals(the, e.prompt()[needleStart], "needle starts with 'the'");
@@ -96,7 +108,7 @@ class RetrievalScanTest {
                 assertEquals(the, e.prompt()[e.answerEnd() + 1], "at 100% the needle is appended right before the question");
             }
             assertTrue(e.prompt().length + e.answerLength() + 1 <= e.length(), "prompt, answer and one more token fit");
-            assertEquals(RetrievalTestModels.WORDS.indexOf(RetrievalTestModels.NEEDLES.get(e.needleIndex()).answer()), e.answer()[0]);
+            assertEquals(PlantedDecoders.WORDS.indexOf(PlantedDecoders.NEEDLES.get(e.needleIndex()).answer()), e.answer()[0]);
         }
         assertEquals(1, grid.episodes().get(0).answerStart() - 4, "depth 0 puts the needle right after BOS");
     }
@@ -106,7 +118,7 @@ class RetrievalScanTest {
         RetrievalResult r = scan(RetrievalScan.Mode.TEACHER);
         double[][] back = RetrievalResult.fromReferenceJson(r.toReferenceJson());
         double[][] s = r.scores();
-        for (int h = 0; h < RetrievalTestModels.HEADS; h++) {
+        for (int h = 0; h < PlantedDecoders.HEADS; h++) {
             assertEquals(s[0][h], back[0][h], 1e-12);
         }
         double[][] published = RetrievalResult.fromReferenceJson("{\"0-1\": [0.5, 1.0], \"1-0\": [0.25], \"1-1\": []}");
@@ -120,7 +132,7 @@ class RetrievalScanTest {
         RetrievalResult r = scan(RetrievalScan.Mode.TEACHER);
         CopyScores copy = CopyScores.measure(model, 12, 1, CancelToken.NEVER);
         HeadReport report = r.toReport(Provenance.of(model, "needles", RetrievalResult.metricVersions()), copy);
-        assertEquals(RetrievalTestModels.HEADS, report.heads().size());
+        assertEquals(PlantedDecoders.HEADS, report.heads().size());
         assertEquals(1.0, (Double) report.heads().get(0).get("retrieval_score"), 1e-12);
         Path out = dir.resolve("report");
         ReportWriter.write(report, out);
@@ -134,7 +146,7 @@ class RetrievalScanTest {
         CancelToken cancel = new CancelToken();
         Path out = dir.resolve("cancelled");
         assertThrows(CancellationException.class, () -> {
-            RetrievalResult r = RetrievalScan.scan(model, RetrievalTestModels.NEEDLES, RetrievalTestModels.HAYSTACK, GRID,
+            RetrievalResult r = RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID,
                     (done, total, msg) -> {
                         if (done == 2) {
                             cancel.cancel();
@@ -148,7 +160,7 @@ class RetrievalScanTest {
     @Test
     void noTestPastTheGateMeansNoScoresAndAClearMessage() {
         RetrievalScan.Test failed = new RetrievalScan.Test(0, 40, 0, "nothing", 0.0, false, false, new double[1][3]);
-        RetrievalResult r = new RetrievalResult(GRID, 1, 3, List.of(failed), 1, "{haystack} {question}", ".");
+        RetrievalResult r = new RetrievalResult(GRID, 1, 3, List.of(failed), 1, "{haystack} {question}", ".", 1, 0);
         assertFalse(r.hasScores());
         IllegalStateException e = assertThrows(IllegalStateException.class, r::toReferenceJson);
         assertTrue(e.getMessage().contains("none of the 1 tests passed the ROUGE-1 gate"), e.getMessage());

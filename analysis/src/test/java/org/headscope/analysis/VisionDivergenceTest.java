@@ -12,6 +12,7 @@ import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.Intervention;
 import org.headscope.hooks.VisionParts;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -42,6 +43,63 @@ class VisionDivergenceTest {
         assertArrayEquals(new boolean[]{false, true, true, false}, d.visionAware()[0]);
         assertArrayEquals(new boolean[]{true, false, false, false}, d.visionAware()[1]);
         assertEquals((3 + 2) + (4 + 0.5), d.tvhd(), 1e-12);
+    }
+
+    @Test
+    void plantedVisionHeadIsTheOnlyVisionAwareHeadAndItsVhdIsWorkedOutByHand(@TempDir Path dir) throws Exception {
+        int[][] rgb = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}};
+        BufferedImage img = new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB);
+        for (int n = 0; n < 4; n++) {
+            img.setRGB(n % 2, n / 2, rgb[n][0] << 16 | rgb[n][1] << 8 | rgb[n][2]);
+        }
+        try (HookedModel m = HookedModel.open(PlantedDecoders.plantedVisionModel(dir), DevicePreference.CPU)) {
+            VisionParts v = m.vision().orElseThrow();
+            long[] ids = m.requireTokenizer().encode("red fox").ids();
+            assertArrayEquals(new long[]{1, PlantedDecoders.WORDS.indexOf("red"), PlantedDecoders.WORDS.indexOf("fox")}, ids);
+            double[] image = new double[PlantedDecoders.CONTENT];
+            for (int[] px : rgb) {
+                for (int c = 0; c < 3; c++) {
+                    image[c] += px[c] / 255.0 / rgb.length;
+                }
+            }
+            double[] text = new double[PlantedDecoders.CONTENT];
+            for (long id : ids) {
+                text[(int) (id % PlantedDecoders.CONTENT)] += 1.0 / ids.length;
+            }
+            double expected = 0;
+            double textNorm = 0;
+            for (int c = 0; c < PlantedDecoders.CONTENT; c++) {
+                expected += (image[c] - text[c]) * (image[c] - text[c]);
+                textNorm += text[c] * text[c];
+            }
+            FloatTensor emb = v.encodeImage(v.pixels(img));
+            VisionDivergence.Divergence d = VisionDivergence.measure(m, v.sequence(ids, emb), v.sequence(ids, null), Intervention.NONE,
+                    8, CancelToken.NEVER);
+            assertEquals(Math.sqrt(expected), d.vhd()[0][PlantedDecoders.VISION_HEAD], 1e-5);
+            for (int h = 0; h < 4; h++) {
+                assertEquals(Math.sqrt(textNorm), d.textNorm()[0][h], 1e-5, "text-only norm of head " + h);
+                if (h != PlantedDecoders.VISION_HEAD) {
+                    assertEquals(0.0, d.vhd()[0][h], 1e-5, "text head " + h);
+                }
+                assertEquals(h == PlantedDecoders.VISION_HEAD, d.visionAware()[0][h]);
+            }
+            VisionDivergence.Result r = VisionDivergence.analyse(m, img, "red fox", VisionDivergence.Parameters.DEFAULTS,
+                    Progress.NONE, CancelToken.NEVER);
+            Intervention.Head first = new Intervention.Head(0, PlantedDecoders.VISION_HEAD);
+            VisionDivergence.Divergence recomputed = VisionDivergence.measure(m, v.sequence(ids, emb), v.sequence(ids, null),
+                    Intervention.builder().scaleHead(0, PlantedDecoders.VISION_HEAD, 2f).build(), 8, CancelToken.NEVER);
+            List<Intervention.Head> expectedHeads = new ArrayList<>(List.of(first));
+            for (int h = 0; h < 4; h++) {
+                if (recomputed.visionAware()[1][h]) {
+                    expectedHeads.add(new Intervention.Head(1, h));
+                }
+            }
+            assertEquals(expectedHeads, r.reinforced(), "layer 1 chosen on VHD recomputed with layer 0 reinforced");
+            assertEquals(2 * d.raw()[0][0], r.after().raw()[0][0], 1e-5, "alpha = 2 doubles the reinforced head's divergence");
+            assertEquals(0.0, r.after().vhd()[0][0], "its text-only norm doubled too, so the outlier filter now drops it");
+            assertEquals(d.tvhd(), r.initial().tvhd(), 1e-9);
+            assertTrue(!r.before().text().isEmpty() && !Double.isNaN(r.withVhr().margin()));
+        }
     }
 
     /**

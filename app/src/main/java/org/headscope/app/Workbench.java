@@ -16,7 +16,26 @@ public final class Workbench extends Application {
         this.stage = stage;
         vm = new WorkbenchViewModel(new FxTaskExecutor(), Settings.load());
         show(stage, vm);
-        vm.start();
+        String model = modelArgument(getParameters().getRaw());
+        if (model == null) {
+            vm.start();
+        } else {
+            vm.open(model);
+        }
+    }
+
+    /** The value of {@code --model PATH} or {@code --model=PATH} on the command line, or null. */
+    static String modelArgument(java.util.List<String> raw) {
+        for (int i = 0; i < raw.size(); i++) {
+            String a = raw.get(i);
+            if (a.startsWith("--model=")) {
+                return a.substring("--model=".length());
+            }
+            if (a.equals("--model") && i + 1 < raw.size()) {
+                return raw.get(i + 1);
+            }
+        }
+        return null;
     }
 
     /** Puts a workbench for this view model on the stage (also used by tests and the screenshot command). */

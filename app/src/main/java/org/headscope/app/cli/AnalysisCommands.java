@@ -1,6 +1,7 @@
 package org.headscope.app.cli;
 
 import org.headscope.app.bench.AblationBench;
+import org.headscope.app.bench.RetrievalBench;
 
 import java.util.List;
 
@@ -14,6 +15,6 @@ final class AnalysisCommands {
 
     static List<Command> all() {
         return List.of(new SinksCommand(), new RetrievalCommand(), new AblateCommand(), new VhdCommand(), new RedistributeCommand(),
-                new AblationBench());
+                new AblationBench(), new RetrievalBench());
     }
 }

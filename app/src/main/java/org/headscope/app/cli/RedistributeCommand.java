@@ -22,7 +22,7 @@ final class RedistributeCommand implements Command {
     public String usage() {
         return "redistribute MODEL --method act|var|zerotuning|pai --prompt TEXT --out DIR "
                 + "[act: --beta 0.4 --threshold 0.1 --layers L,L] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
-                + "--massive-dims D,D --layers L,L] [zerotuning: --gamma 3.5 --scope all|layers|heads --layers L,L --heads L.H,...] "
+                + "--massive-dims D,D --layers L,L] [zerotuning: --gamma 3.5 --scope all|layers|heads --layers L,L --heads L.H,... --gammas 0.3,1,2,4] "
                 + "[pai: --image-span S:E --alpha 0.7 --first-layer 2] [--device auto|cuda|cpu]";
     }
 
@@ -56,6 +56,7 @@ final class RedistributeCommand implements Command {
                 }
                 default -> throw new UsageException("--method must be act, var, zerotuning or pai, got '" + methodName + "'");
             };
+            List<Double> gammas = gammas(args, method);
             args.rejectUnknown();
             if ((methodName.equals("var") || methodName.equals("pai")) && span == null) {
                 throw new UsageException("--method " + methodName + " needs --image-span START:END, the key positions of the image tokens"
@@ -63,13 +64,32 @@ final class RedistributeCommand implements Command {
             }
             Redistribution.KeySpan imageSpan = span == null ? null : Redistribution.KeySpan.parse(span);
             long[] ids = m.requireTokenizer().encode(promptText).ids();
-            Redistribution.Result r = ScanIo.cancellable(cancel -> Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan,
-                    ScanIo.progressLine(err), cancel));
+            Redistribution.Result r = ScanIo.cancellable(cancel -> {
+                Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan, ScanIo.progressLine(err), cancel);
+                return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, RunRequest.tokens(ids),
+                        (Redistribution.ZeroTuning) method, gammas, cancel));
+            });
             ScanIo.write(r.toReport(Provenance.of(m, promptText, Redistribution.METRICS)), dir, err);
             out.printf(Locale.ROOT, "%s: %d heads edited; %s%n", method.id(), r.selected().size(),
                     Double.isNaN(r.kl()) ? String.format(Locale.ROOT, "output cosine distance %.5f", r.cosine())
                             : String.format(Locale.ROOT, "next-token KL %.5f", r.kl()));
             return Cli.OK;
+        }
+    }
+
+    /** {@code --gammas 0.3,1,2,4}: a ZeroTuning sweep in one batched run, drawn as a curve; null when not asked for. */
+    private static List<Double> gammas(Args args, Redistribution.Method method) {
+        String v = args.string("gammas", null);
+        if (v == null) {
+            return null;
+        }
+        if (!(method instanceof Redistribution.ZeroTuning)) {
+            throw new UsageException("--gammas belongs to --method zerotuning");
+        }
+        try {
+            return java.util.Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).map(Double::parseDouble).toList();
+        } catch (NumberFormatException e) {
+            throw new UsageException("--gammas must be a comma-separated list of numbers, got '" + v + "'");
         }
     }
 

@@ -25,7 +25,7 @@ final class RetrievalCommand implements Command {
 
     @Override
     public String usage() {
-        return "retrieval MODEL [--needles FILE] [--haystack FILE] [--lengths 128,256,...] [--depths 10] [--mode teacher|generate] "
+        return "retrieval MODEL [--needles FILE] [--haystack FILE] [--lengths 128,256,...] [--depths 10] [--mode teacher|generate|reference] "
                 + "[--copy-tokens 50] --out DIR [--device auto|cuda|cpu]";
     }
 

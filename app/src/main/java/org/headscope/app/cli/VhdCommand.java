@@ -21,8 +21,8 @@ final class VhdCommand implements Command {
 
     @Override
     public String usage() {
-        return "vhd MODEL --image FILE --prompt TEXT [--alpha 2] [--top-k 8] [--layers FIRST,LAST] [--max-new 8] --out DIR "
-                + "[--device auto|cuda|cpu]";
+        return "vhd MODEL --image FILE --prompt TEXT [--alpha 2] [--top-k 8] [--layers FIRST,LAST (VHR range; default all, "
+                + "the paper: last 14)] [--max-new 8] --out DIR [--device auto|cuda|cpu]";
     }
 
     @Override

@@ -77,7 +77,7 @@ class AnalysisCommandsTest {
 
     @Test
     void redistributeRunsEachMethod(@TempDir Path dir) throws Exception {
-        for (String[] method : List.of(new String[]{"act"}, new String[]{"zerotuning", "--gamma", "2", "--scope", "heads", "--heads", "1.3,2.0"},
+        for (String[] method : List.of(new String[]{"act"}, new String[]{"zerotuning", "--gamma", "2", "--scope", "heads", "--heads", "1.3,2.0", "--gammas", "0.5,2,4"},
                 new String[]{"pai", "--image-span", "1:4"}, new String[]{"var", "--image-span", "1:4", "--tau", "5"})) {
             Path out = dir.resolve(method[0]);
             List<String> argv = new java.util.ArrayList<>(List.of("redistribute", MODEL, "--method"));
@@ -94,6 +94,7 @@ class AnalysisCommandsTest {
             selected += h.get("selected").asInt();
         }
         assertEquals(2, selected);
+        assertEquals(3, zt.get("sections").get("gamma_sweep").size());
         JsonNode var = new ObjectMapper().readTree(dir.resolve("var/report.json").toFile()).get("parameters");
         assertEquals(0.6, var.get("p_code (factor kept on sink attention)").asDouble());
         assertEquals(0.4, var.get("p_paper (share of sink attention moved)").asDouble(), 1e-12);

@@ -12,9 +12,6 @@ import org.headscope.hooks.TapSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -30,19 +27,9 @@ class CliContractTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int code, String out, String err) {
-    }
-
-    private static Outcome run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @Test
     void inspectPrintsSitesWithGroupedQueryHeads() throws Exception {
-        Outcome o = run("inspect", LLAMA.toString(), "--device", "cpu");
+        CliRun o = CliRun.of("inspect", LLAMA.toString(), "--device", "cpu");
         assertEquals(0, o.code(), o.err());
         JsonNode j = new ObjectMapper().readTree(o.out());
         for (String key : List.of("model", "producer", "opset", "inputs", "sites", "device")) {
@@ -59,7 +46,7 @@ class CliContractTest {
     @Test
     void attentionWritesTheProbabilitiesTheSessionComputes() throws Exception {
         Path out = dir.resolve("attn.json");
-        Outcome o = run("attention", LLAMA.toString(), "--ids", "3,17,42,5,9", "--layers", "1", "--out", out.toString(), "--device", "cpu");
+        CliRun o = CliRun.of("attention", LLAMA.toString(), "--ids", "3,17,42,5,9", "--layers", "1", "--out", out.toString(), "--device", "cpu");
         assertEquals(0, o.code(), o.err());
         JsonNode j = new ObjectMapper().readTree(out.toFile());
         assertEquals(5, j.get("tokens").size());
@@ -84,12 +71,12 @@ class CliContractTest {
 
     @Test
     void badUsageExitsWithTwo() {
-        assertEquals(2, run("attention", LLAMA.toString(), "--out", dir.resolve("x.json").toString()).code());
-        assertEquals(2, run("attention", LLAMA.toString(), "--ids", "1,2", "--text", "hi", "--out", "x").code());
-        assertEquals(2, run("inspect").code());
-        assertEquals(2, run("no-such-command").code());
-        assertEquals(2, run("inspect", LLAMA.toString(), "--typo", "1").code());
-        Outcome layer = run("attention", LLAMA.toString(), "--ids", "1,2", "--layers", "7", "--out", dir.resolve("y.json").toString());
+        assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--out", dir.resolve("x.json").toString()).code());
+        assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--ids", "1,2", "--text", "hi", "--out", "x").code());
+        assertEquals(2, CliRun.of("inspect").code());
+        assertEquals(2, CliRun.of("no-such-command").code());
+        assertEquals(2, CliRun.of("inspect", LLAMA.toString(), "--typo", "1").code());
+        CliRun layer = CliRun.of("attention", LLAMA.toString(), "--ids", "1,2", "--layers", "7", "--out", dir.resolve("y.json").toString());
         assertEquals(2, layer.code());
         assertTrue(layer.err().contains("layers 0..1"), layer.err());
     }
@@ -98,11 +85,11 @@ class CliContractTest {
     void modelsItCannotHandleExitWithThreeAndNoStackTrace() throws Exception {
         Path junk = dir.resolve("junk.onnx");
         Files.write(junk, new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9});
-        Outcome o = run("inspect", junk.toString());
+        CliRun o = CliRun.of("inspect", junk.toString());
         assertEquals(3, o.code());
         assertTrue(o.err().contains("what to do:"), o.err());
         assertFalse(o.err().contains("\tat "), "no stack trace: " + o.err());
-        Outcome noTok = run("attention", LLAMA.toString(), "--text", "hello", "--out", dir.resolve("z.json").toString());
+        CliRun noTok = CliRun.of("attention", LLAMA.toString(), "--text", "hello", "--out", dir.resolve("z.json").toString());
         assertEquals(3, noTok.code());
         assertTrue(noTok.err().contains("tokenizer"), noTok.err());
     }
@@ -113,7 +100,7 @@ class CliContractTest {
         Files.copy(LLAMA, folder.resolve("model.onnx"));
         Files.writeString(folder.resolve("headscope.json"),
                 "{\"format\":\"headscope-manifest/1\",\"name\":\"tiny\",\"kind\":\"decoder\",\"model\":\"model.onnx\",\"maxLength\":4}");
-        Outcome o = run("attention", folder.toString(), "--ids", "1,2,3,4,5", "--out", dir.resolve("w.json").toString());
+        CliRun o = CliRun.of("attention", folder.toString(), "--ids", "1,2,3,4,5", "--out", dir.resolve("w.json").toString());
         assertEquals(3, o.code());
         assertTrue(o.err().contains("5 tokens") && o.err().contains("at most 4"), o.err());
         assertFalse(Files.exists(dir.resolve("w.json")));

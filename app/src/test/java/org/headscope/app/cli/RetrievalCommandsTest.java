@@ -6,9 +6,6 @@ import org.headscope.assets.BundledModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,26 +20,16 @@ class RetrievalCommandsTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int code, String out, String err) {
-    }
-
-    private static Outcome run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Cli.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
-
     @Test
     void badUsageExitsWithTwo() {
-        assertEquals(Cli.USAGE, run("retrieval", "needle-gpt").code(), "no --out");
-        assertEquals(Cli.USAGE, run("retrieval", "needle-gpt", "--out", dir.toString(), "--mode", "fast").code());
-        assertEquals(Cli.USAGE, run("retrieval", "needle-gpt", "--out", dir.toString(), "--lengths", "64,x").code());
-        assertEquals(Cli.USAGE, run("retrieval", "needle-gpt", "--out", dir.toString(), "--needles", dir.resolve("none.jsonl").toString()).code());
-        assertEquals(Cli.USAGE, run("vhd", "shapes-vlm", "--prompt", "what ?", "--out", dir.toString()).code(), "no --image");
-        assertEquals(Cli.USAGE, run("vhd", "shapes-vlm", "--image", dir.resolve("none.png").toString(), "--prompt", "x", "--out",
+        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt").code(), "no --out");
+        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--mode", "fast").code());
+        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--lengths", "64,x").code());
+        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--needles", dir.resolve("none.jsonl").toString()).code());
+        assertEquals(Cli.USAGE, CliRun.of("vhd", "shapes-vlm", "--prompt", "what ?", "--out", dir.toString()).code(), "no --image");
+        assertEquals(Cli.USAGE, CliRun.of("vhd", "shapes-vlm", "--image", dir.resolve("none.png").toString(), "--prompt", "x", "--out",
                 dir.toString()).code());
-        Outcome o = run("vhd", "shapes-vlm", "--image", dir.toString(), "--prompt", "x", "--out", dir.resolve("r").toString(),
+        CliRun o = CliRun.of("vhd", "shapes-vlm", "--image", dir.toString(), "--prompt", "x", "--out", dir.resolve("r").toString(),
                 "--layers", "1,2,3");
         assertEquals(Cli.USAGE, o.code(), o.err());
     }
@@ -50,7 +37,7 @@ class RetrievalCommandsTest {
     @Test
     void anEncoderIsRefusedWithoutWritingAReport() {
         Path out = dir.resolve("minilm");
-        Outcome o = run("retrieval", BundledModels.MINILM, "--lengths", "64", "--depths", "2", "--out", out.toString(), "--device", "cpu");
+        CliRun o = CliRun.of("retrieval", BundledModels.MINILM, "--lengths", "64", "--depths", "2", "--out", out.toString(), "--device", "cpu");
         assertEquals(Cli.MODEL, o.code(), o.err());
         assertTrue(o.err().contains("bidirectional encoder"), o.err());
         assertFalse(Files.exists(out.resolve("report.json")));
@@ -75,7 +62,7 @@ class RetrievalCommandsTest {
         Path haystack = dir.resolve("haystack.txt");
         Files.writeString(haystack, "w30 w31 w32 . w33 w34 . w35 w36 w37 w38 . w39 w40 .");
         Path out = dir.resolve("never");
-        Outcome o = run("retrieval", model.toString(), "--needles", needles.toString(), "--haystack", haystack.toString(),
+        CliRun o = CliRun.of("retrieval", model.toString(), "--needles", needles.toString(), "--haystack", haystack.toString(),
                 "--lengths", "32,48", "--depths", "3", "--out", out.toString(), "--device", "cpu");
         assertEquals(Cli.MODEL, o.code(), o.err());
         assertTrue(o.err().contains("none of the 6 tests passed the ROUGE-1 gate"), o.err());
@@ -89,7 +76,7 @@ class RetrievalCommandsTest {
         Path needles = dir.resolve("needles.jsonl");
         Files.write(needles, Files.readAllLines(BundledModels.needles().resolve("needles.jsonl")).subList(0, 3));
         Path out = dir.resolve("retrieval");
-        Outcome o = run("retrieval", "needle-gpt", "--needles", needles.toString(), "--lengths", "64,96", "--depths", "3",
+        CliRun o = CliRun.of("retrieval", "needle-gpt", "--needles", needles.toString(), "--lengths", "64,96", "--depths", "3",
                 "--copy-tokens", "20", "--out", out.toString(), "--device", "cpu");
         assertEquals(Cli.OK, o.code(), o.err());
         JsonNode j = contract(out);
@@ -109,13 +96,13 @@ class RetrievalCommandsTest {
         Path samples = BundledModels.folder("shapes-vlm").resolve("samples");
         JsonNode sample = new ObjectMapper().readTree(samples.resolve("samples.json").toFile()).get("samples").get(0);
         Path out = dir.resolve("vhd");
-        Outcome o = run("vhd", "shapes-vlm", "--image", samples.resolve(sample.get("image").asText()).toString(),
+        CliRun o = CliRun.of("vhd", "shapes-vlm", "--image", samples.resolve(sample.get("image").asText()).toString(),
                 "--prompt", sample.get("question").asText(), "--alpha", "2", "--out", out.toString(), "--device", "cpu");
         assertEquals(Cli.OK, o.code(), o.err());
         JsonNode j = contract(out);
         assertEquals("vhd", j.get("analysis").asText());
         assertEquals(2.0, j.get("parameters").get("alpha").asDouble());
-        for (String key : List.of("vhd", "vhd_raw", "text_norm", "vision_aware", "reinforced", "vhd_after_vhr")) {
+        for (String key : List.of("vhd", "vhd_raw", "text_norm", "vision_aware", "reinforced", "vhd_after_vhr", "vhd_raw_after_vhr")) {
             assertTrue(j.get("heads").get(0).has(key), key);
         }
         assertTrue(j.get("sections").get("summary").has("answer_with_vhr"));
