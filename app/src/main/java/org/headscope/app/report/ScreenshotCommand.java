@@ -15,7 +15,6 @@ import org.headscope.app.cli.Args;
 import org.headscope.app.cli.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
-import org.headscope.app.cli.UsageException;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Message;
 import org.headscope.app.util.Settings;

@@ -12,7 +12,7 @@ public interface TaskExecutor extends AutoCloseable {
     /** Starts the task (queued behind a running one). */
     <V> void execute(BackgroundTask<V> task);
 
-    /** Cancels the running task and drops queued ones; their onCancelled callbacks run. */
+    /** Cancels the running task (its onCancelled callback runs) and drops queued ones. */
     void cancelAll();
 
     ReadOnlyBooleanProperty busyProperty();
