@@ -21,6 +21,7 @@ import javafx.scene.layout.VBox;
 import org.headscope.app.ablation.AblationView;
 import org.headscope.app.attention.AttentionView;
 import org.headscope.app.attention.HeadGridView;
+import org.headscope.app.attention.ImagePane;
 import org.headscope.app.attention.TokenStrip;
 import org.headscope.app.model.ModelBar;
 import org.headscope.app.redistribution.RedistributionView;
@@ -61,7 +62,15 @@ public final class WorkbenchView extends BorderPane {
         promptBar.setPadding(new Insets(4, 8, 4, 8));
         TokenStrip strip = new TokenStrip(vm.attention());
         strip.setPadding(new Insets(2, 8, 6, 8));
-        setTop(new VBox(menus, modelBar, promptBar, strip));
+        ImagePane imagePane = new ImagePane(vm.attention());
+        imagePane.visibleProperty().bind(javafx.beans.binding.Bindings.createBooleanBinding(() -> vm.models().loadedProperty().get() != null
+                && vm.models().loadedProperty().get().model().vision().isPresent(), vm.models().loadedProperty()));
+        imagePane.managedProperty().bind(imagePane.visibleProperty());
+        VBox promptArea = new VBox(promptBar, strip);
+        HBox.setHgrow(promptArea, Priority.ALWAYS);
+        HBox promptRow = new HBox(8, promptArea, imagePane);
+        promptRow.setPadding(new Insets(0, 8, 0, 0));
+        setTop(new VBox(menus, modelBar, promptRow));
 
         attentionView = new AttentionView(vm.attention());
         grid = new HeadGridView(vm.attention(), vm.ablation().heads(), vm.ablation()::toggle);

@@ -108,7 +108,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
         panels.forEach(panel -> p.put(panel.key(), panel.save()));
         LoadedModel lm = models.loadedProperty().get();
         return new SessionFile(SessionFile.FORMAT, lm == null ? BundledModels.MINILM : lm.source(),
-                attention.promptProperty().get(), attention.layerProperty().get(), attention.headProperty().get(),
+                attention.promptProperty().get(), attention.imagePathProperty().get(), attention.layerProperty().get(), attention.headProperty().get(),
                 attention.scaleProperty().get().name(), attention.showAblatedProperty().get(), p);
     }
 
@@ -116,6 +116,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
     public void restore(SessionFile s) {
         Runnable apply = () -> {
             attention.promptProperty().set(s.prompt());
+            attention.imagePathProperty().set(s.image());
             attention.scaleProperty().set(ColourScale.valueOf(s.scale()));
             for (PanelState panel : panels) {
                 panel.restore(s.panels().getOrDefault(panel.key(), Map.of()));

@@ -361,6 +361,66 @@ class WorkbenchGuiTest {
         robot.interact(() -> vm.messageProperty().set(null));
     }
 
+    @Test
+    @Order(12)
+    void aVisionLanguageModelShowsItsImageTokensAndTheHeadsAttentionOverThePatches(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path png = dir.resolve("quad.png");
+        java.awt.image.BufferedImage quad = new java.awt.image.BufferedImage(2, 2, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        quad.setRGB(0, 0, 0xff0000);
+        quad.setRGB(1, 0, 0x00ff00);
+        quad.setRGB(0, 1, 0x0000ff);
+        quad.setRGB(1, 1, 0xffff00);
+        javax.imageio.ImageIO.write(quad, "png", png.toFile());
+        String folder = java.nio.file.Path.of("src/test/fixtures/planted-vlm").toAbsolutePath().toString();
+        robot.interact(() -> {
+            vm.attention().promptProperty().set("the magic word is quartz");
+            vm.attention().imagePathProperty().set(png.toString());
+            vm.open(folder);
+        });
+        awaitRun(() -> vm.attention().runProperty().get() != null && vm.attention().runProperty().get().patches() != null);
+        assertTrue(robot.lookup("#image-pane").query().isVisible());
+        AttentionRun run = vm.attention().runProperty().get();
+        FlowPane strip = robot.lookup("#token-strip").queryAs(FlowPane.class);
+        assertEquals(List.of("\u25a30,0", "\u25a30,1", "\u25a31,0", "\u25a31,1"),
+                strip.getChildren().subList(1, 5).stream().map(n -> ((Label) n).getText()).toList());
+        robot.clickOn("#tile-1-0");
+
+        var vision = model().vision().orElseThrow();
+        long[] ids = model().requireTokenizer().encode("the magic word is quartz").ids();
+        var embeds = vision.sequence(ids, vision.encodeImage(vision.pixels(quad)));
+        FloatTensor a = model().session(TapSet.of(TapKind.PROBS, List.of(1)), HookSet.NONE).run(RunRequest.embeddings(embeds))
+                .tap(TapKind.PROBS, 1).slice(0, 0);
+        int last = a.dim(0) - 1;
+        double max = 0;
+        double total = 0;
+        for (int i = 0; i < 4; i++) {
+            max = Math.max(max, a.get(last, 1 + i));
+            total += a.get(last, 1 + i);
+        }
+        assertTrue(total > 0.99, "head 0 attends only to the image: " + total);
+        // the overlay's own pixels (on screen they are blended over the photo at 70% opacity)
+        Image overlay = robot.lookup("#image-attention").queryAs(javafx.scene.image.ImageView.class).getImage();
+        int cell = (int) overlay.getWidth() / 2;
+        for (int r = 0; r < 2; r++) {
+            for (int c = 0; c < 2; c++) {
+                double t = Viridis.invert(overlay.getPixelReader().getArgb(c * cell + cell / 2, r * cell + cell / 2) & 0xffffff);
+                assertEquals(a.get(last, 1 + 2 * r + c) / max, t, COLOUR_TOLERANCE, "patch " + r + "," + c);
+            }
+        }
+        String caption = robot.lookup("#image-caption").queryAs(Label.class).getText();
+        assertTrue(caption.contains(String.format(Locale.ROOT, "puts %.3f on the image", total)), caption);
+        assertEquals(run.tokens().size(), a.dim(0));
+
+        var shown = runPanel("Vision", "vision", java.util.Map.of("image", png.toString()));
+        var direct = org.headscope.analysis.VisionDivergence.analyse(model(), quad, "the magic word is quartz",
+                org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS, org.headscope.analysis.Progress.NONE,
+                org.headscope.hooks.CancelToken.NEVER)
+                .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.VisionDivergence.metricVersions()));
+        assertSameRanking(shown, direct.heads(), "vhd");
+        assertTrue(robot.lookup("#vision-summary").queryAs(Label.class).getText().contains("answer_with_vhr"));
+    }
+
     static int distinctColours(java.awt.image.BufferedImage img) {
         java.util.Set<Integer> colours = new java.util.HashSet<>();
         for (int y = 0; y < img.getHeight(); y += 2) {

@@ -237,7 +237,7 @@ class WorkbenchViewModelTest {
         var red = vm.redistribution();
         red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING);
         red.valueProperty(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING, "gamma").set(2.5);
-        red.run(vm.attention().promptProperty().get());
+        red.run(vm.attention().promptProperty().get(), "");
         var r = red.resultProperty().get();
         FloatTensor b = r.before().get(0).slice(3);
         FloatTensor a = r.after().get(0).slice(3);
@@ -253,7 +253,7 @@ class WorkbenchViewModelTest {
 
         red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.PAI);
         red.imageSpanProperty().set("");
-        red.run(vm.attention().promptProperty().get());
+        red.run(vm.attention().promptProperty().get(), "");
         assertSame(r, red.resultProperty().get());
         assertTrue(vm.messageProperty().get().fix().contains("START:END"));
         red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.ACT);

@@ -8,11 +8,11 @@ import java.util.Set;
 import java.util.TreeSet;
 
 import org.headscope.app.attention.Ablator;
+import org.headscope.app.attention.PromptInput;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
-import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
 import org.headscope.hooks.Intervention.Head;
 import org.headscope.hooks.RunRequest;
@@ -34,11 +34,11 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
     }
 
     @Override
-    public Intervention intervention(HookedModel model, HsTokenizer.Tokens tokens, CancelToken cancel) {
+    public Intervention intervention(HookedModel model, PromptInput input, CancelToken cancel) {
         if (heads.isEmpty()) {
             return Intervention.NONE;
         }
-        Map<Head, float[]> means = mode == AblationMode.MEAN ? means(model, tokens.ids(), cancel) : Map.of();
+        Map<Head, float[]> means = mode == AblationMode.MEAN ? means(model, input.request(), cancel) : Map.of();
         Intervention.Builder b = Intervention.builder();
         for (Head h : heads) {
             switch (mode) {
@@ -53,9 +53,9 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
     }
 
     /** Each head's output z averaged over the prompt's positions, from one clean run tapping z. */
-    private Map<Head, float[]> means(HookedModel model, long[] ids, CancelToken cancel) {
+    private Map<Head, float[]> means(HookedModel model, RunRequest request, CancelToken cancel) {
         List<Integer> layers = new ArrayList<>(heads.stream().map(Head::layer).distinct().toList());
-        RunResult r = model.session(TapSet.of(TapKind.HEAD_OUTPUT, layers), HookSet.NONE).run(RunRequest.tokens(ids), cancel);
+        RunResult r = model.session(TapSet.of(TapKind.HEAD_OUTPUT, layers), HookSet.NONE).run(request, cancel);
         Map<Head, float[]> out = new HashMap<>();
         for (Head h : heads) {
             FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, h.layer()).slice(0, h.head());

@@ -2,7 +2,6 @@ package org.headscope.app.attention;
 
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
-import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
 
 /**
@@ -11,7 +10,7 @@ import org.headscope.hooks.Intervention;
  */
 @FunctionalInterface
 public interface Ablator {
-    Ablator NONE = (model, tokens, cancel) -> Intervention.NONE;
+    Ablator NONE = (model, input, cancel) -> Intervention.NONE;
 
-    Intervention intervention(HookedModel model, HsTokenizer.Tokens tokens, CancelToken cancel);
+    Intervention intervention(HookedModel model, PromptInput input, CancelToken cancel);
 }

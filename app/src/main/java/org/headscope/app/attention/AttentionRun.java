@@ -17,13 +17,15 @@ import org.headscope.hooks.Intervention.Head;
  * @param source       the model it ran on (bundled name or path)
  * @param tokens       the prompt's tokens
  * @param causal       whether keys after the query are masked (decoders)
+ * @param patches      where the image tokens are (vision-language models with an image), or null
  * @param clean        per layer, [H,T,K]
  * @param ablated      per layer, [H,T,K], or null without an ablation
  * @param cleanOutput  the clean model's output
  * @param ablatedOutput the ablated model's output, or null
  * @param intervention the intervention of the ablated batch element ({@link Intervention#NONE} for a clean run)
  */
-public record AttentionRun(String source, HsTokenizer.Tokens tokens, boolean causal, List<FloatTensor> clean, List<FloatTensor> ablated,
+public record AttentionRun(String source, HsTokenizer.Tokens tokens, boolean causal,
+                           PromptInput.ImagePatches patches, List<FloatTensor> clean, List<FloatTensor> ablated,
                            OutputSummary cleanOutput, OutputSummary ablatedOutput, Intervention intervention) {
     public AttentionRun {
         clean = List.copyOf(clean);

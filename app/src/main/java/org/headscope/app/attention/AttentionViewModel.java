@@ -34,6 +34,7 @@ public final class AttentionViewModel {
     private final ModelViewModel models;
     private final Consumer<Message> messages;
     private final StringProperty prompt = new SimpleStringProperty(SAMPLE_PROMPT);
+    private final StringProperty imagePath = new SimpleStringProperty("");
     private final IntegerProperty layer = new SimpleIntegerProperty(0);
     private final IntegerProperty head = new SimpleIntegerProperty(0);
     private final ObjectProperty<ColourScale> scale = new SimpleObjectProperty<>(ColourScale.LINEAR);
@@ -56,6 +57,7 @@ public final class AttentionViewModel {
     /** Runs the prompt on the open model in the background; {@code then} runs after a success. */
     public void run(Runnable then) {
         String text = prompt.get();
+        String image = imagePath.get();
         Ablator a = ablator.get();
         executor.execute(BackgroundTask.of("Running the prompt", (progress, cancel) -> {
             LoadedModel lm = models.current();
@@ -63,7 +65,9 @@ public final class AttentionViewModel {
                 throw new ModelException("No model is open.", "Open a model from the Model menu or drop a .onnx file on the window.");
             }
             HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), text);
-            return AttentionRunner.run(lm.model(), lm.source(), tokens, a.intervention(lm.model(), tokens, cancel), cancel);
+            boolean withImage = lm.model().vision().isPresent() && image != null && !image.isBlank();
+            PromptInput input = PromptInput.of(lm.model(), tokens, withImage ? PromptInput.readImage(image) : null);
+            return AttentionRunner.run(lm.model(), lm.source(), input, a.intervention(lm.model(), input, cancel), cancel);
         }).onSuccess(r -> {
             layer.set(Math.min(layer.get(), r.layers() - 1));
             head.set(Math.min(head.get(), r.heads() - 1));
@@ -95,6 +99,11 @@ public final class AttentionViewModel {
         String[] s = r.tokens().strings();
         return String.format(Locale.ROOT, "L%d H%d  query %d '%s' \u2192 key %d '%s': %.4f", layer.get(), head.get(), query,
                 s[query], key, s[key], m.get(query, key));
+    }
+
+    /** The image file shown with the prompt to vision-language models (empty: none). */
+    public StringProperty imagePathProperty() {
+        return imagePath;
     }
 
     public StringProperty promptProperty() {

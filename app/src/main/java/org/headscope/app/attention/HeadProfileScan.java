@@ -53,7 +53,7 @@ public final class HeadProfileScan implements Scan {
             throw new IllegalArgumentException("parameter 'offset' must be 0 or more, got " + d);
         }
         HsTokenizer.Tokens tokens = AttentionRunner.tokenize(model, prompt);
-        AttentionRun run = AttentionRunner.run(model, "", tokens, Intervention.NONE, cancel);
+        AttentionRun run = AttentionRunner.run(model, "", PromptInput.of(model, tokens, null), Intervention.NONE, cancel);
         List<Map<String, Object>> heads = new ArrayList<>();
         for (int l = 0; l < run.layers(); l++) {
             for (int h = 0; h < run.heads(); h++) {

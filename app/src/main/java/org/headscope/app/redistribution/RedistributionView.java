@@ -55,7 +55,7 @@ public final class RedistributionView extends VBox {
         live.selectedProperty().bindBidirectional(vm.liveProperty());
         Button run = new Button("Run");
         run.setId("redistribution-run");
-        run.setOnAction(e -> vm.run(attention.promptProperty().get()));
+        run.setOnAction(e -> vm.run(attention.promptProperty().get(), attention.imagePathProperty().get()));
         TextField span = new TextField();
         span.setId("redistribution-span");
         span.setPromptText("START:END");

@@ -17,6 +17,7 @@ import javafx.beans.property.StringProperty;
 import org.headscope.analysis.Redistribution;
 import org.headscope.app.attention.AttentionRunner;
 import org.headscope.app.attention.HeadScores;
+import org.headscope.app.attention.PromptInput;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
 import org.headscope.app.util.BackgroundTask;
@@ -26,7 +27,6 @@ import org.headscope.app.util.TaskExecutor;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention.Head;
 import org.headscope.hooks.ModelException;
-import org.headscope.hooks.RunRequest;
 
 /**
  * The chosen method, its slider values (papers' defaults until moved), the image key span for VAR and PAI, and
@@ -43,6 +43,7 @@ public final class RedistributionViewModel implements PanelState {
     private final ReadOnlyObjectWrapper<Redistribution.Result> result = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<HeadScores> scores = new ReadOnlyObjectWrapper<>();
     private String lastPrompt;
+    private String lastImage;
 
     public RedistributionViewModel(TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
         this.executor = executor;
@@ -62,9 +63,13 @@ public final class RedistributionViewModel implements PanelState {
         return values.get(m.name() + "." + key);
     }
 
-    /** Runs the current method on a prompt: one batched [before, after] run through {@link Redistribution}. */
-    public void run(String prompt) {
+    /**
+     * Runs the current method on a prompt (with an image for vision-language models; empty for none): one batched
+     * [before, after] run through {@link Redistribution}. Without a typed key span, VAR and PAI take the image's tokens.
+     */
+    public void run(String prompt, String image) {
         lastPrompt = prompt;
+        lastImage = image;
         RedistributionMethod m = method.get();
         Redistribution.Method params;
         Redistribution.KeySpan span;
@@ -75,9 +80,11 @@ public final class RedistributionViewModel implements PanelState {
             messages.accept(Message.of(m + " redistribution", e));
             return;
         }
-        if (m.needsImageSpan() && span == null) {
-            messages.accept(new Message(m + " edits attention to image tokens, and no image key span is set.",
-                    "Type the image tokens' key positions as START:END (e.g. 1:65), or use ACT or ZeroTuning on a text model.", true));
+        boolean withImage = image != null && !image.isBlank();
+        if (m.needsImageSpan() && span == null && !withImage) {
+            messages.accept(new Message(m + " edits attention to image tokens, and there is neither an image nor a key span.",
+                    "Choose an image (vision-language models) or type the image tokens' key positions as START:END (e.g. 1:65); "
+                            + "on a text model use ACT or ZeroTuning.", true));
             return;
         }
         executor.execute(BackgroundTask.of(m + " redistribution", (progress, cancel) -> {
@@ -86,7 +93,15 @@ public final class RedistributionViewModel implements PanelState {
                 throw new ModelException("No model is open.", "Open a model from the Model menu first.");
             }
             HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), prompt);
-            return Redistribution.run(lm.model(), RunRequest.tokens(tokens.ids()), params, span, progress, cancel);
+            PromptInput input = PromptInput.of(lm.model(), tokens,
+                    withImage && lm.model().vision().isPresent() ? PromptInput.readImage(image) : null);
+            Redistribution.KeySpan keys = span != null || input.patches() == null ? span
+                    : new Redistribution.KeySpan(input.patches().start(), input.patches().end());
+            if (m.needsImageSpan() && keys == null) {
+                throw new ModelException(lm.name() + " takes no image, so " + m + " has no image tokens to edit.",
+                        "Type the image tokens' key positions as START:END, or use ACT or ZeroTuning.");
+            }
+            return Redistribution.run(lm.model(), input.request(), params, keys, progress, cancel);
         }).onSuccess(result::set)
                 .onFailure(e -> messages.accept(Message.of(m + " redistribution", e)))
                 .onCancelled(() -> messages.accept(Message.info(m + " redistribution was cancelled; the last result is kept."))));
@@ -95,7 +110,7 @@ public final class RedistributionViewModel implements PanelState {
     /** Re-runs on the last prompt when live (a slider was released or the method changed). */
     public void rerunIfLive() {
         if (live.get() && lastPrompt != null) {
-            run(lastPrompt);
+            run(lastPrompt, lastImage);
         }
     }
 

@@ -34,7 +34,7 @@ public final class ScreenshotCommand implements Command {
     @Override
     public String usage() {
         return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--panel TITLE] [--width 1360] [--height 860]";
+                + "[--log] [--image FILE] [--panel TITLE] [--width 1360] [--height 860]";
     }
 
     @Override
@@ -58,6 +58,7 @@ public final class ScreenshotCommand implements Command {
         List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
         boolean log = args.flag("log");
         String panel = args.string("panel", null);
+        String image = args.string("image", "");
         double width = args.integer("width", 1360);
         double height = args.integer("height", 860);
         args.rejectUnknown();
@@ -76,6 +77,7 @@ public final class ScreenshotCommand implements Command {
                 WorkbenchViewModel vm = new WorkbenchViewModel(new CurrentThreadTaskExecutor(), settings);
                 vm.attention().scaleProperty().set(log ? org.headscope.app.attention.ColourScale.LOG
                         : org.headscope.app.attention.ColourScale.LINEAR);
+                vm.attention().imagePathProperty().set(image);
                 WorkbenchView view = Workbench.show(new Stage(), vm);
                 vm.start();
                 for (String h : ablate) {

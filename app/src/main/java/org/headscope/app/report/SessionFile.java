@@ -16,17 +16,19 @@ import org.headscope.hooks.ModelException;
  * @param format      {@link #FORMAT}
  * @param model       a bundled model's name or a path
  * @param prompt      the prompt
+ * @param image       the image shown with the prompt to a vision-language model, or empty
  * @param layer       the layer shown
  * @param head        the head shown
  * @param scale       LINEAR or LOG
  * @param showAblated whether the map shows the ablated run
  * @param panels      each panel's settings by its key
  */
-public record SessionFile(String format, String model, String prompt, int layer, int head, String scale,
+public record SessionFile(String format, String model, String prompt, String image, int layer, int head, String scale,
                           boolean showAblated, Map<String, Map<String, Object>> panels) {
     public static final String FORMAT = "headscope-session/1";
 
     public SessionFile {
+        image = image == null ? "" : image;
         panels = panels == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(panels));
     }
 

@@ -1,16 +1,14 @@
 package org.headscope.app.vision;
 
 import java.awt.image.BufferedImage;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import javax.imageio.ImageIO;
 
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.app.attention.PromptInput;
 import org.headscope.app.report.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
@@ -55,14 +53,10 @@ public final class VisionScan implements Scan {
         if (file.isEmpty()) {
             throw new ModelException("No image is chosen for the Vision scan.", "Type the path of a PNG or JPEG into 'image file'.");
         }
-        Path path = Path.of(file);
-        BufferedImage image = Files.isRegularFile(path) ? ImageIO.read(path.toFile()) : null;
-        if (image == null) {
-            throw new ModelException(file + " is not an image Java can read.", "Choose a PNG, JPEG, GIF or BMP file.");
-        }
+        BufferedImage image = PromptInput.readImage(file);
         VisionDivergence.Parameters p = new VisionDivergence.Parameters(v.number("alpha"), v.integer("top_k"),
                 v.integer("first_layer"), v.integer("last_layer"), v.integer("max_new"));
         VisionDivergence.Result r = VisionDivergence.analyse(model, image, prompt, p, progress, cancel);
-        return r.toReport(Provenance.of(model, prompt + " [image " + path.getFileName() + "]", VisionDivergence.metricVersions()));
+        return r.toReport(Provenance.of(model, prompt + " [image " + Path.of(file).getFileName() + "]", VisionDivergence.metricVersions()));
     }
 }
