@@ -28,6 +28,7 @@ import org.headscope.app.redistribution.RedistributionView;
 import org.headscope.app.report.ExportMenu;
 import org.headscope.app.report.ScanPanel;
 import org.headscope.app.report.ScanViewModel;
+import org.headscope.app.vision.VisionScan;
 import org.headscope.app.util.MessageBar;
 import org.headscope.app.util.StatusBar;
 
@@ -86,8 +87,16 @@ public final class WorkbenchView extends BorderPane {
         panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         addPanel("Ablation", new AblationView(vm.ablation(), vm.attention()));
         for (ScanViewModel scan : vm.scans()) {
-            addPanel(scan.scan().title(), new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
-                    vm.messageProperty()::set));
+            ScanPanel panel = new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
+                    vm.messageProperty()::set);
+            if (scan.scan() instanceof VisionScan) {
+                Button vhr = new Button("Apply VHR to the live view");
+                vhr.setId("apply-vhr");
+                vhr.disableProperty().bind(scan.reportProperty().isNull());
+                vhr.setOnAction(e -> vm.applyVhr());
+                panel.getChildren().add(2, vhr);
+            }
+            addPanel(scan.scan().title(), panel);
         }
         addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention()));
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
+import org.headscope.app.ablation.AblationMode;
 import org.headscope.app.ablation.AblationViewModel;
 import org.headscope.app.ablation.SweepScan;
 import org.headscope.app.attention.AttentionViewModel;
@@ -100,6 +101,28 @@ public final class WorkbenchViewModel implements AutoCloseable {
     public ScanViewModel scan(String title) {
         return scans.stream().filter(s -> s.scan().title().equals(title)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no panel '" + title + "'"));
+    }
+
+    /**
+     * Vision-aware Head Reinforcement in the live view: the heads the last Vision scan reinforced become the ablation
+     * set in scale mode with the scan's alpha ({@code z := alpha z}, VHR's edit), and the prompt re-runs before/after.
+     */
+    public void applyVhr() {
+        var report = scan("Vision").reportProperty().get();
+        if (report == null) {
+            message.set(new Message("The Vision scan has not run yet, so no heads are chosen for VHR.",
+                    "Choose an image and run the Vision panel first.", true));
+            return;
+        }
+        List<String> heads = report.heads().stream().filter(r -> r.get("reinforced") instanceof Number n && n.doubleValue() > 0)
+                .map(r -> r.get("layer") + "." + r.get("head")).toList();
+        Map<String, Object> state = new LinkedHashMap<>(ablation.save());
+        state.put("mode", AblationMode.SCALE.toString());
+        state.put("alpha", ((Number) report.parameters().get("alpha")).doubleValue());
+        state.put("heads", heads);
+        ablation.restore(state);
+        attention.showAblatedProperty().set(true);
+        attention.run();
     }
 
     /** The session as it stands: model, prompt, view settings and every panel's settings. */

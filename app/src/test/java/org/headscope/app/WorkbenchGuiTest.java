@@ -419,6 +419,13 @@ class WorkbenchGuiTest {
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.VisionDivergence.metricVersions()));
         assertSameRanking(shown, direct.heads(), "vhd");
         assertTrue(robot.lookup("#vision-summary").queryAs(Label.class).getText().contains("answer_with_vhr"));
+        AttentionRun beforeVhr = vm.attention().runProperty().get();
+        robot.clickOn("#apply-vhr");
+        awaitRun(() -> vm.attention().runProperty().get() != beforeVhr);
+        var reinforced = direct.heads().stream().filter(r -> ((Number) r.get("reinforced")).doubleValue() > 0)
+                .map(r -> r.get("layer") + "." + r.get("head")).toList();
+        assertTrue(vm.attention().runProperty().get().hasAblation());
+        assertEquals("Ablated: " + String.join(", ", reinforced), robot.lookup("#ablation-heads").queryAs(Label.class).getText());
     }
 
     static int distinctColours(java.awt.image.BufferedImage img) {

@@ -55,6 +55,20 @@ class VisionModelTest {
             assertEquals(OutputSummary.Kind.NEXT_TOKEN, vm.ablation().comparisonProperty().get().kind());
             assertTrue(vm.ablation().comparisonProperty().get().kl() > 0, "removing the image head changes the next token");
 
+            vm.ablation().heads().clear();
+            var vision = vm.scan("Vision");
+            vision.valueProperty("image").set(png.toString());
+            vision.run(vm.attention().promptProperty().get());
+            assertNull(vm.messageProperty().get());
+            vm.applyVhr();
+            var direct = org.headscope.analysis.VisionDivergence.analyse(vm.models().current().model(), quad,
+                    "the magic word is quartz", org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS,
+                    org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER);
+            assertFalse(direct.reinforced().isEmpty());
+            AttentionRun vhr = vm.attention().runProperty().get();
+            assertEquals(direct.reinforcement().headEdits().keySet(), vhr.intervention().headEdits().keySet());
+            direct.reinforcement().headEdits().forEach((h, e) -> assertEquals(e.gain(), vhr.intervention().headEdits().get(h).gain(), 0));
+
             var red = vm.redistribution();
             red.methodProperty().set(RedistributionMethod.PAI);
             red.valueProperty(RedistributionMethod.PAI, "first_layer").set(0);
