@@ -105,4 +105,27 @@ class CliContractTest {
         assertTrue(o.err().contains("5 tokens") && o.err().contains("at most 4"), o.err());
         assertFalse(Files.exists(dir.resolve("w.json")));
     }
+
+    /** Every model the project trains and bundles opens from the command line, with the architecture its card states. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.FieldSource("org.headscope.assets.BundledModels#TRAINED")
+    void everyBundledTrainedModelOpensWithInspect(String name) throws Exception {
+        assertTrue(org.headscope.assets.BundledModels.available().contains(name), name + " is bundled");
+        Outcome o = run("inspect", name, "--device", "cpu");
+        assertEquals(0, o.code(), o.err());
+        JsonNode j = new ObjectMapper().readTree(o.out());
+        JsonNode manifest = new ObjectMapper().readTree(org.headscope.assets.BundledModels.folder(name).resolve("headscope.json").toFile());
+        assertTrue(j.get("sites").size() >= 2, name + " has attention sites");
+        for (JsonNode site : j.get("sites")) {
+            int q = site.get("queryHeads").asInt();
+            int kv = site.get("kvHeads").asInt();
+            if (manifest.path("architecture").asText().equals("llama")) {
+                assertTrue(kv < q && q % kv == 0, name + " uses grouped-query attention: " + q + " query heads over " + kv);
+            } else {
+                assertEquals(q, kv, name + " uses plain multi-head attention");
+            }
+        }
+        assertEquals("tokenizer.json", j.get("tokenizer").asText());
+        assertTrue(j.get("causal").asBoolean(), name + " is a decoder");
+    }
 }
