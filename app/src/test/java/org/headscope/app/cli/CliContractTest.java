@@ -111,7 +111,7 @@ class CliContractTest {
     @org.junit.jupiter.params.provider.FieldSource("org.headscope.assets.BundledModels#TRAINED")
     void everyBundledTrainedModelOpensWithInspect(String name) throws Exception {
         assertTrue(org.headscope.assets.BundledModels.available().contains(name), name + " is bundled");
-        Outcome o = run("inspect", name, "--device", "cpu");
+        CliRun o = CliRun.of("inspect", name, "--device", "cpu");
         assertEquals(0, o.code(), o.err());
         JsonNode j = new ObjectMapper().readTree(o.out());
         JsonNode manifest = new ObjectMapper().readTree(org.headscope.assets.BundledModels.folder(name).resolve("headscope.json").toFile());

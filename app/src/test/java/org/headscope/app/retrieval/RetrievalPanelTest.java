@@ -29,16 +29,16 @@ class RetrievalPanelTest {
             vm.start();
             assertNull(vm.messageProperty().get());
             var scan = vm.scan("Retrieval heads");
-            scan.valueProperty("lengths").set("96");
-            scan.valueProperty("depths").set("2");
-            scan.valueProperty("needles").set("3");
+            scan.valueProperty("lengths").set("64,128");
+            scan.valueProperty("depths").set("3");
+            scan.valueProperty("needles").set("6");
             scan.valueProperty("copy_tokens").set("0");
             scan.run(vm.attention().promptProperty().get());
             assertNull(vm.messageProperty().get());
             var model = vm.models().current().model();
-            List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl")).subList(0, 3);
+            List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl")).subList(0, 6);
             var direct = RetrievalScan.scan(model, needles, Files.readString(BundledModels.needles().resolve("haystack.txt")),
-                    RetrievalScan.Parameters.defaults(List.of(96)).withDepths(2), Progress.NONE, CancelToken.NEVER);
+                    RetrievalScan.Parameters.defaults(List.of(64, 128)).withDepths(3), Progress.NONE, CancelToken.NEVER);
             var shown = scan.ranked("retrieval_score");
             for (Map<String, Object> row : shown) {
                 int l = ((Number) row.get("layer")).intValue();
