@@ -98,7 +98,7 @@ public final class WorkbenchView extends BorderPane {
             }
             addPanel(scan.scan().title(), panel);
         }
-        addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention()));
+        addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention(), vm.messageProperty()::set));
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
         SplitPane right = new SplitPane(gridScroll, panels);
         right.setOrientation(Orientation.VERTICAL);

@@ -233,7 +233,7 @@ class WorkbenchViewModelTest {
     }
 
     @Test
-    void zeroTuningRaisesKeyZeroByTheClosedFormInTheFirstLayer() {
+    void zeroTuningRaisesKeyZeroByTheClosedFormInTheFirstLayer() throws Exception {
         var red = vm.redistribution();
         red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING);
         red.valueProperty(org.headscope.app.redistribution.RedistributionMethod.ZEROTUNING, "gamma").set(2.5);
@@ -250,6 +250,11 @@ class WorkbenchViewModelTest {
             }
         }
         assertNotNull(red.scoresProperty().get());
+        var written = red.export(java.nio.file.Files.createTempDirectory("hs-redistribution"));
+        var report = org.headscope.analysis.report.ReportWriter.read(written.getFirst());
+        assertEquals("zerotuning", report.parameters().get("method"));
+        assertEquals(2.5, ((Number) report.parameters().get("gamma")).doubleValue(), 0);
+        assertEquals(6 * 12, report.heads().size());
 
         red.methodProperty().set(org.headscope.app.redistribution.RedistributionMethod.PAI);
         red.imageSpanProperty().set("");

@@ -41,7 +41,8 @@ public final class RedistributionView extends VBox {
     private final Label mapTitle = new Label();
     private final TableView<Redistribution.TokenShift> tokens = new TableView<>();
 
-    public RedistributionView(RedistributionViewModel vm, AttentionViewModel attention) {
+    public RedistributionView(RedistributionViewModel vm, AttentionViewModel attention,
+                              java.util.function.Consumer<org.headscope.app.util.Message> messages) {
         super(6);
         this.vm = vm;
         this.attention = attention;
@@ -62,7 +63,22 @@ public final class RedistributionView extends VBox {
         span.setPrefColumnCount(7);
         span.textProperty().bindBidirectional(vm.imageSpanProperty());
         span.disableProperty().bind(Bindings.createBooleanBinding(() -> !vm.methodProperty().get().needsImageSpan(), vm.methodProperty()));
-        HBox top = new HBox(6, new Label("Method"), method, run, live, new Label("image keys"), span);
+        Button export = new Button("Export report\u2026");
+        export.setId("redistribution-export");
+        export.disableProperty().bind(vm.resultProperty().isNull());
+        export.setOnAction(e -> {
+            javafx.stage.DirectoryChooser dc = new javafx.stage.DirectoryChooser();
+            dc.setTitle("Folder for the redistribution report (JSON, CSV, HTML)");
+            java.io.File dir = dc.showDialog(getScene().getWindow());
+            if (dir != null) {
+                try {
+                    messages.accept(org.headscope.app.util.Message.info("Wrote " + vm.export(dir.toPath())));
+                } catch (java.io.IOException | RuntimeException ex) {
+                    messages.accept(org.headscope.app.util.Message.of("Writing the report", ex));
+                }
+            }
+        });
+        HBox top = new HBox(6, new Label("Method"), method, run, live, new Label("image keys"), span, export);
         top.setAlignment(Pos.CENTER_LEFT);
         sliders.setHgap(6);
         sliders.setVgap(2);

@@ -114,6 +114,17 @@ public final class RedistributionViewModel implements PanelState {
         }
     }
 
+    /** Writes the last result's report (JSON, CSV, HTML) into a folder. */
+    public java.util.List<java.nio.file.Path> export(java.nio.file.Path dir) throws java.io.IOException {
+        Redistribution.Result r = result.get();
+        LoadedModel lm = models.current();
+        if (r == null || lm == null) {
+            throw new IllegalStateException("run a redistribution before exporting its report");
+        }
+        return org.headscope.analysis.report.ReportWriter.write(r.toReport(org.headscope.analysis.report.Provenance.of(lm.model(),
+                lastPrompt, Redistribution.METRICS)), dir);
+    }
+
     private static HeadScores scores(Redistribution.Result r) {
         Map<Head, Double> m = new LinkedHashMap<>();
         r.heads().forEach(c -> m.put(c.head(), c.maxAbsChange()));
