@@ -112,7 +112,8 @@ def main():
                "mean_per_length": per_len, "overall": overall, "worst_cell": worst,
                "checkpoint_step": ck.get("step"), "example": needles[0], "eval_seconds": round(time.time() - t0, 1),
                "command": "OMP_NUM_THREADS=1 python3 assets/scripts/eval_needle.py "
-                          f"assets/models/{os.path.basename(os.path.abspath(args.model_dir))}"}
+                          f"assets/models/{os.path.basename(os.path.abspath(args.model_dir))}"
+                          + (f" --trials {args.trials}" if args.trials != 60 else "")}
     print(json.dumps({"mean_per_length": per_len, "overall": overall, "worst_cell": worst}))
     if not args.no_write:
         with open(os.path.join(args.model_dir, "eval.json"), "w") as f:

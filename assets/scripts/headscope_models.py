@@ -208,11 +208,11 @@ class LlamaRotary(nn.Module):
 
 
 class LlamaAttention(nn.Module):
-    def __init__(self, d, n_heads, n_kv_heads):
+    def __init__(self, d, n_heads, n_kv_heads, head_dim=None):
         super().__init__()
         self.h = n_heads
         self.hkv = n_kv_heads
-        self.dh = d // n_heads
+        self.dh = head_dim or d // n_heads
         self.q_proj = nn.Linear(d, n_heads * self.dh, bias=False)
         self.k_proj = nn.Linear(d, n_kv_heads * self.dh, bias=False)
         self.v_proj = nn.Linear(d, n_kv_heads * self.dh, bias=False)
@@ -244,10 +244,10 @@ class LlamaMLP(nn.Module):
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, d, n_heads, n_kv_heads, ff):
+    def __init__(self, d, n_heads, n_kv_heads, ff, head_dim=None):
         super().__init__()
         self.input_layernorm = RMSNorm(d)
-        self.self_attn = LlamaAttention(d, n_heads, n_kv_heads)
+        self.self_attn = LlamaAttention(d, n_heads, n_kv_heads, head_dim)
         self.post_attention_layernorm = RMSNorm(d)
         self.mlp = LlamaMLP(d, ff)
 
@@ -258,14 +258,17 @@ class LlamaBlock(nn.Module):
 
 class LlamaLM(nn.Module):
     def __init__(self, vocab_size, d=128, n_layers=4, n_heads=8, n_kv_heads=2, ff=None,
-                 max_len=512):
+                 max_len=512, head_dim=None):
         super().__init__()
         ff = ff or int(8 * d / 3 / 16 + 0.999) * 16
+        head_dim = head_dim or d // n_heads
         self.config = dict(arch="llama", vocab_size=vocab_size, d=d, n_layers=n_layers,
-                           n_heads=n_heads, n_kv_heads=n_kv_heads, ff=ff, max_len=max_len)
+                           n_heads=n_heads, n_kv_heads=n_kv_heads, ff=ff, max_len=max_len,
+                           head_dim=head_dim)
         self.embed_tokens = nn.Embedding(vocab_size, d)
-        self.rotary = LlamaRotary(d // n_heads)
-        self.layers = nn.ModuleList([LlamaBlock(d, n_heads, n_kv_heads, ff) for _ in range(n_layers)])
+        self.rotary = LlamaRotary(head_dim)
+        self.layers = nn.ModuleList([LlamaBlock(d, n_heads, n_kv_heads, ff, head_dim)
+                                     for _ in range(n_layers)])
         self.norm = RMSNorm(d)
         self.lm_head = nn.Linear(d, vocab_size, bias=False)
         self.apply(_init_weights)

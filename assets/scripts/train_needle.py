@@ -100,6 +100,7 @@ def main():
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--heads", type=int, default=8)
     ap.add_argument("--kv-heads", type=int, default=2)
+    ap.add_argument("--head-dim", type=int, default=None, help="llama: head size (default d/heads)")
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-tokens", type=int, default=4096)
@@ -111,6 +112,12 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--phase-starts", default="0,0.1,0.25,0.45",
                     help="start fractions of the 4 curriculum phases (max length 64/128/256/512)")
+    ap.add_argument("--unlock-acc", type=float, default=0.0,
+                    help="adaptive curriculum: stay at lengths <= 128 until the moving average of "
+                         "the teacher-forced answer-token accuracy reaches this value (or until "
+                         "--unlock-max of the steps); later phases are then spread over the "
+                         "remaining steps. 0 disables it.")
+    ap.add_argument("--unlock-max", type=float, default=0.4)
     ap.add_argument("--bench", action="store_true", help="time a few steps per length and exit")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -135,7 +142,7 @@ def main():
         model = hm.GPT2LM(len(vocab), args.d, args.layers, args.heads, args.max_len)
     else:
         model = hm.LlamaLM(len(vocab), args.d, args.layers, args.heads, args.kv_heads,
-                           max_len=args.max_len)
+                           max_len=args.max_len, head_dim=args.head_dim)
     print(f"{name}: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
 
@@ -163,9 +170,26 @@ def main():
     logf = open(log_path, "w")
     t_start = time.time()
     ema = None
+    acc_ema = 0.0
+    unlock_step = None
+    starts = [float(x) for x in args.phase_starts.split(",")]
     for step in range(1, args.steps + 1):
         frac = (step - 1) / args.steps
-        _, lens, weights = phase_at(frac, [float(x) for x in args.phase_starts.split(",")])
+        if args.unlock_acc > 0:
+            if unlock_step is None and (acc_ema >= args.unlock_acc or frac >= args.unlock_max):
+                unlock_step = step
+                print(f"curriculum unlocked at step {step} (answer acc ema {acc_ema:.3f})",
+                      flush=True)
+                targs["unlock_step"] = step
+                with open(os.path.join(out, "train_args.json"), "w") as f:
+                    json.dump(targs, f, indent=2)
+            if unlock_step is None:
+                _, lens, weights = phase_at(min(frac, starts[2] - 1e-9), starts)
+            else:
+                rest = (step - unlock_step) / max(1, args.steps - unlock_step)
+                _, lens, weights = CURRICULUM[2] if rest < 0.2 else CURRICULUM[3]
+        else:
+            _, lens, weights = phase_at(frac, starts)
         T = rng.choices(lens, weights)[0]
         B = max(1, args.batch_tokens // T)
         if step <= args.warmup:
@@ -187,6 +211,8 @@ def main():
                "time": round(time.time() - t_start, 1)}
         logf.write(json.dumps(rec) + "\n")
         ema = rec["loss"] if ema is None else 0.98 * ema + 0.02 * rec["loss"]
+        if rec["ans_acc"] is not None:
+            acc_ema = 0.95 * acc_ema + 0.05 * rec["ans_acc"]
         if step % 50 == 0 or step == 1:
             logf.flush()
             print(f"step {step} T={T} loss {rec['loss']:.3f} (ema {ema:.3f}) lm {rec['lm']:.3f} "

@@ -90,7 +90,7 @@ def needle_card(name):
     if done < targs["steps"]:
         steps_line = (f"{done} steps: stopped early at the step-{done} checkpoint of a "
                       f"{targs['steps']}-step schedule to fit the time budget (the CPU was shared "
-                      f"with other jobs); the logged loss curve ends at step {log[-1]['step']}")
+                      f"with other jobs); training was stopped there")
     log = [r for r in log if r["step"] <= done]
     wall = log[-1]["time"]
     depths = [f"{d:.2f}" for d in ev["depths"]]
@@ -179,8 +179,8 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
 
 ## Measured accuracy
 Exact match of the greedy answer (all answer tokens followed by `<eos>`) on held-out
-needles and held-out haystack text, {ev['trials_per_cell']} episodes per cell (one per
-held-out needle), context length = total tokens including `<bos>`, the question and the
+needles and held-out haystack text, {ev['trials_per_cell']} episodes per cell (episode i
+uses held-out needle i of needles.jsonl and a random held-out haystack window), context length = total tokens including `<bos>`, the question and the
 answer slot; depth = relative position of the needle in the haystack.
 
 `{ev['command']}` (writes `eval.json`)
