@@ -156,6 +156,11 @@ public final class HookedModel implements AutoCloseable {
                                      boolean allowCuda) {
         try (OrtSession.SessionOptions o = options(allowCuda)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
+            if (hooks.any()) {
+                // Hook inputs change shape between runs (neutral [1,L,H,1], edited [B,L,H,K]); ONNX Runtime's memory
+                // pattern, planned from earlier shapes, has been seen to fail on them inside fused Split nodes.
+                o.setMemoryPatternOptimization(false);
+            }
             OrtSession s = env.createSession(proto.toByteArray(), o);
             List<String> outputs = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
                     .filter(n -> !n.startsWith("hs_tap_")).toList();
@@ -213,6 +218,9 @@ public final class HookedModel implements AutoCloseable {
             in.add(new ModelInput(site.residual(), InputRole.OTHER, OnnxMl.TensorProto.DataType.FLOAT.getNumber(), new long[]{-1, -1, -1}));
             try (OrtSession.SessionOptions o = options(true)) {
                 o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
+                if (hooks.any()) {
+                    o.setMemoryPatternOptimization(false);
+                }
                 OrtSession s = env.createSession(cut.toByteArray(), o);
                 return new HookedSession(env, s, List.copyOf(in), sites, taps, hooks, device,
                         cut.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.startsWith("hs_tap_")).toList());
