@@ -36,7 +36,7 @@ public final class HooksBench implements Command {
 
     @Override
     public String usage() {
-        return "bench-hooks [MODEL] [--tokens 128,512] [--repeats 15] [--batch 24] [--device auto|cuda|cpu]";
+        return "bench-hooks MODEL [--tokens 128,512] [--sweep-tokens 128,512] [--repeats 15] [--batch 24] [--device auto|cuda|cpu]";
     }
 
     @Override
@@ -52,6 +52,7 @@ public final class HooksBench implements Command {
         List<Integer> lengths = args.integers("tokens", List.of(128, 512));
         int repeats = args.integer("repeats", 15);
         int batch = args.integer("batch", 24);
+        List<Integer> sweepLengths = args.integers("sweep-tokens", lengths);
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             int layers = m.layers();
@@ -69,49 +70,9 @@ public final class HooksBench implements Command {
                 out.printf(Locale.ROOT, "neutral hooks:      plain %.1f ms, hooked %.1f ms -> hooked costs %+.1f%%%n",
                         overhead.baselineMs(), overhead.candidateMs(), 100 * (overhead.candidateMs() / overhead.baselineMs() - 1));
 
-                HookedSession ablate = m.session(TapSet.NONE, HookSet.HEAD);
-                List<Intervention> sweep = new ArrayList<>();
-                for (int l = 0; l < layers; l++) {
-                    for (int h = 0; h < heads; h++) {
-                        sweep.add(Intervention.builder().zeroHead(l, h).build());
-                    }
+                if (sweepLengths.contains(t)) {
+                    sweep(m, req, output, batch, repeats, out);
                 }
-                float[][] loopOut = new float[sweep.size()][];
-                float[][] batchOut = new float[sweep.size()][];
-                Runnable loop = () -> {
-                    for (int i = 0; i < sweep.size(); i++) {
-                        loopOut[i] = ablate.run(req.withIntervention(sweep.get(i))).output(output).data();
-                    }
-                };
-                Runnable batched = () -> {
-                    for (int s = 0; s < sweep.size(); s += batch) {
-                        List<Intervention> part = sweep.subList(s, Math.min(sweep.size(), s + batch));
-                        FloatTensor o = ablate.run(req.withInterventions(part)).output(output);
-                        int per = o.data().length / part.size();
-                        for (int i = 0; i < part.size(); i++) {
-                            batchOut[s + i] = java.util.Arrays.copyOfRange(o.data(), i * per, (i + 1) * per);
-                        }
-                    }
-                };
-                float[][] cutOut = new float[sweep.size()][];
-                Runnable layerSweep = () -> {
-                    List<java.util.Map<String, FloatTensor>> r = LayerSweep.run(m, req, sweep, HookSet.HEAD, List.of(output), batch,
-                            CancelToken.NEVER, (done, total) -> { });
-                    for (int i = 0; i < sweep.size(); i++) {
-                        cutOut[i] = r.get(i).get(output).data();
-                    }
-                };
-                double[] sweepMs = Timer.compareAll(List.of(loop, batched, layerSweep), 1, Math.max(3, repeats / 5));
-                double maxDiff = 0;
-                for (int i = 0; i < sweep.size(); i++) {
-                    for (int j = 0; j < loopOut[i].length; j++) {
-                        maxDiff = Math.max(maxDiff, Math.abs(loopOut[i][j] - batchOut[i][j]));
-                        maxDiff = Math.max(maxDiff, Math.abs(loopOut[i][j] - cutOut[i][j]));
-                    }
-                }
-                out.printf(Locale.ROOT, "ablation sweep:     one run per head (%d runs) %.0f ms; batched B=%d %.0f ms -> %.2fx; "
-                                + "batched + layer suffixes %.0f ms -> %.2fx (max |diff| vs one-by-one %.1e)%n",
-                        sweep.size(), sweepMs[0], batch, sweepMs[1], sweepMs[0] / sweepMs[1], sweepMs[2], sweepMs[0] / sweepMs[2], maxDiff);
 
                 HookedSession full = m.session(TapSet.of(TapKind.PROBS, all), HookSet.NONE);
                 TapSet reductions = TapSet.of(TapKind.COL_SUM, all).with(TapKind.LAST_ROW, all).with(TapKind.ARGMAX, all)
@@ -126,6 +87,55 @@ public final class HooksBench implements Command {
             }
             return Cli.OK;
         }
+    }
+
+    /** One run per head, batched runs, and batched runs of layer suffixes, on the same single-head zero ablations. */
+    private static void sweep(HookedModel m, RunRequest req, String output, int batch, int repeats, PrintStream out) {
+        int layers = m.layers();
+        int heads = m.heads();
+        HookedSession ablate = m.session(TapSet.NONE, HookSet.HEAD);
+        List<Intervention> sweep = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            for (int h = 0; h < heads; h++) {
+                sweep.add(Intervention.builder().zeroHead(l, h).build());
+            }
+        }
+        float[][] loopOut = new float[sweep.size()][];
+        float[][] batchOut = new float[sweep.size()][];
+        Runnable loop = () -> {
+            for (int i = 0; i < sweep.size(); i++) {
+                loopOut[i] = ablate.run(req.withIntervention(sweep.get(i))).output(output).data();
+            }
+        };
+        Runnable batched = () -> {
+            for (int s = 0; s < sweep.size(); s += batch) {
+                List<Intervention> part = sweep.subList(s, Math.min(sweep.size(), s + batch));
+                FloatTensor o = ablate.run(req.withInterventions(part)).output(output);
+                int per = o.data().length / part.size();
+                for (int i = 0; i < part.size(); i++) {
+                    batchOut[s + i] = java.util.Arrays.copyOfRange(o.data(), i * per, (i + 1) * per);
+                }
+            }
+        };
+        float[][] cutOut = new float[sweep.size()][];
+        Runnable layerSweep = () -> {
+            List<java.util.Map<String, FloatTensor>> r = LayerSweep.run(m, req, sweep, HookSet.HEAD, List.of(output), batch,
+                    CancelToken.NEVER, (done, total) -> { });
+            for (int i = 0; i < sweep.size(); i++) {
+                cutOut[i] = r.get(i).get(output).data();
+            }
+        };
+        double[] sweepMs = Timer.compareAll(List.of(loop, batched, layerSweep), 1, Math.max(3, repeats / 5));
+        double maxDiff = 0;
+        for (int i = 0; i < sweep.size(); i++) {
+            for (int j = 0; j < loopOut[i].length; j++) {
+                maxDiff = Math.max(maxDiff, Math.abs(loopOut[i][j] - batchOut[i][j]));
+                maxDiff = Math.max(maxDiff, Math.abs(loopOut[i][j] - cutOut[i][j]));
+            }
+        }
+        out.printf(Locale.ROOT, "ablation sweep:     one run per head (%d runs) %.0f ms; batched B=%d %.0f ms -> %.2fx; "
+                        + "batched + layer suffixes %.0f ms -> %.2fx (max |diff| vs one-by-one %.1e)%n",
+                sweep.size(), sweepMs[0], batch, sweepMs[1], sweepMs[0] / sweepMs[1], sweepMs[2], sweepMs[0] / sweepMs[2], maxDiff);
     }
 
     private static long[] tokens(HookedModel m, int n) {
