@@ -130,15 +130,22 @@ public final class BundledModels {
             throw new IllegalStateException("bundled resource " + resource + " is missing from the classpath");
         }
         try {
-            long size = url.openConnection().getContentLengthLong();
-            if (Files.isRegularFile(target) && Files.size(target) == size) {
+            // the copy is reused only while it came from the same bytes: same CRC (jar entries) or modification time
+            java.net.URLConnection conn = url.openConnection();
+            conn.setUseCaches(false);
+            String stamp = conn instanceof java.net.JarURLConnection jar
+                    ? "crc " + jar.getJarEntry().getCrc() + " size " + jar.getJarEntry().getSize()
+                    : "modified " + conn.getLastModified() + " size " + conn.getContentLengthLong();
+            Path stampFile = target.resolveSibling(target.getFileName() + ".stamp");
+            if (Files.isRegularFile(target) && Files.isRegularFile(stampFile) && Files.readString(stampFile).equals(stamp)) {
                 return;
             }
             Files.createDirectories(target.getParent());
             Path tmp = Files.createTempFile(target.getParent(), ".copy", ".tmp");
-            try (InputStream in = url.openStream()) {
+            try (InputStream in = conn.getInputStream()) {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                Files.writeString(stampFile, stamp);
             } finally {
                 Files.deleteIfExists(tmp);
             }

@@ -47,6 +47,34 @@ class BundledModelsTest {
     }
 
     @Test
+    void aChangedModelOfTheSameSizeReplacesTheCachedCopy() throws Exception {
+        String old = System.getProperty("headscope.cache");
+        System.setProperty("headscope.cache", dir.resolve("cache2").toString());
+        try {
+            for (String content : new String[]{"first weights", "other weights"}) {
+                Path jar = dir.resolve("v-" + content.charAt(0) + ".jar");
+                try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+                    out.putNextEntry(new JarEntry("headscope-assets/models/m/"));
+                    out.closeEntry();
+                    out.putNextEntry(new JarEntry("headscope-assets/models/m/model.onnx"));
+                    out.write(content.getBytes(StandardCharsets.UTF_8));
+                    out.closeEntry();
+                }
+                try (URLClassLoader loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, null)) {
+                    Path folder = BundledModels.resourceFolder(loader, "headscope-assets/models/m");
+                    assertEquals(content, Files.readString(folder.resolve("model.onnx")));
+                }
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty("headscope.cache");
+            } else {
+                System.setProperty("headscope.cache", old);
+            }
+        }
+    }
+
+    @Test
     void theDefaultModelIsAlwaysAvailableAndComesWithItsTokenizer() {
         assertEquals(BundledModels.MINILM, BundledModels.available().get(0));
         Path folder = BundledModels.folder(BundledModels.MINILM);

@@ -31,8 +31,8 @@ public final class HookedModel implements AutoCloseable {
     private final DeviceInfo device;
     private final HsTokenizer tokenizer;
     private final VisionParts vision;
-    private final Map<Key, HookedSession> sessions = new LinkedHashMap<>(16, 0.75f, true);
-    private HookedSession plain;
+    private final Map<Key, CompiledSession> sessions = new LinkedHashMap<>(16, 0.75f, true);
+    private CompiledSession plain;
     private boolean closed;
 
     private record Key(TapSet taps, HookSet hooks) {
@@ -99,7 +99,7 @@ public final class HookedModel implements AutoCloseable {
             names.add(s.kvValue());
         }
         OnnxMl.ModelProto exposed = GraphRewriter.expose(model, names);
-        try (HookedSession probe = newSession(exposed, TapSet.NONE, HookSet.NONE, List.of(), false)) {
+        try (HookedSession probe = HookedSession.owning(newSession(exposed, TapSet.NONE, HookSet.NONE, List.of(), false))) {
             int t = 5;
             RunRequest req = hasRole(InputRole.INPUTS_EMBEDS) ? RunRequest.embeddings(probeEmbeddings(t))
                     : RunRequest.tokens(new long[]{1, 2, 3, 4, 5});
@@ -152,7 +152,7 @@ public final class HookedModel implements AutoCloseable {
         }
     }
 
-    private HookedSession newSession(OnnxMl.ModelProto proto, TapSet taps, HookSet hooks, List<AttentionSite> forSites,
+    private CompiledSession newSession(OnnxMl.ModelProto proto, TapSet taps, HookSet hooks, List<AttentionSite> forSites,
                                      boolean allowCuda) {
         try (OrtSession.SessionOptions o = options(allowCuda)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
@@ -164,7 +164,7 @@ public final class HookedModel implements AutoCloseable {
             OrtSession s = env.createSession(proto.toByteArray(), o);
             List<String> outputs = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
                     .filter(n -> !n.startsWith("hs_tap_")).toList();
-            return new HookedSession(env, s, inputs, forSites, taps, hooks, device, outputs);
+            return new CompiledSession(env, s, inputs, forSites, taps, hooks, device, outputs);
         } catch (OrtException e) {
             throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": "
                     + e.getMessage().lines().findFirst().orElse(""),
@@ -173,27 +173,45 @@ public final class HookedModel implements AutoCloseable {
     }
 
     /** The untouched model loaded by path: no taps, no hooks, all of ONNX Runtime's optimisations. */
-    public synchronized HookedSession plain() {
-        ensureOpen();
-        if (plain == null) {
-            try (OrtSession.SessionOptions o = options(true)) {
-                OrtSession s = env.createSession(model.path().toString(), o);
-                plain = new HookedSession(env, s, inputs, sites, TapSet.NONE, HookSet.NONE, device, model.outputNames());
-            } catch (OrtException e) {
-                throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": " + e.getMessage(),
-                        "Check that the file is a complete ONNX export.", e);
-            }
-        }
-        return plain;
+    public HookedSession plain() {
+        return session(TapSet.NONE, HookSet.NONE);
     }
 
-    /** A session with these taps and hook families, built once and cached. */
-    public synchronized HookedSession session(TapSet taps, HookSet hooks) {
+    /**
+     * A session with these taps that may use these hook families. Each run goes to the graph compiled (once, then
+     * cached) with just the families its interventions use; see {@link HookedSession}.
+     */
+    public HookedSession session(TapSet taps, HookSet hooks) {
+        ensureOpen();
+        return HookedSession.cached(taps, hooks, used -> compiled(taps, used), device, sites);
+    }
+
+    private synchronized CompiledSession compiled(TapSet taps, HookSet hooks) {
         ensureOpen();
         if (taps.isEmpty() && !hooks.any()) {
-            return plain();
+            if (plain == null) {
+                try (OrtSession.SessionOptions o = options(true)) {
+                    OrtSession s = env.createSession(model.path().toString(), o);
+                    plain = new CompiledSession(env, s, inputs, sites, TapSet.NONE, HookSet.NONE, device, model.outputNames());
+                } catch (OrtException e) {
+                    throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": " + e.getMessage(),
+                            "Check that the file is a complete ONNX export.", e);
+                }
+            }
+            return plain;
         }
-        return cached(new Key(taps, hooks), () -> newSession(GraphRewriter.rewrite(model, sites, taps, hooks), taps, hooks, sites, true));
+        Key key = new Key(taps, hooks);
+        CompiledSession s = sessions.get(key);
+        if (s == null) {
+            s = newSession(GraphRewriter.rewrite(model, sites, taps, hooks), taps, hooks, sites, true);
+            sessions.put(key, s);
+            if (sessions.size() > MAX_SESSIONS) {
+                Iterator<Map.Entry<Key, CompiledSession>> it = sessions.entrySet().iterator();
+                it.next().getValue().retire();
+                it.remove();
+            }
+        }
+        return s;
     }
 
     /**
@@ -222,27 +240,13 @@ public final class HookedModel implements AutoCloseable {
                     o.setMemoryPatternOptimization(false);
                 }
                 OrtSession s = env.createSession(cut.toByteArray(), o);
-                return new HookedSession(env, s, List.copyOf(in), sites, taps, hooks, device,
-                        cut.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.startsWith("hs_tap_")).toList());
+                return HookedSession.owning(new CompiledSession(env, s, List.copyOf(in), sites, taps, hooks, device,
+                        cut.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.startsWith("hs_tap_")).toList()));
             } catch (OrtException e) {
                 throw new ModelException("ONNX Runtime cannot load the layer-" + fromLayer + " suffix of " + model.path().getFileName()
                         + ": " + e.getMessage().lines().findFirst().orElse(""), "Use full-model sessions for this model.", e);
             }
         }
-    }
-
-    private HookedSession cached(Key key, java.util.function.Supplier<HookedSession> create) {
-        HookedSession s = sessions.get(key);
-        if (s == null) {
-            s = create.get();
-            sessions.put(key, s);
-            if (sessions.size() > MAX_SESSIONS) {
-                Iterator<Map.Entry<Key, HookedSession>> it = sessions.entrySet().iterator();
-                it.next().getValue().close();
-                it.remove();
-            }
-        }
-        return s;
     }
 
     private void ensureOpen() {
@@ -315,10 +319,10 @@ public final class HookedModel implements AutoCloseable {
             return;
         }
         closed = true;
-        sessions.values().forEach(HookedSession::close);
+        sessions.values().forEach(CompiledSession::retire);
         sessions.clear();
         if (plain != null) {
-            plain.close();
+            plain.retire();
         }
         if (vision != null) {
             vision.close();

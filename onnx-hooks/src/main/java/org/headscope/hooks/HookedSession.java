@@ -1,53 +1,52 @@
 package org.headscope.hooks;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
-
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
-import java.nio.LongBuffer;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
+import java.util.function.Function;
 
 /**
- * One ONNX Runtime session over a graph with a fixed tap set and hook families. Runs are cancellable; every
- * native object a run opens is closed before it returns.
+ * A handle for runs with a tap set and the hook families they may use. Each run goes to the compiled graph that
+ * carries exactly the families its interventions use (the untouched graph when there are none), so hooks cost
+ * nothing when unused and a family costs only when it is in play. Compiled graphs live in the model's cache.
  */
 public final class HookedSession implements AutoCloseable {
-    private final OrtEnvironment env;
-    private final OrtSession session;
-    private final List<ModelInput> inputs;
-    private final List<AttentionSite> sites;
     private final TapSet taps;
     private final HookSet hooks;
+    private final boolean pinned;
+    private final Function<HookSet, CompiledSession> compiled;
+    private final CompiledSession owned;
     private final DeviceInfo device;
-    private final Set<String> tapOutputs;
-    private final Set<String> modelOutputs;
+    private final List<AttentionSite> sites;
 
-    HookedSession(OrtEnvironment env, OrtSession session, List<ModelInput> inputs, List<AttentionSite> sites, TapSet taps,
-                  HookSet hooks, DeviceInfo device, List<String> modelOutputs) {
-        this.env = env;
-        this.session = session;
-        this.inputs = inputs;
-        this.sites = sites;
+    private HookedSession(TapSet taps, HookSet hooks, boolean pinned, Function<HookSet, CompiledSession> compiled,
+                          CompiledSession owned, DeviceInfo device, List<AttentionSite> sites) {
         this.taps = taps;
         this.hooks = hooks;
+        this.pinned = pinned;
+        this.compiled = compiled;
+        this.owned = owned;
         this.device = device;
-        Set<String> tapNames = new LinkedHashSet<>();
-        taps.layers().forEach((kind, layers) -> layers.forEach(l -> tapNames.add(kind.outputName(l))));
-        this.tapOutputs = Set.copyOf(tapNames);
-        this.modelOutputs = Set.copyOf(modelOutputs);
+        this.sites = sites;
+    }
+
+    /** A handle over the model's session cache. */
+    static HookedSession cached(TapSet taps, HookSet hooks, Function<HookSet, CompiledSession> compiled, DeviceInfo device,
+                                List<AttentionSite> sites) {
+        return new HookedSession(taps, hooks, false, compiled, null, device, sites);
+    }
+
+    /** A handle that owns one compiled session and closes it with itself. */
+    static HookedSession owning(CompiledSession session) {
+        return new HookedSession(session.taps(), session.hooks(), true, h -> session, session, session.device(), session.sites());
+    }
+
+    /**
+     * The same handle, but every run goes through the graph compiled with all of this handle's hook families even
+     * when a run leaves them neutral: for measuring what the hooks themselves cost, and for checking that neutral
+     * hooks change nothing.
+     */
+    public HookedSession pinned() {
+        return new HookedSession(taps, hooks, true, compiled, null, device, sites);
     }
 
     public TapSet taps() {
@@ -71,210 +70,40 @@ public final class HookedSession implements AutoCloseable {
     }
 
     public RunResult run(RunRequest request, CancelToken cancel) {
-        cancel.check();
-        int batch = request.batchSize();
-        int interventions = request.interventions().size();
-        if (interventions > 1 && interventions != batch) {
-            if (batch == 1) {
-                request = request.repeat(interventions);
-                batch = interventions;
-            } else {
-                throw new IllegalArgumentException(interventions + " interventions for a batch of " + batch);
-            }
+        HookSet needed = HookSet.NONE;
+        for (Intervention i : request.interventions()) {
+            needed = needed.union(i.hooks());
         }
-        Map<String, OnnxTensor> feed = new HashMap<>();
-        try (OrtSession.RunOptions options = new OrtSession.RunOptions();
-             AutoCloseable ignored = cancel.onCancel(() -> terminate(options))) {
-            feedInputs(request, feed);
-            Set<String> wanted = new LinkedHashSet<>(tapOutputs);
-            if (request.outputs() == null) {
-                modelOutputs.stream().filter(n -> !n.startsWith("present")).forEach(wanted::add);
-            } else {
-                for (String o : request.outputs()) {
-                    if (!modelOutputs.contains(o)) {
-                        throw new IllegalArgumentException("model has no output '" + o + "'; it has " + modelOutputs);
-                    }
-                    wanted.add(o);
+        if (!hooks.union(needed).equals(hooks)) {
+            throw new IllegalStateException("this session's hooks " + hooks + " do not cover the interventions' " + needed
+                    + "; open the session with the families the interventions use");
+        }
+        HookSet use = pinned ? hooks : needed;
+        for (int attempt = 0; ; attempt++) {
+            CompiledSession s = compiled.apply(use);
+            if (s.acquire()) {
+                try {
+                    return s.run(request, cancel);
+                } finally {
+                    s.release();
                 }
             }
-            try (OrtSession.Result result = session.run(feed, wanted, options)) {
-                return collect(result);
-            }
-        } catch (OrtException e) {
-            if (cancel.isCancelled()) {
-                throw new CancellationException("run cancelled");
-            }
-            throw translate(e, request);
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        } finally {
-            feed.values().forEach(OnnxTensor::close);
-        }
-    }
-
-    private static void terminate(OrtSession.RunOptions options) {
-        try {
-            options.setTerminate(true);
-        } catch (OrtException | IllegalStateException ignored) {
-            // the run already finished and closed its options; nothing left to stop
-        }
-    }
-
-    private ModelException translate(OrtException e, RunRequest request) {
-        String msg = e.getMessage() == null ? "" : e.getMessage();
-        if (msg.contains("Failed to allocate") || msg.contains("out of memory") || msg.contains("bad_alloc")) {
-            return new ModelException("The device ran out of memory running " + request.batchSize() + " x " + request.length()
-                    + " tokens on " + device.provider() + ".",
-                    "Use a shorter prompt, a smaller batch, or fewer full-attention taps (reductions need far less memory).", e);
-        }
-        return new ModelException("ONNX Runtime failed to run the model: " + msg.lines().findFirst().orElse(msg),
-                "Check that the inputs match the model (see `headscope inspect`); if the model runs elsewhere, report this with the model's inspect output.", e);
-    }
-
-    private void feedInputs(RunRequest r, Map<String, OnnxTensor> feed) throws OrtException {
-        int b = r.batchSize();
-        int t = r.length();
-        int pastLen = 0;
-        for (FloatTensor p : r.past().values()) {
-            pastLen = p.dim(2);
-        }
-        int keys = pastLen + t;
-        for (ModelInput in : inputs) {
-            FloatTensor state = r.states().get(in.name());
-            if (state != null) {
-                feed.put(in.name(), floats(state));
-                continue;
-            }
-            switch (in.role()) {
-                case INPUT_IDS -> feed.put(in.name(), ints(in, require(r.inputIds(), in, "token ids")));
-                case ATTENTION_MASK -> feed.put(in.name(), ints(in, r.attentionMask() != null ? r.attentionMask() : filled(b, keys, 1)));
-                case POSITION_IDS -> feed.put(in.name(), ints(in, r.positionIds() != null ? r.positionIds() : positions(b, pastLen, t)));
-                case TOKEN_TYPE_IDS -> feed.put(in.name(), ints(in, r.tokenTypeIds() != null ? r.tokenTypeIds() : filled(b, t, 0)));
-                case INPUTS_EMBEDS -> feed.put(in.name(), floats(require(r.inputsEmbeds(), in, "input embeddings")));
-                case PAST_KEY, PAST_VALUE -> {
-                    FloatTensor p = r.past().get(in.name());
-                    feed.put(in.name(), floats(p != null ? p : emptyPast(in, b)));
-                }
-                case USE_CACHE -> throw new ModelException("Input '" + in.name() + "' switches between cached and uncached decoding "
-                        + "(an Optimum merged decoder).", "Export without merging (see assets/export/README.md).");
-                default -> throw new ModelException("Input '" + in.name() + "' has no role HeadScope knows.",
-                        "Name its role in headscope.json under \"inputs\" (input_ids, attention_mask, position_ids, token_type_ids, inputs_embeds).");
+            if (attempt > 3) {
+                throw new IllegalStateException("session closed");
             }
         }
-        Map<String, FloatTensor> hookTensors = HookTensors.build(r.interventions(), hooks, sites.size(),
-                sites.isEmpty() ? 0 : sites.get(0).queryHeads(), sites.isEmpty() ? 0 : sites.get(0).headDim(), keys, t);
-        for (var e : hookTensors.entrySet()) {
-            feed.put(e.getKey(), floats(e.getValue()));
-        }
-        if (taps.layers().containsKey(TapKind.SPAN_MASS)) {
-            feed.put(HookSet.KEY_SPAN, floats(r.keySpan() != null ? r.keySpan() : FloatTensor.zeros(1, 1)));
-        }
     }
 
-    private static <T> T require(T value, ModelInput in, String what) {
-        if (value == null) {
-            throw new IllegalArgumentException("model input '" + in.name() + "' needs " + what);
-        }
-        return value;
-    }
-
-    private static FloatTensor emptyPast(ModelInput in, int batch) {
-        if (in.dims().length != 4 || in.dims()[1] < 0 || in.dims()[3] < 0) {
-            throw new ModelException("Past key/value input '" + in.name() + "' has no static head count and head size.",
-                    "Pass past tensors explicitly, or export the model without past key/values.");
-        }
-        return new FloatTensor(new long[]{batch, in.dims()[1], 0, in.dims()[3]}, new float[0]);
-    }
-
-    private static LongTensor filled(int b, int n, long v) {
-        long[] d = new long[b * n];
-        java.util.Arrays.fill(d, v);
-        return new LongTensor(new long[]{b, n}, d);
-    }
-
-    private static LongTensor positions(int b, int start, int t) {
-        long[] d = new long[b * t];
-        for (int i = 0; i < b; i++) {
-            for (int j = 0; j < t; j++) {
-                d[i * t + j] = start + j;
-            }
-        }
-        return new LongTensor(new long[]{b, t}, d);
-    }
-
-    private OnnxTensor ints(ModelInput in, LongTensor v) throws OrtException {
-        if (in.isInt32()) {
-            IntBuffer buf = ByteBuffer.allocateDirect(v.data().length * 4).order(ByteOrder.nativeOrder()).asIntBuffer();
-            for (long x : v.data()) {
-                buf.put(Math.toIntExact(x));
-            }
-            buf.rewind();
-            return OnnxTensor.createTensor(env, buf, v.shape());
-        }
-        LongBuffer buf = ByteBuffer.allocateDirect(v.data().length * 8).order(ByteOrder.nativeOrder()).asLongBuffer();
-        buf.put(v.data()).rewind();
-        return OnnxTensor.createTensor(env, buf, v.shape());
-    }
-
-    private OnnxTensor floats(FloatTensor v) throws OrtException {
-        FloatBuffer buf = ByteBuffer.allocateDirect(Math.max(4, v.data().length * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        buf.put(v.data()).rewind();
-        if (v.data().length == 0) {
-            buf.limit(0);
-        }
-        return OnnxTensor.createTensor(env, buf, v.shape());
-    }
-
-    private static RunResult collect(OrtSession.Result result) throws OrtException {
-        Map<String, FloatTensor> floats = new HashMap<>();
-        Map<String, LongTensor> longs = new HashMap<>();
-        for (Map.Entry<String, OnnxValue> e : result) {
-            if (!(e.getValue() instanceof OnnxTensor tensor)) {
-                continue;
-            }
-            TensorInfo info = tensor.getInfo();
-            long[] shape = info.getShape();
-            switch (info.type) {
-                case FLOAT -> {
-                    FloatBuffer fb = tensor.getFloatBuffer();
-                    float[] data = new float[fb.remaining()];
-                    fb.get(data);
-                    floats.put(e.getKey(), new FloatTensor(shape, data));
-                }
-                case INT64 -> {
-                    LongBuffer lb = tensor.getLongBuffer();
-                    long[] data = new long[lb.remaining()];
-                    lb.get(data);
-                    longs.put(e.getKey(), new LongTensor(shape, data));
-                }
-                default -> {
-                }
-            }
-        }
-        return new RunResult(floats, longs);
-    }
-
-    /** Output names of the underlying graph, taps included. */
+    /** Output names of the graph a neutral run uses, taps included. */
     public Set<String> outputNames() {
-        try {
-            return session.getOutputNames();
-        } catch (RuntimeException e) {
-            return Set.of();
-        }
+        return compiled.apply(pinned ? hooks : HookSet.NONE).outputNames();
     }
 
-    List<String> tapOutputNames() {
-        return new ArrayList<>(tapOutputs);
-    }
-
+    /** Closes the compiled session this handle owns (layer-suffix and probe sessions); cached ones stay with the model. */
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new IllegalStateException("closing the session failed", e);
+        if (owned != null) {
+            owned.close();
         }
     }
 }

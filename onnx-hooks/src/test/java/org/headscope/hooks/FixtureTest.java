@@ -54,13 +54,17 @@ class FixtureTest {
             }
             assertClose(c.get("output"), model.plain().run(request).output(outputName), "plain " + outputName);
 
-            HookedSession hooked = model.session(TapSet.of(TapKind.PROBS, layers), HookSet.ALL);
-            for (JsonNode iv : expected.get("interventions")) {
-                String label = name + "/" + iv.get("name").asText();
-                RunResult ri = hooked.run(request.withIntervention(intervention(iv.get("edits"))));
-                assertClose(iv.get("output"), ri.output(outputName), label + " output");
-                for (int l : layers) {
-                    assertClose(iv.get("probs").get(l), ri.tap(TapKind.PROBS, l), label + " probs L" + l);
+            // each intervention through the graph with just its hook families, and through the graph with all
+            // of them (the others left neutral): both must equal torch
+            HookedSession routed = model.session(TapSet.of(TapKind.PROBS, layers), HookSet.ALL);
+            for (HookedSession hooked : java.util.List.of(routed, routed.pinned())) {
+                for (JsonNode iv : expected.get("interventions")) {
+                    String label = name + "/" + iv.get("name").asText();
+                    RunResult ri = hooked.run(request.withIntervention(intervention(iv.get("edits"))));
+                    assertClose(iv.get("output"), ri.output(outputName), label + " output");
+                    for (int l : layers) {
+                        assertClose(iv.get("probs").get(l), ri.tap(TapKind.PROBS, l), label + " probs L" + l);
+                    }
                 }
             }
         }

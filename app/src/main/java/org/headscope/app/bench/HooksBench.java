@@ -66,9 +66,13 @@ public final class HooksBench implements Command {
 
                 HookedSession plain = m.plain();
                 HookedSession hooked = m.session(TapSet.NONE, HookSet.ALL);
-                Timer.Pair overhead = Timer.compare(() -> plain.run(req), () -> hooked.run(req), 3, repeats);
-                out.printf(Locale.ROOT, "neutral hooks:      plain %.1f ms, hooked %.1f ms -> hooked costs %+.1f%%%n",
-                        overhead.baselineMs(), overhead.candidateMs(), 100 * (overhead.candidateMs() / overhead.baselineMs() - 1));
+                HookedSession pinned = hooked.pinned();
+                Intervention one = Intervention.builder().zeroHead(layers - 1, 0).build();
+                double[] ms = Timer.compareAll(List.of(() -> plain.run(req), () -> hooked.run(req), () -> pinned.run(req),
+                        () -> m.session(TapSet.NONE, HookSet.HEAD).run(req.withIntervention(one))), 3, repeats);
+                out.printf(Locale.ROOT, "neutral hooks:      plain %.1f ms; hooked session, neutral run %.1f ms (%+.1f%%: served by the plain graph); "
+                                + "graph with all hook families, neutral inputs %.1f ms (%+.1f%%); one head zeroed (head-output hooks only) %.1f ms (%+.1f%%)%n",
+                        ms[0], ms[1], 100 * (ms[1] / ms[0] - 1), ms[2], 100 * (ms[2] / ms[0] - 1), ms[3], 100 * (ms[3] / ms[0] - 1));
 
                 if (sweepLengths.contains(t)) {
                     sweep(m, req, output, batch, repeats, out);
