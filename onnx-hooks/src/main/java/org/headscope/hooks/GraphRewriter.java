@@ -166,12 +166,14 @@ public final class GraphRewriter {
             anchor = scores;
             String idx = constInt("l" + l, l);
             String g = unsqueeze(gather(HookSet.PRE_GAIN, idx), 2, 3);
-            String gm1 = op("Sub", g, constFloat("one", 1f));
             String bias = unsqueeze(gather(HookSet.PRE_BIAS, idx), 2);
             String amp = unsqueeze(gather(HookSet.PRE_AMP, idx), 2);
             String rows = unsqueeze(gather(HookSet.PRE_ROWS, idx), 3);
-            String delta = op("Add", op("Add", op("Mul", gm1, scores), bias), op("Mul", amp, op("Abs", scores)));
-            String edited = op("Add", scores, op("Mul", rows, delta));
+            // s' = s (1 + r (g-1)) + r bias + r amp |s|: the factors are folded on the small hook tensors first, so
+            // only five element-wise passes touch the [B,H,T,K] scores
+            String factor = op("Add", constFloat("one", 1f), op("Mul", rows, op("Sub", g, constFloat("one", 1f))));
+            String edited = op("Add", op("Add", op("Mul", scores, factor), op("Mul", rows, bias)),
+                    op("Mul", op("Mul", rows, amp), op("Abs", scores)));
             rewire.put(scores, edited);
             scores = edited;
         }
@@ -182,15 +184,21 @@ public final class GraphRewriter {
             String keep = unsqueeze(gather(HookSet.POST_KEEP, idx), 2);
             String recv = unsqueeze(gather(HookSet.POST_RECV, idx), 2);
             String rows = unsqueeze(gather(HookSet.POST_ROWS, idx), 3);
-            String kept = op("Mul", probs, keep);
-            String moved = reduce("ReduceSum", op("Sub", probs, kept), true);
-            String received = op("Mul", probs, recv);
-            String denom = reduce("ReduceSum", received, true);
+            // P' = P (1 + r ok (keep - 1)) + P (r ok moved / denom) recv, with moved = rowsum(P) - P keep^T and
+            // denom = P recv^T as matrix-vector products; rows whose receivers hold no mass (ok = 0) stay as they are
+            // neutral keep/receive arrive as [1,H,1,1]: widen them to every key before the matrix-vector products
+            String keys = node("Slice", List.of(node("Shape", List.of(probs), List.of()), constInts("s3", 3), constInts("e4", 4)), List.of());
+            String wide = node("Concat", List.of(constInts("ones3", 1, 1, 1), keys), List.of(attrInt("axis", 0)));
+            String keepT = node("Transpose", List.of(op("Expand", keep, wide)), List.of(attrInts("perm", 0, 1, 3, 2)));
+            String recvT = node("Transpose", List.of(op("Expand", recv, wide)), List.of(attrInts("perm", 0, 1, 3, 2)));
+            String moved = op("Sub", reduce("ReduceSum", probs, true), op("MatMul", probs, keepT));
+            String denom = op("MatMul", probs, recvT);
             String ok = cast(op("Greater", denom, constFloat("zero", 0f)));
             String safe = op("Add", denom, op("Sub", constFloat("one", 1f), ok));
-            String redistributed = op("Add", kept, op("Mul", moved, op("Div", received, safe)));
-            String delta = op("Mul", op("Sub", redistributed, probs), op("Mul", rows, ok));
-            String edited = op("Add", probs, delta);
+            String gate = op("Mul", rows, ok);
+            String keepFactor = op("Add", constFloat("one", 1f), op("Mul", gate, op("Sub", keep, constFloat("one", 1f))));
+            String share = op("Mul", op("Mul", gate, op("Div", moved, safe)), recv);
+            String edited = op("Mul", probs, op("Add", keepFactor, share));
             rewire.put(probs, edited);
             probs = edited;
         }

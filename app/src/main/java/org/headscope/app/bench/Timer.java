@@ -33,15 +33,18 @@ final class Timer {
         return new Pair(median(a), median(b));
     }
 
-    /** Medians of several alternatives, run in rotating order after one warm-up each. */
+    /** Medians of several alternatives, run in a shuffled order each round after the warm-up rounds. */
     static double[] compareAll(List<Runnable> alternatives, int warmup, int repeats) {
         for (int w = 0; w < warmup; w++) {
             alternatives.forEach(Runnable::run);
         }
         double[][] t = new double[alternatives.size()][repeats];
+        java.util.Random order = new java.util.Random(17);
+        List<Integer> sequence = new java.util.ArrayList<>(java.util.stream.IntStream.range(0, alternatives.size()).boxed().toList());
         for (int i = 0; i < repeats; i++) {
-            for (int j = 0; j < alternatives.size(); j++) {
-                int a = (i + j) % alternatives.size();
+            // a fresh random order each round, so no alternative always follows the same one (caches, GC)
+            java.util.Collections.shuffle(sequence, order);
+            for (int a : sequence) {
                 t[a][i] = time(alternatives.get(a));
             }
         }
