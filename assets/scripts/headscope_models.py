@@ -208,14 +208,15 @@ class LlamaRotary(nn.Module):
 
 
 class LlamaAttention(nn.Module):
-    def __init__(self, d, n_heads, n_kv_heads, head_dim=None):
+    def __init__(self, d, n_heads, n_kv_heads, head_dim=None, attention_bias=False):
         super().__init__()
         self.h = n_heads
         self.hkv = n_kv_heads
         self.dh = head_dim or d // n_heads
-        self.q_proj = nn.Linear(d, n_heads * self.dh, bias=False)
-        self.k_proj = nn.Linear(d, n_kv_heads * self.dh, bias=False)
-        self.v_proj = nn.Linear(d, n_kv_heads * self.dh, bias=False)
+        # attention_bias=True: q/k/v biases as in Qwen2 (o_proj stays bias-free)
+        self.q_proj = nn.Linear(d, n_heads * self.dh, bias=attention_bias)
+        self.k_proj = nn.Linear(d, n_kv_heads * self.dh, bias=attention_bias)
+        self.v_proj = nn.Linear(d, n_kv_heads * self.dh, bias=attention_bias)
         self.o_proj = nn.Linear(n_heads * self.dh, d, bias=False)
 
     def forward(self, x, mask, cos, sin):
@@ -244,10 +245,10 @@ class LlamaMLP(nn.Module):
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, d, n_heads, n_kv_heads, ff, head_dim=None):
+    def __init__(self, d, n_heads, n_kv_heads, ff, head_dim=None, attention_bias=False):
         super().__init__()
         self.input_layernorm = RMSNorm(d)
-        self.self_attn = LlamaAttention(d, n_heads, n_kv_heads, head_dim)
+        self.self_attn = LlamaAttention(d, n_heads, n_kv_heads, head_dim, attention_bias)
         self.post_attention_layernorm = RMSNorm(d)
         self.mlp = LlamaMLP(d, ff)
 
@@ -258,19 +259,23 @@ class LlamaBlock(nn.Module):
 
 class LlamaLM(nn.Module):
     def __init__(self, vocab_size, d=128, n_layers=4, n_heads=8, n_kv_heads=2, ff=None,
-                 max_len=512, head_dim=None):
+                 max_len=512, head_dim=None, tie_embeddings=False, rope_theta=10000.0,
+                 attention_bias=False):
         super().__init__()
         ff = ff or int(8 * d / 3 / 16 + 0.999) * 16
         head_dim = head_dim or d // n_heads
         self.config = dict(arch="llama", vocab_size=vocab_size, d=d, n_layers=n_layers,
                            n_heads=n_heads, n_kv_heads=n_kv_heads, ff=ff, max_len=max_len,
-                           head_dim=head_dim)
+                           head_dim=head_dim, tie_embeddings=tie_embeddings,
+                           rope_theta=rope_theta, attention_bias=attention_bias)
         self.embed_tokens = nn.Embedding(vocab_size, d)
-        self.rotary = LlamaRotary(head_dim)
-        self.layers = nn.ModuleList([LlamaBlock(d, n_heads, n_kv_heads, ff, head_dim)
-                                     for _ in range(n_layers)])
+        self.rotary = LlamaRotary(head_dim, rope_theta)
+        self.layers = nn.ModuleList([LlamaBlock(d, n_heads, n_kv_heads, ff, head_dim,
+                                                attention_bias) for _ in range(n_layers)])
         self.norm = RMSNorm(d)
-        self.lm_head = nn.Linear(d, vocab_size, bias=False)
+        self.tie_embeddings = tie_embeddings
+        if not tie_embeddings:
+            self.lm_head = nn.Linear(d, vocab_size, bias=False)
         self.apply(_init_weights)
 
     def hidden_from_embeds(self, inputs_embeds, attention_mask, position_ids):
@@ -283,6 +288,8 @@ class LlamaLM(nn.Module):
         return self.norm(x)
 
     def logits_from_hidden(self, h):
+        if self.tie_embeddings:  # like tie_word_embeddings=True in HF Llama / Qwen2 configs
+            return F.linear(h, self.embed_tokens.weight)
         return self.lm_head(h)
 
     def hidden(self, input_ids, attention_mask, position_ids=None):
@@ -354,12 +361,14 @@ class VisionEncoder(nn.Module):
         self.patch_embedding = nn.Conv2d(3, d_vision, kernel_size=patch, stride=patch)
         self.position_embedding = nn.Parameter(torch.randn(self.grid * self.grid, d_vision) * 0.02)
         self.layers = nn.ModuleList([ViTBlock(d_vision, n_heads) for _ in range(n_layers)])
-        self.post_layernorm = nn.LayerNorm(d_vision)
+        # no affine shift here and no biases in the projector: a learned constant offset let
+        # the image tokens collapse to one large constant vector early in training
+        self.post_layernorm = nn.LayerNorm(d_vision, elementwise_affine=False)
         # LLaVA-style two-layer MLP projector
         self.projector = nn.Sequential()
-        self.projector.add_module("linear_1", nn.Linear(d_vision, d_text))
+        self.projector.add_module("linear_1", nn.Linear(d_vision, d_text, bias=False))
         self.projector.add_module("act", nn.GELU())
-        self.projector.add_module("linear_2", nn.Linear(d_text, d_text))
+        self.projector.add_module("linear_2", nn.Linear(d_text, d_text, bias=False))
 
     def forward(self, pixel_values):
         x = self.patch_embedding(pixel_values)  # [B,dv,g,g]

@@ -101,6 +101,10 @@ def main():
     ap.add_argument("--heads", type=int, default=8)
     ap.add_argument("--kv-heads", type=int, default=2)
     ap.add_argument("--head-dim", type=int, default=None, help="llama: head size (default d/heads)")
+    ap.add_argument("--tie", action="store_true", help="llama: tie lm_head to the token embedding")
+    ap.add_argument("--rope-theta", type=float, default=10000.0, help="llama: RoPE base")
+    ap.add_argument("--attention-bias", action="store_true", help="llama: q/k/v biases (Qwen2-style)")
+    ap.add_argument("--ckpt-every", type=int, default=500)
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch-tokens", type=int, default=4096)
@@ -142,7 +146,9 @@ def main():
         model = hm.GPT2LM(len(vocab), args.d, args.layers, args.heads, args.max_len)
     else:
         model = hm.LlamaLM(len(vocab), args.d, args.layers, args.heads, args.kv_heads,
-                           max_len=args.max_len, head_dim=args.head_dim)
+                           max_len=args.max_len, head_dim=args.head_dim,
+                           tie_embeddings=args.tie, rope_theta=args.rope_theta,
+                           attention_bias=args.attention_bias)
     print(f"{name}: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
 
@@ -217,7 +223,7 @@ def main():
             logf.flush()
             print(f"step {step} T={T} loss {rec['loss']:.3f} (ema {ema:.3f}) lm {rec['lm']:.3f} "
                   f"ans {rec['ans']} acc {rec['ans_acc']} lr {lr:.2e} t {rec['time']}s", flush=True)
-        if step % 500 == 0 or step == args.steps:
+        if step % args.ckpt_every == 0 or step == args.steps:
             torch.save({"config": model.config, "state_dict": model.state_dict(), "step": step,
                         "time": time.time() - t_start}, os.path.join(out, "checkpoint.pt"))
     logf.close()

@@ -95,6 +95,9 @@ def main():
     ap.add_argument("--d-vision", type=int, default=96)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from checkpoint.pt with a fresh lr schedule of --steps steps, "
+                         "appending to train_log.jsonl")
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--out", default=os.path.join(ASSETS, "models", "shapes-vlm"))
     args = ap.parse_args()
@@ -106,6 +109,18 @@ def main():
     hm.write_tokenizer_json(os.path.join(args.out, "tokenizer.json"), vocab, sd.VLM_SPECIALS)
     tok = hm.WordTokenizer(vocab)
     model = hm.ShapesVLM(len(vocab), d=args.d, n_layers=args.layers, d_vision=args.d_vision)
+    step0, t_prev = 0, 0.0
+    if args.resume:
+        ck = torch.load(os.path.join(args.out, "checkpoint.pt"), map_location="cpu")
+        model.load_state_dict(ck["state_dict"])
+        step0, t_prev = ck["step"], ck["time"]
+        rng = random.Random(args.seed + step0)
+        with open(os.path.join(args.out, "train_log.jsonl")) as f:
+            old = [json.loads(l) for l in f if l.strip()]
+        with open(os.path.join(args.out, "train_log.jsonl"), "w") as f:
+            for r in old:
+                if r["step"] <= step0:
+                    f.write(json.dumps(r) + "\n")
     print(f"shapes-vlm: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
     logf = None
@@ -114,9 +129,15 @@ def main():
         targs["out"] = os.path.relpath(args.out, os.path.dirname(ASSETS))
         targs["command"] = "OMP_NUM_THREADS=1 python3 assets/scripts/" + " ".join(
             [os.path.basename(sys.argv[0])] + sys.argv[1:])
+        if args.resume:
+            with open(os.path.join(args.out, "train_args.json")) as f:
+                prev = json.load(f)
+            prev.setdefault("resumed", []).append(
+                {"from_step": step0, "steps": args.steps, "lr": args.lr, "command": targs["command"]})
+            targs = prev
         with open(os.path.join(args.out, "train_args.json"), "w") as f:
             json.dump(targs, f, indent=2)
-        logf = open(os.path.join(args.out, "train_log.jsonl"), "w")
+        logf = open(os.path.join(args.out, "train_log.jsonl"), "a" if args.resume else "w")
     t0 = time.time()
     steps = 5 if args.bench else args.steps
     for step in range(1, steps + 1):
@@ -139,16 +160,17 @@ def main():
             print(f"step {time.time() - ts:.3f}s (incl. data {time.time() - t0:.3f}s)", flush=True)
             t0 = time.time()
             continue
-        rec = {"step": step, "image": with_image, "lr": lr, "loss": loss.item(), "ans": ans.item(),
-               "q_lm": lq.item(), "ans_acc": acc.item(), "time": round(time.time() - t0, 1)}
+        rec = {"step": step0 + step, "image": with_image, "lr": lr, "loss": loss.item(), "ans": ans.item(),
+               "q_lm": lq.item(), "ans_acc": acc.item(), "time": round(t_prev + time.time() - t0, 1)}
         logf.write(json.dumps(rec) + "\n")
         if step % 50 == 0 or step == 1:
             logf.flush()
             print(f"step {step} img={int(with_image)} loss {rec['loss']:.3f} ans {rec['ans']:.3f} "
                   f"acc {rec['ans_acc']:.3f} lr {lr:.2e} t {rec['time']}s", flush=True)
         if step % 250 == 0 or step == args.steps:
-            torch.save({"config": model.config, "state_dict": model.state_dict(), "step": step,
-                        "time": time.time() - t0}, os.path.join(args.out, "checkpoint.pt"))
+            torch.save({"config": model.config, "state_dict": model.state_dict(),
+                        "step": step0 + step, "time": t_prev + time.time() - t0},
+                       os.path.join(args.out, "checkpoint.pt"))
     if logf:
         logf.close()
         print(f"done in {time.time() - t0:.0f}s", flush=True)

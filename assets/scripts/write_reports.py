@@ -93,6 +93,14 @@ def needle_card(name):
                       f"with other jobs); training was stopped there")
     log = [r for r in log if r["step"] <= done]
     wall = log[-1]["time"]
+    notes = ""
+    if targs.get("unlock_step"):
+        notes += (f"\n* adaptive curriculum: lengths <= 128 until the moving average of the "
+                  f"teacher-forced answer-token accuracy reached {targs['unlock_acc']} (step "
+                  f"{targs['unlock_step']}), then 64/128/256 for 20% and 64/128/256/512 for the "
+                  f"rest of the remaining steps")
+    if targs.get("history"):
+        notes += "\n* " + targs["history"]
     depths = [f"{d:.2f}" for d in ev["depths"]]
     rows = ["| length | " + " | ".join(f"{float(d) * 100:.0f}%" for d in depths) + " | mean |",
             "|---|" + "---|" * (len(depths) + 1)]
@@ -109,10 +117,14 @@ def needle_card(name):
         inputs = "`input_ids` [B,T] int64, `attention_mask` [B,T] int64"
     else:
         arch = (f"Llama-style decoder: {cfg['n_layers']} blocks, d_model {cfg['d']}, RMSNorm, "
-                f"RoPE (base 10000) computed inside the graph from `position_ids`, grouped-query "
+                f"RoPE (base {cfg.get('rope_theta', 10000.0):g}) computed inside the graph from "
+                f"`position_ids`, grouped-query "
                 f"attention with {cfg['n_heads']} query heads over {cfg['n_kv_heads']} key/value "
-                f"heads (head size {cfg['d'] // cfg['n_heads']}, HF-style `repeat_kv` expand + "
-                f"reshape), SwiGLU MLP (hidden {cfg['ff']}), no biases, untied `lm_head`.")
+                f"heads (head size {cfg.get('head_dim') or cfg['d'] // cfg['n_heads']}, HF-style "
+                f"`repeat_kv` expand + reshape), SwiGLU MLP (hidden {cfg['ff']}), no biases, "
+                + ("output projection tied to the token embedding (as with "
+                   "`tie_word_embeddings=True` in HF Llama / Qwen2 configs)."
+                   if cfg.get("tie_embeddings") else "untied `lm_head`."))
         inputs = ("`input_ids` [B,T] int64, `attention_mask` [B,T] int64, `position_ids` [B,T] "
                   "int64")
     sizes = size_mb(folder, ["model.onnx", "checkpoint.pt", "tokenizer.json"])
@@ -172,7 +184,7 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
 * length curriculum (fractions of the scheduled steps): 64 only, then 64/128 from
   {ps[1]:.0%}, 64/128/256 from {ps[2]:.0%}, 64/128/256/512 from {ps[3]:.0%} (half of the
   batches at 512 in the last phase)
-* CPU, 1 thread; wall time {wall / 60:.1f} min
+* CPU, 1 thread; wall time {wall / 60:.1f} min{notes}
 * final loss (mean of the last 100 steps): total {final_avg(log, 'loss'):.3f},
   text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}
 * loss curve: `loss.png`
@@ -227,7 +239,8 @@ Licence of the model weights and files: Apache-2.0. All training data is generat
 * vision encoder (`vision.onnx`): 32x32 RGB -> 4x4 patches (Conv2d stride 4) -> 8x8 = 64
   patch tokens (row-major, top-left first) + learned position embeddings -> {cfg['vision_layers']}
   pre-LayerNorm ViT blocks (d {cfg['d_vision']}, 4 heads, bidirectional eager attention) ->
-  LayerNorm -> 2-layer GELU MLP projector to the decoder width {cfg['d']}.
+  LayerNorm (no affine parameters) -> 2-layer GELU MLP projector without biases to the
+  decoder width {cfg['d']}.
   Input `pixel_values` [B,3,32,32] float = (rgb/255 - mean) / std with mean {sd.MEAN},
   std {sd.STD}; output `image_embeds` [B,64,{cfg['d']}].
 * `embed.onnx`: `input_ids` [B,T] int64 -> `inputs_embeds` [B,T,{cfg['d']}] (token embedding).
@@ -266,7 +279,7 @@ answer prior.
 
 * {targs['steps']} steps, batch {targs['batch']}, AdamW lr {targs['lr']} (warm-up
   {targs['warmup']}, cosine to 10%), loss = answer+`<eos>` cross-entropy + 0.2 x question LM
-* CPU, 1 thread; wall time {wall / 60:.1f} min
+* CPU, 1 thread; wall time {wall / 60:.1f} min{(chr(10) + "* " + targs["history"]) if targs.get("history") else ""}
 * final answer loss (mean of the last 100 image batches): {final_avg(img_log, 'ans'):.4f};
   loss curve `loss.png`
 

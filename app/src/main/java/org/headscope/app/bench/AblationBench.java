@@ -18,9 +18,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Single-head ablation sweep over every head: batched interventions ({@code ceil(heads / B)} runs) against one run
- * per head (how the reference codes loop), on the same prompt, alternating the two so both see the same machine
- * state. Prints the median wall time of each and their ratio, and checks both give the same effects.
+ * The analysis's single-head ablation sweep over every head with batches of B interventions against the same sweep
+ * with batches of one (one run per head, as the reference codes loop), on the same prompt, alternating the two so
+ * both see the same machine state. Both recompute only the layers from each head's own (layer suffixes), so the
+ * ratio is what batching alone buys; {@code bench-hooks} compares against full-model runs. Prints the median wall
+ * time of each and their ratio, and checks both give the same effects.
  */
 public final class AblationBench implements Command {
     @Override
@@ -64,8 +66,8 @@ public final class AblationBench implements Command {
             AblationScan.Outcome clean = batched.clean(target, CancelToken.NEVER);
             out.printf(Locale.ROOT, "model %s, %d layers x %d heads, %d tokens, mode %s, device %s%n", m.manifest().name(), m.layers(),
                     m.heads(), tokens, mode.id(), m.device().provider());
-            out.printf(Locale.ROOT, "batched: %d runs of up to %d interventions; reference: %d runs of one%n",
-                    (heads.size() + batch - 1) / batch, batch, heads.size());
+            out.printf(Locale.ROOT, "batched: up to %d interventions per run, one layer's heads at a time; reference: %d runs of one; "
+                    + "both run layer suffixes%n", batch, heads.size());
             double diff = maxDifference(batched.sweep(target, clean, heads, Progress.NONE, CancelToken.NEVER),
                     single.sweep(target, clean, heads, Progress.NONE, CancelToken.NEVER));
             long[] tb = new long[repeats];
