@@ -380,13 +380,14 @@ class VisionEncoder(nn.Module):
 
 class ShapesVLM(nn.Module):
     def __init__(self, vocab_size, d=128, n_layers=4, n_heads=8, n_kv_heads=2, d_vision=96,
-                 vision_layers=2, max_len=128):
+                 vision_layers=2, max_len=128, attention_bias=True):
         super().__init__()
         self.config = dict(vocab_size=vocab_size, d=d, n_layers=n_layers, n_heads=n_heads,
                            n_kv_heads=n_kv_heads, d_vision=d_vision, vision_layers=vision_layers,
-                           max_len=max_len)
+                           max_len=max_len, attention_bias=attention_bias)
         self.vision = VisionEncoder(d_vision, vision_layers, 4, 32, 4, d)
-        self.lm = LlamaLM(vocab_size, d, n_layers, n_heads, n_kv_heads, max_len=max_len)
+        self.lm = LlamaLM(vocab_size, d, n_layers, n_heads, n_kv_heads, max_len=max_len,
+                          attention_bias=attention_bias)
         self.apply(_init_weights)
 
     def embed(self, input_ids):

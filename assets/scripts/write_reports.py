@@ -93,6 +93,16 @@ def needle_card(name):
                       f"with other jobs); training was stopped there")
     log = [r for r in log if r["step"] <= done]
     wall = log[-1]["time"]
+    curr_line = (f"* length curriculum (fractions of the scheduled steps): 64 only, then 64/128 "
+                 f"from {ps[1]:.0%}, 64/128/256 from {ps[2]:.0%}, 64/128/256/512 from {ps[3]:.0%} "
+                 f"(half of the batches at 512 in the last phase)")
+    if targs.get("unlock_step"):
+        curr_line = (f"* length curriculum: 64 only for the first {ps[1]:.0%} of the steps, then "
+                     f"64/128 (see the adaptive rule below)")
+    missed = [L for L in ev["lengths"] if min(ev["accuracy"][str(L)].values()) < 0.9]
+    target_line = ("Target (>= 90% in every length x depth cell): met." if not missed else
+                   "Target (>= 90% in every length x depth cell): NOT met at length(s) "
+                   + ", ".join(str(L) for L in missed) + " (numbers above are as measured).")
     notes = ""
     if targs.get("unlock_step"):
         notes += (f"\n* adaptive curriculum: lengths <= 128 until the moving average of the "
@@ -121,7 +131,10 @@ def needle_card(name):
                 f"`position_ids`, grouped-query "
                 f"attention with {cfg['n_heads']} query heads over {cfg['n_kv_heads']} key/value "
                 f"heads (head size {cfg.get('head_dim') or cfg['d'] // cfg['n_heads']}, HF-style "
-                f"`repeat_kv` expand + reshape), SwiGLU MLP (hidden {cfg['ff']}), no biases, "
+                f"`repeat_kv` expand + reshape), "
+                + ("q/k/v projection biases as in Qwen2 (o_proj and MLP bias-free), "
+                   if cfg.get("attention_bias") else "no biases, ")
+                + f"SwiGLU MLP (hidden {cfg['ff']}), "
                 + ("output projection tied to the token embedding (as with "
                    "`tie_word_embeddings=True` in HF Llama / Qwen2 configs)."
                    if cfg.get("tie_embeddings") else "untied `lm_head`."))
@@ -181,9 +194,7 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
 * {steps_line}
 * AdamW (lr {targs['lr']}, warm-up {targs['warmup']}, cosine to 10% over the scheduled steps,
   weight decay 0.01, clip 1.0), about {targs['batch_tokens']} tokens per step, seed {targs['seed']}
-* length curriculum (fractions of the scheduled steps): 64 only, then 64/128 from
-  {ps[1]:.0%}, 64/128/256 from {ps[2]:.0%}, 64/128/256/512 from {ps[3]:.0%} (half of the
-  batches at 512 in the last phase)
+{curr_line}
 * CPU, 1 thread; wall time {wall / 60:.1f} min{notes}
 * final loss (mean of the last 100 steps): total {final_avg(log, 'loss'):.3f},
   text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}
@@ -200,6 +211,7 @@ answer slot; depth = relative position of the needle in the haystack.
 {chr(10).join(rows)}
 
 Overall mean: {ev['overall'] * 100:.1f}%, worst cell: {ev['worst_cell'] * 100:.0f}%.
+{target_line}
 """
     with open(os.path.join(folder, "MODEL_CARD.md"), "w") as f:
         f.write(card)
@@ -246,7 +258,7 @@ Licence of the model weights and files: Apache-2.0. All training data is generat
 * `embed.onnx`: `input_ids` [B,T] int64 -> `inputs_embeds` [B,T,{cfg['d']}] (token embedding).
 * `decoder.onnx`: Llama-style decoder, {cfg['n_layers']} blocks, d {cfg['d']}, RMSNorm, RoPE from
   `position_ids`, {cfg['n_heads']} query heads over {cfg['n_kv_heads']} kv heads (repeat_kv),
-  SwiGLU; inputs `inputs_embeds` [B,T,{cfg['d']}] float, `attention_mask` [B,T] int64,
+  {"q/k/v biases (Qwen2-style), " if cfg.get("attention_bias") else ""}SwiGLU; inputs `inputs_embeds` [B,T,{cfg['d']}] float, `attention_mask` [B,T] int64,
   `position_ids` [B,T] int64; output `logits` [B,T,{cfg['vocab_size']}]. Eager attention as
   in the needle models (one `Softmax` per layer).
 * parameters: {nparams:,}; files: {sizes} (MB)
