@@ -30,13 +30,26 @@ class BundledModelsTest {
                 out.closeEntry();
             }
         }
+        withCache(dir.resolve("cache"), () -> {
+            try (URLClassLoader loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, null)) {
+                Path folder = BundledModels.resourceFolder(loader, "headscope-assets/models/tiny");
+                assertTrue(folder.startsWith(dir.resolve("cache")));
+                assertEquals("content of headscope.json", Files.readString(folder.resolve("headscope.json")));
+                assertEquals("content of sub/tokenizer.json", Files.readString(folder.resolve("sub/tokenizer.json")));
+            }
+        });
+    }
+
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    /** Runs the body with the cache folder pointed at {@code cache}, then restores the setting. */
+    private static void withCache(Path cache, Body body) throws Exception {
         String old = System.getProperty("headscope.cache");
-        System.setProperty("headscope.cache", dir.resolve("cache").toString());
-        try (URLClassLoader loader = new URLClassLoader(new URL[]{jar.toUri().toURL()}, null)) {
-            Path folder = BundledModels.resourceFolder(loader, "headscope-assets/models/tiny");
-            assertTrue(folder.startsWith(dir.resolve("cache")));
-            assertEquals("content of headscope.json", Files.readString(folder.resolve("headscope.json")));
-            assertEquals("content of sub/tokenizer.json", Files.readString(folder.resolve("sub/tokenizer.json")));
+        System.setProperty("headscope.cache", cache.toString());
+        try {
+            body.run();
         } finally {
             if (old == null) {
                 System.clearProperty("headscope.cache");
@@ -48,9 +61,7 @@ class BundledModelsTest {
 
     @Test
     void aChangedModelOfTheSameSizeReplacesTheCachedCopy() throws Exception {
-        String old = System.getProperty("headscope.cache");
-        System.setProperty("headscope.cache", dir.resolve("cache2").toString());
-        try {
+        withCache(dir.resolve("cache2"), () -> {
             for (String content : new String[]{"first weights", "other weights"}) {
                 Path jar = dir.resolve("v-" + content.charAt(0) + ".jar");
                 try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
@@ -65,13 +76,7 @@ class BundledModelsTest {
                     assertEquals(content, Files.readString(folder.resolve("model.onnx")));
                 }
             }
-        } finally {
-            if (old == null) {
-                System.clearProperty("headscope.cache");
-            } else {
-                System.setProperty("headscope.cache", old);
-            }
-        }
+        });
     }
 
     @Test
