@@ -546,7 +546,8 @@ public final class AblationScan {
         return Math.max(0, kl);
     }
 
-    static double cosine(float[] a, float[] b) {
+    /** Cosine similarity of two vectors (the encoder metric compares mean-pooled outputs with it). */
+    public static double cosine(float[] a, float[] b) {
         double ab = 0;
         double aa = 0;
         double bb = 0;

@@ -33,15 +33,7 @@ public record OutputComparison(OutputSummary.Kind kind, List<Row> rows, double k
         float[] a = clean.values().data();
         float[] b = ablated.values().data();
         if (clean.kind() == OutputSummary.Kind.EMBEDDING) {
-            double dot = 0;
-            double na = 0;
-            double nb = 0;
-            for (int i = 0; i < a.length; i++) {
-                dot += (double) a[i] * b[i];
-                na += (double) a[i] * a[i];
-                nb += (double) b[i] * b[i];
-            }
-            return new OutputComparison(clean.kind(), List.of(), Double.NaN, dot / Math.sqrt(na * nb));
+            return new OutputComparison(clean.kind(), List.of(), Double.NaN, org.headscope.analysis.AblationScan.cosine(a, b));
         }
         double kl = 0;
         for (int i = 0; i < a.length; i++) {
