@@ -26,6 +26,27 @@ public record Needle(String needle, String question, String answer) {
         }
     }
 
+    /**
+     * Which tokens lie inside an occurrence of one of the needle sentences in a text (case-insensitive), from the
+     * tokens' character spans; tokens without a span (added tokens such as BOS) are never marked.
+     */
+    public static boolean[] tokensInside(String text, int[][] spans, List<Needle> needles) {
+        boolean[] inside = new boolean[spans.length];
+        String lower = text.toLowerCase(Locale.ROOT);
+        for (Needle n : needles) {
+            String sentence = n.needle().toLowerCase(Locale.ROOT).strip();
+            for (int at = lower.indexOf(sentence); at >= 0; at = lower.indexOf(sentence, at + 1)) {
+                int end = at + sentence.length();
+                for (int t = 0; t < spans.length; t++) {
+                    if (spans[t][0] >= at && spans[t][1] <= end && spans[t][1] > spans[t][0]) {
+                        inside[t] = true;
+                    }
+                }
+            }
+        }
+        return inside;
+    }
+
     /** Reads a JSON-lines file of {@code {"needle","question","answer"}} objects ({@code real_needle} is accepted for answer). */
     public static List<Needle> read(Path jsonl) {
         ObjectMapper json = new ObjectMapper();

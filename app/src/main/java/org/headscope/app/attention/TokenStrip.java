@@ -7,7 +7,8 @@ import javafx.scene.layout.FlowPane;
 /**
  * The prompt's tokens as chips; hovering a chip highlights that token's row and column in the map. Attention sinks
  * of the prompt are marked: keys on which at least a quarter of all heads put a mean attention above 0.3 (Gu et al.'s
- * threshold); the tooltip gives every token's sink rate.
+ * threshold); the tooltip gives every token's sink rate. Tokens of a bundled needle sentence found in the prompt are
+ * marked as the needle span.
  */
 public final class TokenStrip extends FlowPane {
     static final double SINK_EPS = 0.3;
@@ -33,6 +34,9 @@ public final class TokenStrip extends FlowPane {
         }
         String[] s = r.tokens().strings();
         double[] rates = r.sinkRates(SINK_EPS);
+        String prompt = vm.promptProperty().get();
+        boolean[] needle = prompt == null ? new boolean[s.length]
+                : org.headscope.analysis.Needle.tokensInside(prompt, r.tokens().spans(), BundledNeedles.get());
         for (int i = 0; i < s.length; i++) {
             int index = i;
             Label chip = new Label(s[i]);
@@ -41,6 +45,9 @@ public final class TokenStrip extends FlowPane {
                     i, r.tokens().ids()[i], 100 * rates[i], SINK_EPS)));
             if (rates[i] >= SINK_SHARE) {
                 chip.getStyleClass().add("sink");
+            }
+            if (i < needle.length && needle[i]) {
+                chip.getStyleClass().add("needle");
             }
             chip.setOnMouseEntered(e -> vm.hoveredTokenProperty().set(index));
             chip.setOnMouseExited(e -> vm.hoveredTokenProperty().set(-1));
