@@ -24,18 +24,44 @@ public final class HeatmapImages {
      * with the queries.
      */
     public static WritableImage render(FloatTensor map, int cell, ColourScale scale, boolean causal) {
+        return render(map, cell, 1, scale, causal);
+    }
+
+    /**
+     * The overview of a long map: each {@code pool x pool} block of queries and keys becomes one cell showing the
+     * block's largest probability (so a single strong link stays visible); a block is masked only when every key in
+     * it lies after every query in it.
+     */
+    public static WritableImage render(FloatTensor map, int cell, int pool, ColourScale scale, boolean causal) {
         int rows = map.dim(0);
         int cols = map.dim(1);
-        int w = cols * cell;
-        int h = rows * cell;
+        int pr = (rows + pool - 1) / pool;
+        int pc = (cols + pool - 1) / pool;
+        int w = pc * cell;
+        int h = pr * cell;
         int[] pixels = new int[w * h];
         float[] d = map.data();
         int past = cols - rows;
-        for (int q = 0; q < rows; q++) {
-            for (int k = 0; k < cols; k++) {
-                int argb = causal && k > q + past ? MASKED : scale.argb(d[q * cols + k]);
-                for (int y = q * cell; y < (q + 1) * cell; y++) {
-                    java.util.Arrays.fill(pixels, y * w + k * cell, y * w + (k + 1) * cell, argb);
+        for (int bq = 0; bq < pr; bq++) {
+            int q0 = bq * pool;
+            int q1 = Math.min(rows, q0 + pool) - 1;
+            for (int bk = 0; bk < pc; bk++) {
+                int k0 = bk * pool;
+                int k1 = Math.min(cols, k0 + pool) - 1;
+                int argb;
+                if (causal && k0 > q1 + past) {
+                    argb = MASKED;
+                } else {
+                    float max = 0;
+                    for (int q = q0; q <= q1; q++) {
+                        for (int k = k0; k <= k1; k++) {
+                            max = Math.max(max, d[q * cols + k]);
+                        }
+                    }
+                    argb = scale.argb(max);
+                }
+                for (int y = bq * cell; y < (bq + 1) * cell; y++) {
+                    java.util.Arrays.fill(pixels, y * w + bk * cell, y * w + (bk + 1) * cell, argb);
                 }
             }
         }

@@ -20,11 +20,14 @@ import org.headscope.hooks.FloatTensor;
 
 /**
  * One head's attention map with token labels (queries down, keys across), a colour legend and a hover readout.
- * The map is one image from {@link HeatmapImages}; zoom changes the cell size and the scroll pane pans.
+ * The map is one image from {@link HeatmapImages}; zoom changes the cell size and the scroll pane pans. Maps of
+ * more than 1024 tokens open as a max-pooled overview, and zooming in brings back one cell per token.
  */
 public final class HeatmapView extends BorderPane {
     private static final double LABEL_SPACE = 96;
     private static final int FIT = 440;
+    /** Largest map image side in pixels. */
+    private static final int MAX_SIDE = 4096;
 
     private final AttentionViewModel vm;
     private final ImageView map = new ImageView();
@@ -39,6 +42,7 @@ public final class HeatmapView extends BorderPane {
     private final GridPane figure = new GridPane();
     private double zoom = 1;
     private int cell = 1;
+    private int pool = 1;
 
     public HeatmapView(AttentionViewModel vm) {
         this.vm = vm;
@@ -62,9 +66,14 @@ public final class HeatmapView extends BorderPane {
         setCenter(scroll);
         setBottom(readout);
         map.setOnMouseMoved(e -> {
-            int k = (int) (e.getX() / cell);
-            int q = (int) (e.getY() / cell);
-            readout.setText(vm.readout(q, k));
+            FloatTensor m = vm.currentMap();
+            if (m == null) {
+                return;
+            }
+            int k = Math.min(m.dim(1) - 1, (int) (e.getX() / cell) * pool);
+            int q = Math.min(m.dim(0) - 1, (int) (e.getY() / cell) * pool);
+            readout.setText(vm.readout(q, k) + (pool > 1 ? "  (overview: each cell is the largest of " + pool + " x " + pool
+                    + " tokens from here; zoom in for every token)" : ""));
         });
         map.setOnMouseExited(e -> readout.setText(" "));
         InvalidationListener redraw = o -> redraw();
@@ -101,6 +110,11 @@ public final class HeatmapView extends BorderPane {
         return cell;
     }
 
+    /** Tokens per cell along each axis: 1 shows every token, more is the pooled overview of a long map. */
+    public int poolSize() {
+        return pool;
+    }
+
     /** The map image view (its pixels are what the user sees). */
     public ImageView mapView() {
         return map;
@@ -121,11 +135,22 @@ public final class HeatmapView extends BorderPane {
         }
         int t = m.dim(0);
         int k = m.dim(1);
-        cell = Math.max(1, (int) Math.round(Math.max(2, Math.min(32, FIT / Math.max(t, k))) * zoom));
-        map.setImage(HeatmapImages.render(m, cell, scale, vm.runProperty().get().causal()));
+        int n = Math.max(t, k);
+        // at least 2 px per token up to 1024 tokens; longer maps start as a pooled overview, and zooming in
+        // shrinks the pool until every token has its own cell (images stay within MAX_SIDE pixels)
+        double perToken = Math.min(32, Math.max(FIT / (double) n, n <= 1024 ? 2 : 0)) * zoom;
+        perToken = Math.min(perToken, MAX_SIDE / (double) n >= 1 ? Math.floor(MAX_SIDE / (double) n) : MAX_SIDE / (double) n);
+        if (perToken >= 1) {
+            pool = 1;
+            cell = Math.max(1, (int) Math.round(perToken));
+        } else {
+            cell = 1;
+            pool = (int) Math.ceil(1 / perToken);
+        }
+        map.setImage(HeatmapImages.render(m, cell, pool, scale, vm.runProperty().get().causal()));
         String[] tokens = vm.runProperty().get().tokens().strings();
-        drawQueryLabels(tokens, t);
-        drawKeyLabels(tokens, k);
+        drawQueryLabels(tokens, (t + pool - 1) / pool);
+        drawKeyLabels(tokens, (k + pool - 1) / pool);
         placeHighlight();
     }
 
@@ -140,7 +165,7 @@ public final class HeatmapView extends BorderPane {
         g.setTextAlign(TextAlignment.RIGHT);
         g.setTextBaseline(VPos.CENTER);
         for (int q = 0; q < rows; q += every) {
-            g.fillText(clip(tokens[q]), LABEL_SPACE - 4, q * cell + cell / 2.0);
+            g.fillText(clip(tokens[Math.min(tokens.length - 1, q * pool)]), LABEL_SPACE - 4, q * cell + cell / 2.0);
         }
     }
 
@@ -158,7 +183,7 @@ public final class HeatmapView extends BorderPane {
             g.save();
             g.translate(k * cell + cell / 2.0, LABEL_SPACE - 4);
             g.rotate(-90);
-            g.fillText(clip(tokens[k]), 0, 0);
+            g.fillText(clip(tokens[Math.min(tokens.length - 1, k * pool)]), 0, 0);
             g.restore();
         }
     }
@@ -195,13 +220,13 @@ public final class HeatmapView extends BorderPane {
         hoverCol.setVisible(show);
         if (show) {
             hoverRow.setX(0);
-            hoverRow.setY(token * cell);
-            hoverRow.setWidth(m.dim(1) * cell);
+            hoverRow.setY(token / pool * cell);
+            hoverRow.setWidth((m.dim(1) + pool - 1) / pool * cell);
             hoverRow.setHeight(cell);
-            hoverCol.setX(token * cell);
+            hoverCol.setX(token / pool * cell);
             hoverCol.setY(0);
             hoverCol.setWidth(cell);
-            hoverCol.setHeight(m.dim(0) * cell);
+            hoverCol.setHeight((m.dim(0) + pool - 1) / pool * cell);
         }
     }
 }

@@ -33,4 +33,28 @@ class HeatmapImagesTest {
         WritableImage bidirectional = HeatmapImages.render(map, 1, ColourScale.LOG, false);
         assertEquals(ColourScale.LOG.argb(0f), bidirectional.getPixelReader().getArgb(2, 0));
     }
+
+    @Test
+    void theOverviewOfALongMapShowsEachBlocksLargestValueAndMasksOnlyFullyMaskedBlocks() {
+        int t = 7;
+        float[] d = new float[t * t];
+        for (int q = 0; q < t; q++) {
+            for (int k = 0; k <= q; k++) {
+                d[q * t + k] = 0.01f;
+            }
+        }
+        d[5 * t + 1] = 0.9f;
+        FloatTensor map = new FloatTensor(new long[]{t, t}, d);
+        WritableImage img = HeatmapImages.render(map, 2, 3, ColourScale.LINEAR, true);
+        assertEquals(6, img.getWidth(), "ceil(7 / 3) = 3 blocks of 2 px");
+        PixelReader px = img.getPixelReader();
+        // block (1, 0) holds queries 3..5 and keys 0..2: its largest value is the 0.9 at (5, 1)
+        assertEquals(ColourScale.LINEAR.argb(0.9f), px.getArgb(0, 2));
+        assertEquals(ColourScale.LINEAR.argb(0.01f), px.getArgb(0, 0));
+        // block (0, 1): keys 3..5 all lie after queries 0..2, so it is masked; block (1, 1) holds the diagonal
+        assertEquals(HeatmapImages.MASKED, px.getArgb(2, 0));
+        assertEquals(ColourScale.LINEAR.argb(0.01f), px.getArgb(2, 2));
+        // the last, partial block (queries and key 6 only) is drawn too
+        assertEquals(ColourScale.LINEAR.argb(0.01f), px.getArgb(4, 4));
+    }
 }
