@@ -29,9 +29,4 @@ public record AttentionSite(int layer, int queryHeads, int kvHeads, int headDim,
         return new AttentionSite(layer, queryHeads, kvHeads, headDim, scores, softmaxInput, probs, headOutput,
                 query, key, value, kvValue, outputWeight, outputWeightTransposed, residual);
     }
-
-    /** Query heads sharing one key/value head. */
-    public int groupSize() {
-        return kvHeads == 0 ? 1 : queryHeads / kvHeads;
-    }
 }

@@ -280,15 +280,6 @@ final class CompiledSession implements AutoCloseable {
         return new RunResult(floats, longs);
     }
 
-    /** Output names of the underlying graph, taps included. */
-    Set<String> outputNames() {
-        try {
-            return session.getOutputNames();
-        } catch (RuntimeException e) {
-            return Set.of();
-        }
-    }
-
     @Override
     public synchronized void close() {
         if (closed) {

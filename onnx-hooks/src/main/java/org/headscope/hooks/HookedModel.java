@@ -23,7 +23,6 @@ public final class HookedModel implements AutoCloseable {
     private static final String FOLDER_CONFIG = "session.model_external_initializers_file_folder_path";
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
-    private final Path bundleFolder;
     private final Manifest manifest;
     private final OnnxModel model;
     private final List<ModelInput> inputs;
@@ -39,7 +38,6 @@ public final class HookedModel implements AutoCloseable {
     }
 
     private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
-        this.bundleFolder = bundleFolder;
         this.manifest = manifest;
         this.model = model;
         this.inputs = ModelInput.of(model.graph(), manifest.inputs());
@@ -47,7 +45,7 @@ public final class HookedModel implements AutoCloseable {
         this.sites = probe(AttentionLocator.findBlocks(model.graph()));
         this.tokenizer = manifest.tokenizer() == null ? null
                 : HsTokenizer.load(bundleFolder.resolve(manifest.tokenizer()), manifest.bos());
-        this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), device, this::options);
+        this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), this::options);
     }
 
     /** Opens a .onnx file, or a folder holding headscope.json (or a single .onnx file). */
@@ -154,6 +152,11 @@ public final class HookedModel implements AutoCloseable {
 
     private CompiledSession newSession(OnnxMl.ModelProto proto, TapSet taps, HookSet hooks, List<AttentionSite> forSites,
                                      boolean allowCuda) {
+        return newSession(proto, inputs, taps, hooks, forSites, allowCuda);
+    }
+
+    private CompiledSession newSession(OnnxMl.ModelProto proto, List<ModelInput> graphInputs, TapSet taps, HookSet hooks,
+                                     List<AttentionSite> forSites, boolean allowCuda) {
         try (OrtSession.SessionOptions o = options(allowCuda)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
             if (hooks.any()) {
@@ -164,7 +167,7 @@ public final class HookedModel implements AutoCloseable {
             OrtSession s = env.createSession(proto.toByteArray(), o);
             List<String> outputs = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
                     .filter(n -> !n.startsWith("hs_tap_")).toList();
-            return new CompiledSession(env, s, inputs, forSites, taps, hooks, device, outputs);
+            return new CompiledSession(env, s, graphInputs, forSites, taps, hooks, device, outputs);
         } catch (OrtException e) {
             throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": "
                     + e.getMessage().lines().findFirst().orElse(""),
@@ -228,25 +231,12 @@ public final class HookedModel implements AutoCloseable {
             }
         }));
         AttentionSite site = sites.get(fromLayer);
-        {
-            java.util.List<String> outputs = new ArrayList<>(model.outputNames().stream().filter(n -> !n.startsWith("present")).toList());
-            taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
-            OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
-            List<ModelInput> in = new ArrayList<>(inputs);
-            in.add(new ModelInput(site.residual(), InputRole.OTHER, OnnxMl.TensorProto.DataType.FLOAT.getNumber(), new long[]{-1, -1, -1}));
-            try (OrtSession.SessionOptions o = options(true)) {
-                o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
-                if (hooks.any()) {
-                    o.setMemoryPatternOptimization(false);
-                }
-                OrtSession s = env.createSession(cut.toByteArray(), o);
-                return HookedSession.owning(new CompiledSession(env, s, List.copyOf(in), sites, taps, hooks, device,
-                        cut.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !n.startsWith("hs_tap_")).toList()));
-            } catch (OrtException e) {
-                throw new ModelException("ONNX Runtime cannot load the layer-" + fromLayer + " suffix of " + model.path().getFileName()
-                        + ": " + e.getMessage().lines().findFirst().orElse(""), "Use full-model sessions for this model.", e);
-            }
-        }
+        List<String> outputs = new ArrayList<>(model.outputNames().stream().filter(n -> !n.startsWith("present")).toList());
+        taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
+        OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
+        List<ModelInput> in = new ArrayList<>(inputs);
+        in.add(new ModelInput(site.residual(), InputRole.OTHER, OnnxMl.TensorProto.DataType.FLOAT.getNumber(), new long[]{-1, -1, -1}));
+        return HookedSession.owning(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
     }
 
     private void ensureOpen() {
@@ -261,10 +251,6 @@ public final class HookedModel implements AutoCloseable {
 
     public Manifest manifest() {
         return manifest;
-    }
-
-    public Path folder() {
-        return bundleFolder;
     }
 
     public List<AttentionSite> sites() {

@@ -1,7 +1,6 @@
 package org.headscope.hooks;
 
 import java.util.List;
-import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -92,11 +91,6 @@ public final class HookedSession implements AutoCloseable {
                 throw new IllegalStateException("session closed");
             }
         }
-    }
-
-    /** Output names of the graph a neutral run uses, taps included. */
-    public Set<String> outputNames() {
-        return compiled.apply(pinned ? hooks : HookSet.NONE).outputNames();
     }
 
     /** Closes the compiled session this handle owns (layer-suffix and probe sessions); cached ones stay with the model. */

@@ -34,10 +34,4 @@ public enum InputRole {
         }
         return OTHER;
     }
-
-    /** Layer index of a past key/value input such as {@code past_key_values.3.key}, or -1. */
-    public static int pastLayer(String name) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)").matcher(name);
-        return m.find() ? Integer.parseInt(m.group(1)) : -1;
-    }
 }

@@ -36,14 +36,12 @@ public final class OnnxModel {
     private final OnnxMl.ModelProto skeleton;
     private final Path weightsFolder;
     private final String sha256;
-    private final long fileBytes;
 
-    private OnnxModel(Path path, OnnxMl.ModelProto skeleton, Path weightsFolder, String sha256, long fileBytes) {
+    private OnnxModel(Path path, OnnxMl.ModelProto skeleton, Path weightsFolder, String sha256) {
         this.path = path;
         this.skeleton = skeleton;
         this.weightsFolder = weightsFolder;
         this.sha256 = sha256;
-        this.fileBytes = fileBytes;
     }
 
     /** Opens a model with the default cache folder for externalised weights. */
@@ -57,11 +55,9 @@ public final class OnnxModel {
             throw new ModelException("Model file " + file + " does not exist or is not a file.",
                     "Check the path; pass the .onnx file or a folder with a headscope.json manifest.");
         }
-        long size;
         String hash;
         OnnxMl.ModelProto proto;
         try (InputStream raw = Files.newInputStream(file)) {
-            size = Files.size(file);
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             DigestInputStream in = new DigestInputStream(new BufferedInputStream(raw, 1 << 20), digest);
             CodedInputStream coded = CodedInputStream.newInstance(in);
@@ -88,11 +84,11 @@ public final class OnnxModel {
         boolean external = usesExternalData(proto.getGraph());
         if (external) {
             checkExternalLocations(folder, proto.getGraph());
-            return new OnnxModel(file, proto, folder, hash, size);
+            return new OnnxModel(file, proto, folder, hash);
         }
         Path cacheFolder = weightsCache.resolve(hash.substring(0, 24));
         OnnxMl.ModelProto skeleton = externalize(proto, cacheFolder);
-        return new OnnxModel(file, skeleton, cacheFolder, hash, size);
+        return new OnnxModel(file, skeleton, cacheFolder, hash);
     }
 
     private static long sizeOf(Path file) {
@@ -235,10 +231,6 @@ public final class OnnxModel {
         return sha256;
     }
 
-    public long fileBytes() {
-        return fileBytes;
-    }
-
     public String producer() {
         String v = skeleton.getProducerVersion();
         return skeleton.getProducerName() + (v.isEmpty() ? "" : " " + v);
@@ -252,14 +244,6 @@ public final class OnnxModel {
             }
         }
         return 0;
-    }
-
-    public List<String> inputNames() {
-        java.util.Set<String> inits = new java.util.HashSet<>();
-        for (OnnxMl.TensorProto t : graph().getInitializerList()) {
-            inits.add(t.getName());
-        }
-        return graph().getInputList().stream().map(OnnxMl.ValueInfoProto::getName).filter(n -> !inits.contains(n)).toList();
     }
 
     public List<String> outputNames() {

@@ -29,7 +29,7 @@ public final class VisionParts implements AutoCloseable {
     private final OrtSession encoder;
     private final OrtSession embed;
 
-    VisionParts(OrtEnvironment env, Path folder, Manifest.Vision spec, DeviceInfo device, Options options) {
+    VisionParts(OrtEnvironment env, Path folder, Manifest.Vision spec, Options options) {
         this.env = env;
         this.spec = spec;
         this.encoder = open(folder.resolve(spec.model()), options);
