@@ -123,8 +123,9 @@ def main():
         s["model_answer"] = tok.decode(g[:1])
         preds[j] = s["model_answer"]
     with open(os.path.join(sdir, "samples.json"), "w") as f:
-        json.dump({"imageSize": 32, "note": "32x32 RGB PNG, held-out (not seen in training); "
-                   "objects[].cell is the 3x3 cell index, row-major from the top left",
+        json.dump({"imageSize": sd.SIZE,
+                   "note": f"{sd.SIZE}x{sd.SIZE} RGB PNG, held-out (not seen in training); "
+                   f"objects[].cell is the {sd.GRID}x{sd.GRID} cell index, row-major from the top left",
                    "samples": samples}, f, indent=2)
     print("samples:", preds)
 

@@ -122,6 +122,9 @@ def main():
                          "--unlock-max of the steps); later phases are then spread over the "
                          "remaining steps. 0 disables it.")
     ap.add_argument("--unlock-max", type=float, default=0.4)
+    ap.add_argument("--resume", action="store_true",
+                    help="continue from checkpoint.pt with a fresh lr schedule of --steps steps on "
+                         "the full-length mix, appending to train_log.jsonl")
     ap.add_argument("--bench", action="store_true", help="time a few steps per length and exit")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -149,6 +152,13 @@ def main():
                            max_len=args.max_len, head_dim=args.head_dim,
                            tie_embeddings=args.tie, rope_theta=args.rope_theta,
                            attention_bias=args.attention_bias)
+    step0, t_prev = 0, 0.0
+    if args.resume:
+        ck = torch.load(os.path.join(out, "checkpoint.pt"), map_location="cpu")
+        model.load_state_dict(ck["state_dict"])
+        step0, t_prev = ck["step"], ck["time"]
+        rng = random.Random(args.seed + step0)
+        stream = nd.TokenStream(train_f, tok, seed=args.seed + step0)
     print(f"{name}: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
 
@@ -170,10 +180,23 @@ def main():
     targs = dict(vars(args))
     targs["command"] = "OMP_NUM_THREADS=1 python3 assets/scripts/" + " ".join(
         [os.path.basename(sys.argv[0])] + sys.argv[1:])
+    log_path = os.path.join(out, "train_log.jsonl")
+    if args.resume:
+        with open(log_path) as f:
+            old = [json.loads(l) for l in f if l.strip()]
+        with open(log_path, "w") as f:
+            for r in old:
+                if r["step"] <= step0:
+                    f.write(json.dumps(r) + "\n")
+        with open(os.path.join(out, "train_args.json")) as f:
+            prev = json.load(f)
+        prev.setdefault("resumed", []).append(
+            {"from_step": step0, "steps": args.steps, "lr": args.lr, "warmup": args.warmup,
+             "command": targs["command"]})
+        targs = prev
     with open(os.path.join(out, "train_args.json"), "w") as f:
         json.dump(targs, f, indent=2)
-    log_path = os.path.join(out, "train_log.jsonl")
-    logf = open(log_path, "w")
+    logf = open(log_path, "a" if args.resume else "w")
     t_start = time.time()
     ema = None
     acc_ema = 0.0
@@ -181,7 +204,9 @@ def main():
     starts = [float(x) for x in args.phase_starts.split(",")]
     for step in range(1, args.steps + 1):
         frac = (step - 1) / args.steps
-        if args.unlock_acc > 0:
+        if args.resume:
+            _, lens, weights = CURRICULUM[3]
+        elif args.unlock_acc > 0:
             if unlock_step is None and (acc_ema >= args.unlock_acc or frac >= args.unlock_max):
                 unlock_step = step
                 print(f"curriculum unlocked at step {step} (answer acc ema {acc_ema:.3f})",
@@ -211,10 +236,10 @@ def main():
         o["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        rec = {"step": step, "T": T, "lr": lr, "loss": o["loss"].item(), "lm": o["lm"].item(),
+        rec = {"step": step0 + step, "T": T, "lr": lr, "loss": o["loss"].item(), "lm": o["lm"].item(),
                "ans": o["ans"].item() if "ans" in o else None,
                "ans_acc": o["ans_acc"].item() if "ans_acc" in o else None,
-               "time": round(time.time() - t_start, 1)}
+               "time": round(t_prev + time.time() - t_start, 1)}
         logf.write(json.dumps(rec) + "\n")
         ema = rec["loss"] if ema is None else 0.98 * ema + 0.02 * rec["loss"]
         if rec["ans_acc"] is not None:
@@ -224,8 +249,8 @@ def main():
             print(f"step {step} T={T} loss {rec['loss']:.3f} (ema {ema:.3f}) lm {rec['lm']:.3f} "
                   f"ans {rec['ans']} acc {rec['ans_acc']} lr {lr:.2e} t {rec['time']}s", flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
-            torch.save({"config": model.config, "state_dict": model.state_dict(), "step": step,
-                        "time": time.time() - t_start}, os.path.join(out, "checkpoint.pt"))
+            torch.save({"config": model.config, "state_dict": model.state_dict(),
+                        "step": step0 + step, "time": t_prev + time.time() - t_start}, os.path.join(out, "checkpoint.pt"))
     logf.close()
     print(f"done in {time.time() - t_start:.0f}s", flush=True)
 

@@ -69,10 +69,41 @@ def build_inputs(model, pixels, text_ids, text_am, with_image):
     return x, am, pos, off
 
 
-def loss_fn(model, examples, tok, with_image, q_weight=0.2):
+class PatchProbe(torch.nn.Module):
+    """Auxiliary per-patch classifier on the image embeddings the decoder receives (the
+    projector's output; training only, not exported): kind and colour of the object in the
+    layout cell of each patch, and the cell. It stands in for the pretrained image encoder
+    (CLIP) real LLaVA-style models start from. Trained on the answers alone, the decoder
+    never received the shape kinds; with the probe on the encoder's features before the
+    projector, the features held them (probe loss 0.001) but the projector still passed on
+    only colour and occupancy."""
+
+    def __init__(self, d_vision):
+        super().__init__()
+        self.kind = torch.nn.Linear(d_vision, 1 + len(sd.SHAPES))
+        self.colour = torch.nn.Linear(d_vision, 1 + len(sd.COLORS))
+        self.cell = torch.nn.Linear(d_vision, sd.GRID * sd.GRID)
+
+    def loss(self, feats, examples):
+        labels = [sd.patch_labels(e["scene"]) for e in examples]
+        k = torch.tensor([l[0] for l in labels])
+        c = torch.tensor([l[1] for l in labels])
+        p = torch.tensor([l[2] for l in labels])
+        return (F.cross_entropy(self.kind(feats).flatten(0, 1), k.flatten())
+                + F.cross_entropy(self.colour(feats).flatten(0, 1), c.flatten())
+                + F.cross_entropy(self.cell(feats).flatten(0, 1), p.flatten())) / 3
+
+
+def loss_fn(model, examples, tok, with_image, q_weight=0.2, probe=None, aux_weight=0.0):
     ids, am, amask, qmask = encode_batch(examples, tok)
     px = torch.tensor(np.stack([sd.to_pixels(e["image"]) for e in examples])) if with_image else None
+    feats = []
+    hook = None
+    if probe is not None and with_image and aux_weight > 0:
+        hook = model.vision.projector.register_forward_hook(lambda m, i, o: feats.append(o))
     x, sam, pos, off = build_inputs(model, px, ids, am, with_image)
+    if hook is not None:
+        hook.remove()
     h = model.lm.hidden_from_embeds(x, sam, pos)
     hp = h[:, off - 1: off - 1 + ids.shape[1]]  # position predicting each text token
     la = model.lm.logits_from_hidden(hp[amask])
@@ -80,7 +111,8 @@ def loss_fn(model, examples, tok, with_image, q_weight=0.2):
     ans = F.cross_entropy(la, ta)
     lq = F.cross_entropy(model.lm.logits_from_hidden(hp[qmask]), ids[qmask])
     acc = (la.argmax(-1) == ta).float().mean()
-    return ans + q_weight * lq, ans, lq, acc
+    aux = probe.loss(feats[0], examples) if feats else torch.zeros(())
+    return ans + q_weight * lq + aux_weight * aux, ans, lq, acc, aux
 
 
 def main():
@@ -93,6 +125,9 @@ def main():
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--d-vision", type=int, default=96)
+    ap.add_argument("--aux-weight", type=float, default=1.0,
+                    help="weight of the auxiliary per-patch kind/colour loss on the vision "
+                         "encoder (0 = answer loss only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--resume", action="store_true",
@@ -109,10 +144,13 @@ def main():
     hm.write_tokenizer_json(os.path.join(args.out, "tokenizer.json"), vocab, sd.VLM_SPECIALS)
     tok = hm.WordTokenizer(vocab)
     model = hm.ShapesVLM(len(vocab), d=args.d, n_layers=args.layers, d_vision=args.d_vision)
+    probe = PatchProbe(args.d)
     step0, t_prev = 0, 0.0
     if args.resume:
         ck = torch.load(os.path.join(args.out, "checkpoint.pt"), map_location="cpu")
         model.load_state_dict(ck["state_dict"])
+        if "probe" in ck:
+            probe.load_state_dict(ck["probe"])
         step0, t_prev = ck["step"], ck["time"]
         rng = random.Random(args.seed + step0)
         with open(os.path.join(args.out, "train_log.jsonl")) as f:
@@ -122,7 +160,7 @@ def main():
                 if r["step"] <= step0:
                     f.write(json.dumps(r) + "\n")
     print(f"shapes-vlm: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
+    opt = torch.optim.AdamW(list(model.parameters()) + list(probe.parameters()), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
     logf = None
     if not args.bench:
         targs = dict(vars(args))
@@ -151,24 +189,27 @@ def main():
         with_image = rng.random() >= args.no_image_frac
         exs = [sd.sample_example(rng) for _ in range(args.batch)]
         ts = time.time()
-        loss, ans, lq, acc = loss_fn(model, exs, tok, with_image)
+        loss, ans, lq, acc, aux = loss_fn(model, exs, tok, with_image, probe=probe,
+                                          aux_weight=args.aux_weight)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(probe.parameters()), 1.0)
         opt.step()
         if args.bench:
             print(f"step {time.time() - ts:.3f}s (incl. data {time.time() - t0:.3f}s)", flush=True)
             t0 = time.time()
             continue
         rec = {"step": step0 + step, "image": with_image, "lr": lr, "loss": loss.item(), "ans": ans.item(),
-               "q_lm": lq.item(), "ans_acc": acc.item(), "time": round(t_prev + time.time() - t0, 1)}
+               "q_lm": lq.item(), "aux": aux.item(), "ans_acc": acc.item(), "time": round(t_prev + time.time() - t0, 1)}
         logf.write(json.dumps(rec) + "\n")
         if step % 50 == 0 or step == 1:
             logf.flush()
             print(f"step {step} img={int(with_image)} loss {rec['loss']:.3f} ans {rec['ans']:.3f} "
+                  f"aux {rec['aux']:.3f} "
                   f"acc {rec['ans_acc']:.3f} lr {lr:.2e} t {rec['time']}s", flush=True)
         if step % 250 == 0 or step == args.steps:
             torch.save({"config": model.config, "state_dict": model.state_dict(),
+                        "probe": probe.state_dict(),
                         "step": step0 + step, "time": t_prev + time.time() - t0},
                        os.path.join(args.out, "checkpoint.pt"))
     if logf:

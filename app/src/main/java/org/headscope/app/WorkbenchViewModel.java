@@ -9,12 +9,14 @@ import java.util.Map;
 
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
+import javafx.beans.property.StringProperty;
 import org.headscope.app.ablation.AblationMode;
 import org.headscope.app.ablation.AblationViewModel;
 import org.headscope.app.ablation.SweepScan;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.app.attention.ColourScale;
 import org.headscope.app.attention.HeadProfileScan;
+import org.headscope.app.model.BundledSample;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
 import org.headscope.app.redistribution.RedistributionViewModel;
@@ -67,6 +69,13 @@ public final class WorkbenchViewModel implements AutoCloseable {
                 panel.restore(values);
             }
         }
+        // the Vision panel reads the prompt's image unless the user chose another one for it
+        StringProperty visionImage = scan("Vision").valueProperty("image");
+        attention.imagePathProperty().addListener((o, before, now) -> {
+            if (visionImage.get() == null || visionImage.get().isBlank() || visionImage.get().equals(before)) {
+                visionImage.set(now == null ? "" : now);
+            }
+        });
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));
         attention.scaleProperty().set(ColourScale.valueOf(settings.string("scale", ColourScale.LINEAR.name())));
         attention.scaleProperty().addListener((o, a, b) -> settings.put("scale", b.name()));
@@ -80,8 +89,18 @@ public final class WorkbenchViewModel implements AutoCloseable {
         open(usable ? last : BundledModels.MINILM);
     }
 
-    /** Opens a model (bundled name or path) and runs the current prompt on it. */
+    /**
+     * Opens a model (bundled name or path) and runs the current prompt on it. A bundled model brings its sample prompt
+     * (and image) when the prompt on screen is not the user's own: blank or another bundled sample.
+     */
     public void open(String source) {
+        BundledSample.of(source).ifPresent(s -> {
+            if (BundledSample.isSamplePrompt(attention.promptProperty().get())
+                    && BundledSample.isSampleImage(attention.imagePathProperty().get())) {
+                attention.promptProperty().set(s.prompt());
+                attention.imagePathProperty().set(s.image());
+            }
+        });
         models.open(source, attention::run);
     }
 
