@@ -217,7 +217,7 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
 * AdamW (lr {targs['lr']}, warm-up {targs['warmup']}, cosine to 10% over the scheduled steps,
   weight decay 0.01, clip 1.0), about {targs['batch_tokens']} tokens per step, seed {targs['seed']}
 {curr_line}
-* CPU, 1 thread; wall time {wall / 60:.1f} min{notes}
+* CPU, 1 thread; wall time {wall / 60:.1f} min (the 2-core machine was shared with other training jobs throughout){notes}
 * final loss (mean of the last 100 steps): total {final_avg(log, 'loss'):.3f},
   text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}
 * loss curve: `loss.png`
