@@ -1,6 +1,7 @@
 package org.headscope.app.model;
 
 import java.io.IOException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -49,8 +50,14 @@ public record BundledSample(String prompt, String image) {
         if (image == null || image.isBlank()) {
             return true;
         }
+        Path path;
+        try {
+            path = Path.of(image);
+        } catch (InvalidPathException e) {
+            return false;
+        }
         return BundledModels.available().stream().map(BundledSample::of).flatMap(Optional::stream)
-                .anyMatch(s -> !s.image().isEmpty() && Path.of(s.image()).equals(Path.of(image)));
+                .anyMatch(s -> !s.image().isEmpty() && Path.of(s.image()).equals(path));
     }
 
     private static Optional<BundledSample> vlmSample() {
