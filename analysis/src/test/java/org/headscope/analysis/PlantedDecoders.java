@@ -1,5 +1,7 @@
 package org.headscope.analysis;
 
+import static org.headscope.analysis.PlantedModels.floats;
+
 import ai.onnx.proto.OnnxMl;
 
 import java.io.IOException;
@@ -252,18 +254,6 @@ final class PlantedDecoders {
         new LinkedHashMap<>(ints).forEach((k, val) -> b.addAttribute(OnnxMl.AttributeProto.newBuilder().setName(k)
                 .setType(OnnxMl.AttributeProto.AttributeType.INT).setI(val)));
         return b.build();
-    }
-
-    private static OnnxMl.TensorProto floats(String name, float[] data, long... dims) {
-        OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
-                .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber());
-        for (long dim : dims) {
-            t.addDims(dim);
-        }
-        for (float f : data) {
-            t.addFloatData(f);
-        }
-        return t.build();
     }
 
     private static OnnxMl.TensorProto longs(String name, long... data) {

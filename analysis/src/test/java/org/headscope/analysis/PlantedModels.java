@@ -259,6 +259,19 @@ public final class PlantedModels {
                 .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(type.getNumber()).setShape(shape))).build();
     }
 
+    /** A float initializer with these dimensions. */
+    static OnnxMl.TensorProto floats(String name, float[] data, long... dims) {
+        OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
+                .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber());
+        for (long dim : dims) {
+            t.addDims(dim);
+        }
+        for (float f : data) {
+            t.addFloatData(f);
+        }
+        return t.build();
+    }
+
     private static OnnxMl.AttributeProto attrInt(String name, long v) {
         return OnnxMl.AttributeProto.newBuilder().setName(name).setType(OnnxMl.AttributeProto.AttributeType.INT).setI(v).build();
     }
@@ -291,15 +304,7 @@ public final class PlantedModels {
         }
 
         void init(String name, float[] data, long... dims) {
-            OnnxMl.TensorProto.Builder t = OnnxMl.TensorProto.newBuilder().setName(name)
-                    .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber());
-            for (long dim : dims) {
-                t.addDims(dim);
-            }
-            for (float f : data) {
-                t.addFloatData(f);
-            }
-            graph.addInitializer(t);
+            graph.addInitializer(floats(name, data, dims));
         }
 
         void initLong(String name, long[] data, long len) {
