@@ -1,6 +1,7 @@
 package org.headscope.app.model;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -31,21 +32,19 @@ public record BundledSample(String prompt, String image) {
         return switch (source) {
             case BundledModels.MINILM -> Optional.of(new BundledSample(AttentionViewModel.SAMPLE_PROMPT, ""));
             case "needle-gpt", "needle-llama" -> Optional.of(new BundledSample(NEEDLE_PROMPT, ""));
-            case "shapes-vlm" -> vlmSample();
+            case "shapes-vlm" -> VlmSample.FIRST.map(s -> new BundledSample(s.get("question").asText(), vlmImage(s)));
             default -> Optional.empty();
         };
     }
 
     /** Whether a prompt is blank or one of the bundled samples, i.e. nothing the user wrote. */
     public static boolean isSamplePrompt(String prompt) {
-        if (prompt == null || prompt.isBlank()) {
-            return true;
-        }
-        return BundledModels.available().stream().map(BundledSample::of).flatMap(Optional::stream)
-                .anyMatch(s -> s.prompt().equals(prompt));
+        return prompt == null || prompt.isBlank() || prompt.equals(AttentionViewModel.SAMPLE_PROMPT)
+                || prompt.equals(NEEDLE_PROMPT)
+                || VlmSample.FIRST.map(s -> s.get("question").asText().equals(prompt)).orElse(false);
     }
 
-    /** Whether an image path is blank or a bundled sample's image. */
+    /** Whether an image path is blank or the bundled vision-language model's sample image. */
     public static boolean isSampleImage(String image) {
         if (image == null || image.isBlank()) {
             return true;
@@ -56,21 +55,28 @@ public record BundledSample(String prompt, String image) {
         } catch (InvalidPathException e) {
             return false;
         }
-        return BundledModels.available().stream().map(BundledSample::of).flatMap(Optional::stream)
-                .anyMatch(s -> !s.image().isEmpty() && Path.of(s.image()).equals(path));
+        return VlmSample.FIRST.map(s -> Path.of(vlmImage(s)).equals(path)).orElse(false);
     }
 
-    private static Optional<BundledSample> vlmSample() {
-        Path samples = BundledModels.folder("shapes-vlm").resolve("samples");
-        try {
-            JsonNode first = new ObjectMapper().readTree(samples.resolve("samples.json").toFile()).path("samples").path(0);
-            if (!first.hasNonNull("question") || !first.hasNonNull("image")) {
+    /** The sample's image file; resolving the folder copies shapes-vlm out of the jar, so only this does it. */
+    private static String vlmImage(JsonNode sample) {
+        return BundledModels.folder("shapes-vlm").resolve("samples").resolve(sample.get("image").asText()).toString();
+    }
+
+    /** shapes-vlm's first held-out sample, read once from the classpath (empty when the model is not in this build). */
+    private static final class VlmSample {
+        static final Optional<JsonNode> FIRST = read();
+
+        private static Optional<JsonNode> read() {
+            try (InputStream in = BundledModels.class.getResourceAsStream("/headscope-assets/models/shapes-vlm/samples/samples.json")) {
+                if (in == null) {
+                    return Optional.empty();
+                }
+                JsonNode first = new ObjectMapper().readTree(in).path("samples").path(0);
+                return first.hasNonNull("question") && first.hasNonNull("image") ? Optional.of(first) : Optional.empty();
+            } catch (IOException e) {
                 return Optional.empty();
             }
-            return Optional.of(new BundledSample(first.get("question").asText(),
-                    samples.resolve(first.get("image").asText()).toString()));
-        } catch (IOException e) {
-            return Optional.empty();
         }
     }
 }
