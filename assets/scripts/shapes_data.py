@@ -95,16 +95,15 @@ def patch_labels(scene, patch=4):
     g = SIZE // patch
     cell_of = {o["cell"]: o for o in scene["objects"]}
     colors = list(COLORS)
-    kind, colour = [], []
+    kind, colour, cell = [], [], []
     for pr in range(g):
         for pc in range(g):
-            cr = int((pr + 0.5) * patch // (SIZE / GRID))
-            cc = int((pc + 0.5) * patch // (SIZE / GRID))
-            o = cell_of.get(cr * GRID + cc)
+            c = (int((pr + 0.5) * patch // (SIZE / GRID)) * GRID
+                 + int((pc + 0.5) * patch // (SIZE / GRID)))
+            o = cell_of.get(c)
             kind.append(0 if o is None else 1 + SHAPES.index(o["shape"]))
             colour.append(0 if o is None else 1 + colors.index(o["color"]))
-    cell = [int((pr + 0.5) * patch // (SIZE / GRID)) * GRID + int((pc + 0.5) * patch // (SIZE / GRID))
-            for pr in range(g) for pc in range(g)]
+            cell.append(c)
     return kind, colour, cell
 
 

@@ -131,7 +131,6 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
     name = args.name or ("needle-gpt" if args.arch == "gpt2" else "needle-llama")
     out = args.out or os.path.join(ASSETS, "models", name)
     os.makedirs(out, exist_ok=True)
@@ -143,7 +142,6 @@ def main():
     held_needles = nd.heldout_needles()
     nd.write_needle_assets(os.path.join(ASSETS, "needles"), held_f, held_needles)
     heldout_keys = {n["key"] for n in held_needles}
-    stream = nd.TokenStream(train_f, tok, seed=args.seed)
 
     if args.arch == "gpt2":
         model = hm.GPT2LM(len(vocab), args.d, args.layers, args.heads, args.max_len)
@@ -157,8 +155,9 @@ def main():
         ck = torch.load(os.path.join(out, "checkpoint.pt"), map_location="cpu")
         model.load_state_dict(ck["state_dict"])
         step0, t_prev = ck["step"], ck["time"]
-        rng = random.Random(args.seed + step0)
-        stream = nd.TokenStream(train_f, tok, seed=args.seed + step0)
+    # a resumed run draws a different, still seeded, stream of batches
+    rng = random.Random(args.seed + step0)
+    stream = nd.TokenStream(train_f, tok, seed=args.seed + step0)
     print(f"{name}: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
 

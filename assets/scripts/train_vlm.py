@@ -50,14 +50,15 @@ def encode_batch(examples, tok):
     return ids, am, amask, qmask
 
 
-def build_inputs(model, pixels, text_ids, text_am, with_image):
+def build_inputs(model, pixels, text_ids, text_am, with_image, image_embeds=None):
     """Returns inputs_embeds, attention_mask, position_ids and the sequence offset of the
-    first text token (1 + 64 with the image, 1 without)."""
+    first text token (1 + 64 with the image, 1 without). image_embeds: the vision encoder's
+    output for these pixels when the caller has it already."""
     B = text_ids.shape[0]
     bos = model.embed(torch.full((B, 1), hm.BOS, dtype=torch.long))
     txt = model.embed(text_ids)
     if with_image:
-        img = model.vision(pixels)
+        img = model.vision(pixels) if image_embeds is None else image_embeds
         x = torch.cat([bos, img, txt], 1)
         am = torch.cat([torch.ones(B, 1 + N_IMG, dtype=torch.long), text_am], 1)
         off = 1 + N_IMG
@@ -97,13 +98,8 @@ class PatchProbe(torch.nn.Module):
 def loss_fn(model, examples, tok, with_image, q_weight=0.2, probe=None, aux_weight=0.0):
     ids, am, amask, qmask = encode_batch(examples, tok)
     px = torch.tensor(np.stack([sd.to_pixels(e["image"]) for e in examples])) if with_image else None
-    feats = []
-    hook = None
-    if probe is not None and with_image and aux_weight > 0:
-        hook = model.vision.projector.register_forward_hook(lambda m, i, o: feats.append(o))
-    x, sam, pos, off = build_inputs(model, px, ids, am, with_image)
-    if hook is not None:
-        hook.remove()
+    img = model.vision(px) if with_image else None
+    x, sam, pos, off = build_inputs(model, px, ids, am, with_image, image_embeds=img)
     h = model.lm.hidden_from_embeds(x, sam, pos)
     hp = h[:, off - 1: off - 1 + ids.shape[1]]  # position predicting each text token
     la = model.lm.logits_from_hidden(hp[amask])
@@ -111,7 +107,8 @@ def loss_fn(model, examples, tok, with_image, q_weight=0.2, probe=None, aux_weig
     ans = F.cross_entropy(la, ta)
     lq = F.cross_entropy(model.lm.logits_from_hidden(hp[qmask]), ids[qmask])
     acc = (la.argmax(-1) == ta).float().mean()
-    aux = probe.loss(feats[0], examples) if feats else torch.zeros(())
+    use_probe = probe is not None and with_image and aux_weight > 0
+    aux = probe.loss(img, examples) if use_probe else torch.zeros(())
     return ans + q_weight * lq + aux_weight * aux, ans, lq, acc, aux
 
 

@@ -109,21 +109,21 @@ def needle_card(name):
         curr_line = (f"* length curriculum: 64 only for the first {ps[1]:.0%} of the steps, then "
                      f"64/128 (see the adaptive rule below)")
     low_mean = [L for L in ev["lengths"] if ev["mean_per_length"][str(L)] < 0.9]
-    missed = [L for L in ev["lengths"] if min(ev["accuracy"][str(L)].values()) < 0.9]
+    low_cells = [(L, d, v) for L in ev["lengths"] for d, v in ev["accuracy"][str(L)].items() if v < 0.9]
+    n_cells = sum(len(c) for c in ev["accuracy"].values())
+    if not low_cells:
+        cells_line = "Every single length x depth cell is >= 90% as well."
+    elif len(low_cells) > 4:
+        cells_line = f"{len(low_cells)} of {n_cells} cells are below 90%."
+    else:
+        cells_line = ("Cells below 90%: "
+                      + ", ".join(f"{L} tokens at depth {float(d) * 100:.0f}% ({v * 100:.0f}%)"
+                                  for L, d, v in low_cells)
+                      + f" ({ev['trials_per_cell']} episodes per cell: one miss is "
+                        f"{100 / ev['trials_per_cell']:.1f} points).")
     target_line = ("Target (>= 90% over the 10 depths at every length): "
                    + ("met" if not low_mean else "NOT met at length(s) "
-                      + ", ".join(str(L) for L in low_mean)) + ". "
-                   + ("Every single length x depth cell is >= 90% as well."
-                      if not missed else
-                      f"{sum(v < 0.9 for c in ev['accuracy'].values() for v in c.values())} of "
-                      f"{sum(len(c) for c in ev['accuracy'].values())} cells are below 90%."
-                      if sum(v < 0.9 for c in ev['accuracy'].values() for v in c.values()) > 4
-                      else "Cells below 90%: "
-                      + ", ".join(f"{L} tokens at depth {float(d) * 100:.0f}% "
-                                  f"({v * 100:.0f}%)" for L in missed
-                                  for d, v in ev["accuracy"][str(L)].items() if v < 0.9)
-                      + f" ({ev['trials_per_cell']} episodes per cell: one miss is "
-                        f"{100 / ev['trials_per_cell']:.1f} points)."))
+                      + ", ".join(str(L) for L in low_mean)) + ". " + cells_line)
     notes = ""
     if targs.get("unlock_step"):
         notes += (f"\n* adaptive curriculum: lengths <= 128 until the moving average of the "
