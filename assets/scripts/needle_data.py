@@ -153,25 +153,65 @@ class TokenStream:
                 return self.ids[s:s + n]
 
 
-def make_episode(rng, stream, tok, needle, T, depth):
-    """Token ids of a full episode of exactly T tokens; returns (ids, a0, q0, needle_pos):
-    answer tokens + <eos> are ids[a0:T], the question prompt starts at q0, the needle
-    starts at needle_pos."""
-    nid = tok.encode(needle["needle"])
-    qid = tok.encode_words(PROMPT_Q) + tok.encode(needle["question"]) + tok.encode_words(PROMPT_A)
-    aid = tok.encode(needle["answer"]) + [EOS]
-    budget = T - 1 - len(nid) - len(qid) - len(aid)
+def question_answer_ids(tok, needle):
+    """(`question : {question} answer :`, answer + <eos>) as token ids."""
+    q = tok.encode_words(PROMPT_Q) + tok.encode(needle["question"]) + tok.encode_words(PROMPT_A)
+    return q, tok.encode(needle["answer"]) + [EOS]
+
+
+def haystack_window(rng, stream, tok, budget):
+    """A haystack of `budget` tokens ending a sentence, and its sentence starts (needle slots)."""
     if budget < 4:
         raise ValueError("context too short")
     hay = stream.window(rng, budget)
     if hay[-1] not in stream.end_ids:
         hay[-1] = tok.vocab["."]
-    bounds = [0] + [i + 1 for i, t in enumerate(hay) if t in stream.end_ids]
+    return hay, [0] + [i + 1 for i, t in enumerate(hay) if t in stream.end_ids]
+
+
+def make_episode(rng, stream, tok, needle, T, depth):
+    """Token ids of a full episode of exactly T tokens; returns (ids, a0, q0, needle_pos):
+    answer tokens + <eos> are ids[a0:T], the question prompt starts at q0, the needle
+    starts at needle_pos."""
+    nid = tok.encode(needle["needle"])
+    qid, aid = question_answer_ids(tok, needle)
+    hay, bounds = haystack_window(rng, stream, tok, T - 1 - len(nid) - len(qid) - len(aid))
     target = depth * len(hay)
     pos = min(bounds, key=lambda b: abs(b - target))
     ids = [BOS] + hay[:pos] + nid + hay[pos:] + qid + aid
     assert len(ids) == T, (len(ids), T)
     return ids, T - len(aid), T - len(aid) - len(qid), 1 + pos
+
+
+def make_multi_episode(rng, stream, tok, needles, T):
+    """Several needles in one haystack, each asked about once after it (in random order):
+        <bos> {haystack with the needles inserted} question : q answer : a <eos> question : ...
+    Exactly T tokens. Returns (ids, answer spans [(a0, a1)], question starts): the tokens
+    ids[a0:a1] are one answer and its <eos>. With one needle this is make_episode's layout."""
+    nids = [tok.encode(n["needle"]) for n in needles]
+    order = list(range(len(needles)))
+    rng.shuffle(order)
+    qas = [question_answer_ids(tok, needles[i]) for i in order]
+    hay, bounds = haystack_window(
+        rng, stream, tok, T - 1 - sum(map(len, nids)) - sum(len(q) + len(a) for q, a in qas))
+    at = {}
+    for nid in nids:
+        target = rng.random() * len(hay)
+        at.setdefault(min(bounds, key=lambda b: abs(b - target)), []).append(nid)
+    ids = [BOS]
+    for i in range(len(hay) + 1):
+        for nid in at.get(i, []):
+            ids.extend(nid)
+        if i < len(hay):
+            ids.append(hay[i])
+    spans, q_starts = [], []
+    for q, a in qas:
+        q_starts.append(len(ids))
+        ids.extend(q)
+        spans.append((len(ids), len(ids) + len(a)))
+        ids.extend(a)
+    assert len(ids) == T, (len(ids), T)
+    return ids, spans, q_starts
 
 
 def write_tokenizer(path, vocab):

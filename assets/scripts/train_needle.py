@@ -4,7 +4,8 @@
     OMP_NUM_THREADS=1 python3 assets/scripts/train_needle.py --arch llama --steps 3000
 
 Data: a mix of natural English text (Debian `fortunes`, training split) and synthetic
-needle episodes (see needle_data.py). Length curriculum: 64 -> 128 -> 256 -> 512.
+needle episodes (see needle_data.py; with --needles-max K an episode carries up to K
+needles, each asked about). Length curriculum: 64 -> 128 -> 256 -> 512.
 Writes into assets/models/<name>/: tokenizer.json, checkpoint.pt, train_log.jsonl,
 model.onnx, headscope.json (and assets/needles/ held-out files).
 """
@@ -45,24 +46,45 @@ def phase_at(frac, starts=None):
     return cur
 
 
-def make_batch(rng, T, B, stream, tok, heldout_keys, text_frac, lm_frac):
+def needles_per_episode(T, needles_max):
+    """Most needles an episode of T tokens carries: one per 64 tokens, at most needles_max."""
+    return max(1, min(needles_max, T // 64))
+
+
+def draw_needle(rng, heldout_keys, taken=()):
+    while True:
+        needle = nd.make_needle(rng)
+        if needle["key"] not in heldout_keys and needle["key"] not in taken:
+            return needle
+
+
+def make_batch(rng, T, B, stream, tok, heldout_keys, text_frac, lm_frac, needles_max=1):
     ids, ans_mask, lm_mask = [], [], []
+    kmax = needles_per_episode(T, needles_max)
     for _ in range(B):
         am = [0] * (T - 1)
         lm = [1 if rng.random() < lm_frac else 0 for _ in range(T - 1)]
         if rng.random() < text_frac:
             seq = [hm.BOS] + stream.window(rng, T - 1)
-        else:
-            while True:
-                needle = nd.make_needle(rng)
-                if needle["key"] not in heldout_keys:
-                    break
+        elif kmax == 1:
+            needle = draw_needle(rng, heldout_keys)
             seq, a0, q0, _ = nd.make_episode(rng, stream, tok, needle, T, rng.random())
             for i in range(q0, a0):  # question tokens: always in the LM loss
                 lm[i - 1] = 1
             for i in range(a0, T):  # answer + eos predicted from the previous position
                 am[i - 1] = 1
                 lm[i - 1] = 0
+        else:
+            needles = []
+            for _ in range(rng.randint(1, kmax)):  # distinct keys: each question has one answer
+                needles.append(draw_needle(rng, heldout_keys, {n["key"] for n in needles}))
+            seq, spans, q_starts = nd.make_multi_episode(rng, stream, tok, needles, T)
+            for q0, (a0, a1) in zip(q_starts, spans):
+                for i in range(q0, a0):
+                    lm[i - 1] = 1
+                for i in range(a0, a1):
+                    am[i - 1] = 1
+                    lm[i - 1] = 0
         ids.append(seq)
         ans_mask.append(am)
         lm_mask.append(lm)
@@ -112,6 +134,10 @@ def main():
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--text-frac", type=float, default=0.2)
     ap.add_argument("--lm-frac", type=float, default=0.25)
+    ap.add_argument("--needles-max", type=int, default=1,
+                    help="most needles (each with its own question and answer) in one episode; an "
+                         "episode of T tokens carries 1 to min(this, T/64), drawn uniformly. 1 keeps "
+                         "one needle per episode")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--phase-starts", default="0,0.1,0.25,0.45",
@@ -166,7 +192,8 @@ def main():
             B = max(1, args.batch_tokens // T)
             ts = []
             for _ in range(3):
-                batch = make_batch(rng, T, B, stream, tok, heldout_keys, args.text_frac, args.lm_frac)
+                batch = make_batch(rng, T, B, stream, tok, heldout_keys, args.text_frac, args.lm_frac,
+                           args.needles_max)
                 t0 = time.time()
                 o = loss_fn(model, args.arch, *batch)
                 opt.zero_grad()
@@ -229,7 +256,8 @@ def main():
             lr = args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
         for g in opt.param_groups:
             g["lr"] = lr
-        batch = make_batch(rng, T, B, stream, tok, heldout_keys, args.text_frac, args.lm_frac)
+        batch = make_batch(rng, T, B, stream, tok, heldout_keys, args.text_frac, args.lm_frac,
+                           args.needles_max)
         o = loss_fn(model, args.arch, *batch)
         opt.zero_grad()
         o["loss"].backward()

@@ -132,6 +132,16 @@ def needle_card(name):
                   f"rest of the remaining steps")
     if targs.get("history"):
         notes += "\n* " + targs["history"]
+    kmax = targs.get("needles_max", 1)
+    multi_line = "" if kmax <= 1 else (
+        f"\n  Most episodes carry several needles with distinct keys (1 to min({kmax}, length / 64), "
+        f"drawn uniformly; one at 64 tokens), each at its own random depth, and ask about each "
+        f"once, in random order, every answer closed by `<eos>`: `... question : q1 answer : a1 "
+        f"<eos> question : q2 answer : a2 <eos>`. An episode with one needle is exactly the "
+        f"evaluation's layout.")
+    ans_note = "" if kmax <= 1 else (
+        f" (over the training episodes, up to {kmax} needles each; a single-needle episode, "
+        f"as evaluated, is the easy case)")
     depths = [f"{d:.2f}" for d in ev["depths"]]
     rows = ["| length | " + " | ".join(f"{float(d) * 100:.0f}%" for d in depths) + " | mean |",
             "|---|" + "---|" * (len(depths) + 1)]
@@ -203,7 +213,7 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
   a needle sentence from one of {len(nd.NEEDLE_TEMPLATES)} templates with random words
   (adjective + place as the key, numbers / objects / nouns as the value) inserted at the
   sentence boundary nearest to a uniformly random depth, then `question : ... answer :`,
-  the answer and `<eos>`. {targs['text_frac'] * 100:.0f}% of the sequences are plain text.
+  the answer and `<eos>`.{multi_line} {targs['text_frac'] * 100:.0f}% of the sequences are plain text.
   The 60 held-out needles (assets/needles/needles.jsonl) and every needle sharing their
   (adjective, place) key are never trained on.
 * Loss: cross-entropy on the answer + `<eos>` tokens, plus language-model loss on the
@@ -219,7 +229,7 @@ The model then generates the answer words followed by `<eos>` (id 2). Manifest t
 {curr_line}
 * CPU, 1 thread; wall time {wall / 60:.1f} min (the 2-core machine was shared with other training jobs throughout){notes}
 * final loss (mean of the last 100 steps): total {final_avg(log, 'loss'):.3f},
-  text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}
+  text LM {final_avg(log, 'lm'):.3f}, answer {final_avg(log, 'ans'):.4f}{ans_note}
 * loss curve: `loss.png`
 
 ## Measured accuracy
