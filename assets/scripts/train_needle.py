@@ -66,23 +66,20 @@ def make_batch(rng, T, B, stream, tok, heldout_keys, text_frac, lm_frac, needles
         lm = [1 if rng.random() < lm_frac else 0 for _ in range(T - 1)]
         if rng.random() < text_frac:
             seq = [hm.BOS] + stream.window(rng, T - 1)
-        elif kmax == 1:
-            needle = draw_needle(rng, heldout_keys)
-            seq, a0, q0, _ = nd.make_episode(rng, stream, tok, needle, T, rng.random())
-            for i in range(q0, a0):  # question tokens: always in the LM loss
-                lm[i - 1] = 1
-            for i in range(a0, T):  # answer + eos predicted from the previous position
-                am[i - 1] = 1
-                lm[i - 1] = 0
         else:
-            needles = []
-            for _ in range(rng.randint(1, kmax)):  # distinct keys: each question has one answer
-                needles.append(draw_needle(rng, heldout_keys, {n["key"] for n in needles}))
-            seq, spans, q_starts = nd.make_multi_episode(rng, stream, tok, needles, T)
+            if kmax == 1:
+                needle = draw_needle(rng, heldout_keys)
+                seq, a0, q0, _ = nd.make_episode(rng, stream, tok, needle, T, rng.random())
+                q_starts, spans = [q0], [(a0, T)]
+            else:
+                needles = []
+                for _ in range(rng.randint(1, kmax)):  # distinct keys: each question has one answer
+                    needles.append(draw_needle(rng, heldout_keys, {n["key"] for n in needles}))
+                seq, spans, q_starts = nd.make_multi_episode(rng, stream, tok, needles, T)
             for q0, (a0, a1) in zip(q_starts, spans):
-                for i in range(q0, a0):
+                for i in range(q0, a0):  # question tokens: always in the LM loss
                     lm[i - 1] = 1
-                for i in range(a0, a1):
+                for i in range(a0, a1):  # answer + eos predicted from the previous position
                     am[i - 1] = 1
                     lm[i - 1] = 0
         ids.append(seq)
