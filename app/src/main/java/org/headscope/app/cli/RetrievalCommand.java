@@ -59,7 +59,8 @@ final class RetrievalCommand implements Command {
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
-            RetrievalResult r = RetrievalScan.scan(m, needles, haystack, p, new ScanProgress(err), CancelToken.NEVER);
+            RetrievalScan.Parameters grid = p;
+            RetrievalResult r = ScanIo.cancellable(cancel -> RetrievalScan.scan(m, needles, haystack, grid, ScanIo.progressLine(err), cancel));
             if (!r.hasScores()) {
                 throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
                         "Try shorter --lengths, check the needles and the model's retrieval template, or use --mode teacher.");

@@ -18,13 +18,31 @@ final class ScanIo {
     private ScanIo() {
     }
 
-    /** A progress line on stderr, rewritten in place: {@code [ 12/200] message}. */
+    /**
+     * Progress on stderr: {@code [ 12/200] message}. On a terminal the line is rewritten in place; otherwise (output
+     * piped into a log) one line is printed per tenth of the work, so a log is not one endless line.
+     */
     static Progress progressLine(PrintStream err) {
+        java.io.Console console = System.console();
+        return progressLine(err, console != null && console.isTerminal());
+    }
+
+    static Progress progressLine(PrintStream err, boolean inPlace) {
+        long[] lastTenth = {-1};
         return (done, total, message) -> {
             int width = Long.toString(total).length();
-            err.printf(Locale.ROOT, "\r[%" + width + "d/%d] %s", done, total, message);
-            if (done >= total) {
-                err.println();
+            String line = String.format(Locale.ROOT, "[%" + width + "d/%d] %s", done, total, message);
+            if (inPlace) {
+                err.print("\r" + line);
+                if (done >= total) {
+                    err.println();
+                }
+            } else {
+                long tenth = total <= 0 ? 10 : Math.min(10, 10 * done / total);
+                if (tenth > lastTenth[0] || done >= total) {
+                    lastTenth[0] = done >= total ? 11 : tenth;
+                    err.println(line);
+                }
             }
             err.flush();
         };

@@ -3,7 +3,6 @@ package org.headscope.app.cli;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.analysis.report.ReportWriter;
-import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 
 import javax.imageio.ImageIO;
@@ -51,7 +50,7 @@ final class VhdCommand implements Command {
         }
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
-            VisionDivergence.Result r = VisionDivergence.analyse(m, image, prompt, p, new ScanProgress(err), CancelToken.NEVER);
+            VisionDivergence.Result r = ScanIo.cancellable(cancel -> VisionDivergence.analyse(m, image, prompt, p, ScanIo.progressLine(err), cancel));
             ReportWriter.write(r.toReport(Provenance.of(m, prompt + " [image " + imageFile.getFileName() + "]",
                     VisionDivergence.metricVersions())), dir);
             err.printf("wrote %s: T-VHD %.4g -> %.4g with VHR on %d heads; answer \"%s\" -> \"%s\"%n", dir, r.initial().tvhd(),
