@@ -50,19 +50,35 @@ final class ScanIo {
 
     /**
      * Runs a scan with a cancel token that Ctrl-C trips: the scan stops between runs (or its run in flight is
-     * terminated) and, since the report is written only after the scan returns, no report appears.
+     * terminated), the command reports the cancellation and exits with {@link Cli#CANCELLED}, and, since the report is
+     * written only after the scan returns, no report appears. SIGINT is taken over only while the scan runs (through
+     * {@code sun.misc.Signal}, so that the JVM does not start shutting down); where that is unavailable a shutdown hook
+     * still trips the token, and the JVM's own exit status for the signal stands.
      */
     static <T> T cancellable(java.util.function.Function<CancelToken, T> scan) {
         CancelToken cancel = new CancelToken();
-        Thread hook = new Thread(cancel::cancel, "headscope-cancel");
-        Runtime.getRuntime().addShutdownHook(hook);
+        sun.misc.SignalHandler previous = null;
+        sun.misc.Signal interrupt = null;
+        Thread hook = null;
+        try {
+            interrupt = new sun.misc.Signal("INT");
+            previous = sun.misc.Signal.handle(interrupt, signal -> cancel.cancel());
+        } catch (IllegalArgumentException | UnsupportedOperationException noSignal) {
+            interrupt = null;
+            hook = new Thread(cancel::cancel, "headscope-cancel");
+            Runtime.getRuntime().addShutdownHook(hook);
+        }
         try {
             return scan.apply(cancel);
         } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is already exiting because of Ctrl-C; the hook has done its job
+            if (interrupt != null) {
+                sun.misc.Signal.handle(interrupt, previous);
+            } else {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException shuttingDown) {
+                    // the JVM is already exiting because of Ctrl-C; the hook has done its job
+                }
             }
         }
     }

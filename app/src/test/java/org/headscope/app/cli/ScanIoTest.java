@@ -48,4 +48,17 @@ class ScanIoTest {
         assertTrue(out.endsWith("\r[5/5] step 5" + System.lineSeparator()), out);
         assertEquals(1, out.chars().filter(c -> c == '\n').count(), "one line end, after the last update");
     }
+
+    @Test
+    void ctrlCDuringAScanCancelsItAndLeavesTheJvmRunning() throws Exception {
+        boolean cancelled = ScanIo.cancellable(cancel -> {
+            sun.misc.Signal.raise(new sun.misc.Signal("INT"));
+            long until = System.nanoTime() + 10_000_000_000L;
+            while (!cancel.isCancelled() && System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            return cancel.isCancelled();
+        });
+        assertTrue(cancelled, "SIGINT trips the scan's cancel token");
+    }
 }
