@@ -38,9 +38,9 @@ final class ScanIo {
                     err.println();
                 }
             } else {
-                long tenth = total <= 0 ? 10 : Math.min(10, 10 * done / total);
-                if (tenth > lastTenth[0] || done >= total) {
-                    lastTenth[0] = done >= total ? 11 : tenth;
+                long tenth = total <= 0 || done >= total ? 10 : 10 * done / total;
+                if (tenth > lastTenth[0]) {
+                    lastTenth[0] = tenth;
                     err.println(line);
                 }
             }
