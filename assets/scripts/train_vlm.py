@@ -79,11 +79,11 @@ class PatchProbe(torch.nn.Module):
     projector, the features held them (probe loss 0.001) but the projector still passed on
     only colour and occupancy."""
 
-    def __init__(self, d_vision):
+    def __init__(self, d):
         super().__init__()
-        self.kind = torch.nn.Linear(d_vision, 1 + len(sd.SHAPES))
-        self.colour = torch.nn.Linear(d_vision, 1 + len(sd.COLORS))
-        self.cell = torch.nn.Linear(d_vision, sd.GRID * sd.GRID)
+        self.kind = torch.nn.Linear(d, 1 + len(sd.SHAPES))
+        self.colour = torch.nn.Linear(d, 1 + len(sd.COLORS))
+        self.cell = torch.nn.Linear(d, sd.GRID * sd.GRID)
 
     def loss(self, feats, examples):
         labels = [sd.patch_labels(e["scene"]) for e in examples]
@@ -123,8 +123,9 @@ def main():
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--d-vision", type=int, default=96)
     ap.add_argument("--aux-weight", type=float, default=1.0,
-                    help="weight of the auxiliary per-patch kind/colour loss on the vision "
-                         "encoder (0 = answer loss only)")
+                    help="weight of the auxiliary per-patch kind/colour/cell loss on the image "
+                         "embeddings the decoder receives, the projector's output (0 = answer "
+                         "loss only)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--resume", action="store_true",
@@ -157,7 +158,8 @@ def main():
                 if r["step"] <= step0:
                     f.write(json.dumps(r) + "\n")
     print(f"shapes-vlm: {hm.count_params(model)} params, vocab {len(vocab)}", flush=True)
-    opt = torch.optim.AdamW(list(model.parameters()) + list(probe.parameters()), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
+    params = list(model.parameters()) + list(probe.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.95), weight_decay=0.01)
     logf = None
     if not args.bench:
         targs = dict(vars(args))
@@ -190,7 +192,7 @@ def main():
                                           aux_weight=args.aux_weight)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(probe.parameters()), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if args.bench:
             print(f"step {time.time() - ts:.3f}s (incl. data {time.time() - t0:.3f}s)", flush=True)

@@ -73,6 +73,7 @@ def size_mb(folder, names):
 def needle_card(name):
     sys.path.insert(0, HERE)
     import needle_data as nd
+    from train_needle import CURRICULUM
     folder = os.path.join(ASSETS, "models", name)
     log = read_log(folder)
     ck = torch.load(os.path.join(folder, "checkpoint.pt"), map_location="cpu")
@@ -93,11 +94,13 @@ def needle_card(name):
         steps_line = (f"{first_end} steps: stopped at the step-{first_end} checkpoint of a "
                       f"{targs['steps']}-step schedule to fit the time budget (the CPU was shared "
                       f"with other jobs)")
+    _, lens, weights = CURRICULUM[-1]  # what a resumed run trains on
+    mix = "/".join(map(str, lens)) + " (weights " + "/".join(f"{w:g}" for w in weights) + ")"
     for r in resumed:
         steps_line += (f"\n* then `{r['command']}`: continued from the step-{r['from_step']} "
                        f"checkpoint with fresh AdamW moments and a fresh schedule of {r['steps']} "
                        f"steps (lr {r['lr']}, warm-up {r.get('warmup', targs['warmup'])}, cosine to "
-                       f"10%) on the full-length mix 64/128/256/512 (weights 0.1/0.15/0.25/0.5)")
+                       f"10%) on the full-length mix {mix}")
     if resumed:
         steps_line += f"\n* {done} steps in all"
     log = [r for r in log if r["step"] <= done]
