@@ -23,6 +23,8 @@ public final class AttentionLocator {
             "PackedAttention", "PackedMultiHeadAttention", "DecoderMaskedMultiHeadAttention",
             "DecoderMaskedSelfAttention", "SparseAttention", "LongformerAttention", "QAttention", "DecoderAttention");
     private static final Set<String> PASS_THROUGH = Set.of("Identity", "Cast", "Dropout");
+    /** Layout ops between the softmax and P·V (heads folded into or out of the batch axis). */
+    private static final Set<String> PROBS_LAYOUT = Set.of("Reshape", "Squeeze", "Unsqueeze", "Flatten");
     private static final Set<String> KV_EXPANSION = Set.of("Reshape", "Expand", "Unsqueeze", "Identity", "Cast", "Tile");
     private static final Set<String> HEAD_MERGE = Set.of("Transpose", "Reshape", "Identity", "Cast", "Flatten");
     private static final String REEXPORT = "Re-export the model with eager attention and without ONNX Runtime's attention fusion, "
@@ -89,52 +91,73 @@ public final class AttentionLocator {
 
     private static AttentionSite block(GraphIndex index, OnnxMl.NodeProto softmax, int layer) {
         String probs = softmax.getOutput(0);
-        OnnxMl.NodeProto pv = firstMatMulReading(index, probs, 0);
+        OnnxMl.NodeProto pv = valueProduct(index, probs);
         if (pv == null) {
             return null;
         }
-        OnnxMl.NodeProto qk = scoreMatMul(index, softmax.getInput(0));
-        if (qk == null) {
+        List<OnnxMl.NodeProto> chain = scoreChain(index, softmax.getInput(0));
+        if (chain == null) {
             return null;
         }
-        String scores = qk.getOutput(0);
-        List<OnnxMl.NodeProto> scoreUsers = index.consumersOf(scores);
-        if (scoreUsers.size() == 1) {
-            OnnxMl.NodeProto s = scoreUsers.get(0);
-            String op = s.getOpType();
-            if ((op.equals("Div") || op.equals("Mul")) && s.getInputCount() == 2
-                    && (index.isConstant(s.getInput(1)) || index.isConstant(s.getInput(0)))) {
-                scores = s.getOutput(0);
-            }
-        }
+        OnnxMl.NodeProto qk = chain.get(0);
+        String scores = scoresTensor(index, chain);
         String value = pv.getInput(1);
-        String kvValue = value;
-        OnnxMl.NodeProto p = index.producer.get(kvValue);
-        while (p != null && KV_EXPANSION.contains(p.getOpType())) {
-            kvValue = p.getInput(0);
-            p = index.producer.get(kvValue);
-        }
+        List<String> kvChain = valueChain(index, value);
+        String kvValue = kvChain.get(kvChain.size() - 1);
         String context = pv.getOutput(0);
         OutputProjection proj = outputProjection(index, context);
         return new AttentionSite(layer, 0, 0, 0, scores, softmax.getInput(0), probs, context,
                 qk.getInput(0), qk.getInput(1), value, kvValue,
-                proj == null ? null : proj.weight, proj != null && proj.transposed, proj == null ? null : proj.residual);
+                proj == null ? null : proj.weight, proj != null && proj.transposed, proj == null ? null : proj.residual,
+                AttentionSite.Layout.HEADS_AXIS, "eager");
     }
 
-    /** The MatMul reading the tensor as its input {@code slot}, looking through casts and dropout. */
-    private static OnnxMl.NodeProto firstMatMulReading(GraphIndex index, String tensor, int slot) {
+    /**
+     * V as the P·V product reads it, then each tensor before it through GQA/MQA expansion (Expand, Tile, Reshape,
+     * Unsqueeze): the probe run picks the one with the fewest heads as the key/value layout.
+     */
+    static List<String> valueChain(GraphIndex index, String value) {
+        List<String> chain = new ArrayList<>(List.of(value));
+        OnnxMl.NodeProto p = index.producer.get(value);
+        while (p != null && KV_EXPANSION.contains(p.getOpType()) && chain.size() < 16) {
+            chain.add(p.getInput(0));
+            p = index.producer.get(p.getInput(0));
+        }
+        return chain;
+    }
+
+    private static boolean isProduct(GraphIndex index, OnnxMl.NodeProto n) {
+        boolean matmul = n.getOpType().equals("MatMul") && n.getDomain().isEmpty();
+        boolean fused = n.getOpType().equals("FusedMatMul") && n.getDomain().equals("com.microsoft");
+        return (matmul || fused) && n.getInputCount() >= 2
+                && !index.isConstant(n.getInput(0)) && !index.isConstant(n.getInput(1));
+    }
+
+    /**
+     * The product P·V: a MatMul (or ONNX Runtime's FusedMatMul without transposes and scaling of P) that reads
+     * the probabilities as its left operand, looking through casts, dropout, reshapes (heads folded into the batch)
+     * and the NaN guard that decomposed SDPA writes ({@code Where(IsNaN(p), 0, p)}).
+     */
+    private static OnnxMl.NodeProto valueProduct(GraphIndex index, String tensor) {
         Deque<String> todo = new ArrayDeque<>(List.of(tensor));
         Set<String> seen = new HashSet<>();
         while (!todo.isEmpty()) {
             String t = todo.poll();
-            if (!seen.add(t)) {
+            if (!seen.add(t) || seen.size() > 32) {
                 continue;
             }
             for (OnnxMl.NodeProto c : index.consumersOf(t)) {
-                if (c.getOpType().equals("MatMul") && c.getInput(slot).equals(t) && !index.isConstant(c.getInput(1 - slot))) {
-                    return c;
+                String op = c.getOpType();
+                if (isProduct(index, c) && c.getInput(0).equals(t) && !c.getInput(1).equals(t)) {
+                    boolean plain = op.equals("MatMul") || (GraphIndex.attrInt(c, "transA", 0) == 0
+                            && GraphIndex.attrInt(c, "transBatchA", 0) == 0 && GraphIndex.attrFloat(c, "alpha", 1f) == 1f);
+                    if (plain) {
+                        return c;
+                    }
                 }
-                if (PASS_THROUGH.contains(c.getOpType())) {
+                boolean dataInput = c.getInputCount() > 0 && c.getInput(0).equals(t);
+                if (PASS_THROUGH.contains(op) || (PROBS_LAYOUT.contains(op) && dataInput)
+                        || (op.equals("Where") && c.getInputCount() == 3 && !c.getInput(0).equals(t))) {
                     todo.add(c.getOutput(0));
                 }
             }
@@ -142,12 +165,16 @@ public final class AttentionLocator {
         return null;
     }
 
-    /** Walks back from the softmax input through mask and scale ops to the MatMul of two activations. */
-    private static OnnxMl.NodeProto scoreMatMul(GraphIndex index, String softmaxInput) {
+    /**
+     * Walks back from the softmax input through scale, softcap, bias, mask and layout ops to the product of two
+     * activations, and returns the path from that product (first) to the node producing the softmax input (last).
+     */
+    private static List<OnnxMl.NodeProto> scoreChain(GraphIndex index, String softmaxInput) {
         Deque<String> todo = new ArrayDeque<>(List.of(softmaxInput));
+        java.util.Map<String, String> towardSoftmax = new java.util.HashMap<>();
         Set<String> seen = new HashSet<>();
         int steps = 0;
-        while (!todo.isEmpty() && steps++ < 64) {
+        while (!todo.isEmpty() && steps++ < 96) {
             String t = todo.poll();
             if (!seen.add(t)) {
                 continue;
@@ -156,24 +183,67 @@ public final class AttentionLocator {
             if (p == null) {
                 continue;
             }
-            switch (p.getOpType()) {
-                case "MatMul" -> {
-                    if (!index.isConstant(p.getInput(0)) && !index.isConstant(p.getInput(1))) {
-                        return p;
-                    }
+            if (isProduct(index, p)) {
+                List<OnnxMl.NodeProto> chain = new ArrayList<>();
+                for (String x = t; x != null; x = towardSoftmax.get(x)) {
+                    chain.add(index.producer.get(x));
                 }
-                case "Add", "Sub", "Where", "Mul", "Div", "Cast", "Identity", "Max", "Min", "Clip", "Tanh", "Softcap" -> {
+                return chain;
+            }
+            List<String> next = new ArrayList<>();
+            switch (p.getOpType()) {
+                case "Add", "Sub", "Mul", "Div", "Cast", "Identity", "Max", "Min", "Clip", "Tanh", "Softcap" -> {
                     for (String in : p.getInputList()) {
                         if (!in.isEmpty() && !index.isConstant(in)) {
-                            todo.add(in);
+                            next.add(in);
                         }
                     }
                 }
+                case "Where" -> {
+                    for (int i = 1; i < p.getInputCount(); i++) {
+                        if (!index.isConstant(p.getInput(i))) {
+                            next.add(p.getInput(i));
+                        }
+                    }
+                }
+                case "Reshape", "Squeeze", "Unsqueeze", "Flatten" -> next.add(p.getInput(0));
                 default -> {
                 }
             }
+            for (String in : next) {
+                towardSoftmax.putIfAbsent(in, t);
+                todo.add(in);
+            }
         }
         return null;
+    }
+
+    /**
+     * Where the score tap and the pre-softmax hook sit on the chain product -> softmax: in the softmax's own
+     * layout (after the last reshape), after the scale and any softcap ({@code tanh(s/c)*c}), and before the first
+     * tensor added to it there (the mask; for ALiBi models, whose bias is added before the reshape to heads, the
+     * scores include the positional bias).
+     */
+    private static String scoresTensor(GraphIndex index, List<OnnxMl.NodeProto> chain) {
+        int start = 0;
+        for (int i = 0; i < chain.size(); i++) {
+            if (Set.of("Reshape", "Squeeze", "Unsqueeze", "Flatten").contains(chain.get(i).getOpType())) {
+                start = i;
+            }
+        }
+        String scores = chain.get(start).getOutput(0);
+        for (int i = start + 1; i < chain.size(); i++) {
+            OnnxMl.NodeProto n = chain.get(i);
+            String op = n.getOpType();
+            boolean unary = op.equals("Tanh") || op.equals("Cast") || op.equals("Identity") || op.equals("Softcap");
+            boolean scale = (op.equals("Mul") || op.equals("Div")) && n.getInputCount() == 2
+                    && (index.isConstant(n.getInput(1)) || index.isConstant(n.getInput(0)));
+            if (!unary && !scale) {
+                break;
+            }
+            scores = n.getOutput(0);
+        }
+        return scores;
     }
 
     private record OutputProjection(String weight, boolean transposed, String residual) {
@@ -219,6 +289,11 @@ public final class AttentionLocator {
                 }
             } else if (u.getOpType().equals("Reshape") || u.getOpType().equals("Identity")) {
                 out = u.getOutput(0);
+            } else if (u.getOpType().equals("SkipLayerNormalization") || u.getOpType().equals("SkipSimplifiedLayerNormalization")) {
+                // ONNX Runtime's fusion of bias + residual add + normalisation: the other of its first two inputs
+                String other = u.getInput(0).equals(out) ? u.getInput(1) : u.getInput(0);
+                residual = index.isConstant(other) ? null : other;
+                break;
             } else {
                 break;
             }

@@ -168,7 +168,7 @@ final class CompiledSession implements AutoCloseable {
         for (ModelInput in : inputs) {
             FloatTensor state = r.states().get(in.name());
             if (state != null) {
-                feed.put(in.name(), floats(state));
+                feed.put(in.name(), floats(in, state));
                 continue;
             }
             switch (in.role()) {
@@ -176,10 +176,10 @@ final class CompiledSession implements AutoCloseable {
                 case ATTENTION_MASK -> feed.put(in.name(), ints(in, r.attentionMask() != null ? r.attentionMask() : filled(b, keys, 1)));
                 case POSITION_IDS -> feed.put(in.name(), ints(in, r.positionIds() != null ? r.positionIds() : positions(b, pastLen, t)));
                 case TOKEN_TYPE_IDS -> feed.put(in.name(), ints(in, r.tokenTypeIds() != null ? r.tokenTypeIds() : filled(b, t, 0)));
-                case INPUTS_EMBEDS -> feed.put(in.name(), floats(require(r.inputsEmbeds(), in, "input embeddings")));
+                case INPUTS_EMBEDS -> feed.put(in.name(), floats(in, require(r.inputsEmbeds(), in, "input embeddings")));
                 case PAST_KEY, PAST_VALUE -> {
                     FloatTensor p = r.past().get(in.name());
-                    feed.put(in.name(), floats(p != null ? p : emptyPast(in, b)));
+                    feed.put(in.name(), floats(in, p != null ? p : emptyPast(in, b)));
                 }
                 case USE_CACHE -> throw new ModelException("Input '" + in.name() + "' switches between cached and uncached decoding "
                         + "(an Optimum merged decoder).", "Export without merging (see assets/export/README.md).");
@@ -242,6 +242,24 @@ final class CompiledSession implements AutoCloseable {
         return OnnxTensor.createTensor(env, buf, v.shape());
     }
 
+    /** A float tensor for a graph input, converted to the input's half-precision type where it has one. */
+    private OnnxTensor floats(ModelInput in, FloatTensor v) throws OrtException {
+        boolean fp16 = in.elemType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.FLOAT16.getNumber();
+        boolean bf16 = in.elemType() == ai.onnx.proto.OnnxMl.TensorProto.DataType.BFLOAT16.getNumber();
+        if (!fp16 && !bf16) {
+            return floats(v);
+        }
+        java.nio.ShortBuffer buf = ByteBuffer.allocateDirect(Math.max(2, v.data().length * 2)).order(ByteOrder.nativeOrder()).asShortBuffer();
+        for (float x : v.data()) {
+            buf.put(fp16 ? ai.onnxruntime.platform.Fp16Conversions.floatToFp16(x) : ai.onnxruntime.platform.Fp16Conversions.floatToBf16(x));
+        }
+        buf.rewind();
+        if (v.data().length == 0) {
+            buf.limit(0);
+        }
+        return OnnxTensor.createTensor(env, buf, v.shape(), fp16 ? ai.onnxruntime.OnnxJavaType.FLOAT16 : ai.onnxruntime.OnnxJavaType.BFLOAT16);
+    }
+
     private OnnxTensor floats(FloatTensor v) throws OrtException {
         FloatBuffer buf = ByteBuffer.allocateDirect(Math.max(4, v.data().length * 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
         buf.put(v.data()).rewind();
@@ -261,7 +279,8 @@ final class CompiledSession implements AutoCloseable {
             TensorInfo info = tensor.getInfo();
             long[] shape = info.getShape();
             switch (info.type) {
-                case FLOAT -> {
+                case FLOAT, FLOAT16, BFLOAT16 -> {
+                    // half-precision outputs are widened to float by ONNX Runtime's own conversion
                     FloatBuffer fb = tensor.getFloatBuffer();
                     float[] data = new float[fb.remaining()];
                     fb.get(data);

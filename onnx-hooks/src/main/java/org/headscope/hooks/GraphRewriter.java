@@ -26,8 +26,12 @@ public final class GraphRewriter {
     private final List<OnnxMl.TensorProto> initializers = new ArrayList<>();
     private final List<OnnxMl.ValueInfoProto> inputs = new ArrayList<>();
     private final List<OnnxMl.ValueInfoProto> outputs = new ArrayList<>();
+    private final GraphIndex index;
+    /** Float views ({@code [B,H,...]}, float32) of site tensors, made once per tensor. */
+    private final Map<String, String> views = new HashMap<>();
     private String anchor;
     private int counter;
+    private static final int FLOAT = OnnxMl.TensorProto.DataType.FLOAT.getNumber();
 
     private GraphRewriter(OnnxModel model, List<AttentionSite> sites) {
         this.source = model.graph();
@@ -35,18 +39,41 @@ public final class GraphRewriter {
         this.sites = sites;
         this.heads = sites.isEmpty() ? 0 : sites.get(0).queryHeads();
         this.headDim = sites.isEmpty() ? 0 : sites.get(0).headDim();
+        this.index = new GraphIndex(source);
     }
 
-    /** A copy of the model whose graph also outputs the named tensors (float), for probing shapes. */
-    public static OnnxMl.ModelProto expose(OnnxModel model, List<String> tensors) {
+    /** A model whose graph also outputs some of its tensors, and the output name under which each is read. */
+    public record Exposed(OnnxMl.ModelProto model, Map<String, String> outputFor) {
+    }
+
+    /**
+     * A copy of the model whose graph also outputs the named tensors as float (cast from the graph's own type where
+     * it is not float), for probing shapes.
+     */
+    public static Exposed expose(OnnxModel model, List<String> tensors) {
         OnnxMl.GraphProto.Builder g = model.graph().toBuilder();
+        GraphIndex index = new GraphIndex(model.graph());
         Set<String> existing = new java.util.HashSet<>(model.outputNames());
+        Map<String, String> outputFor = new LinkedHashMap<>();
         for (String t : tensors) {
-            if (existing.add(t)) {
-                g.addOutput(valueInfo(t, OnnxMl.TensorProto.DataType.FLOAT, -1));
+            if (outputFor.containsKey(t)) {
+                continue;
+            }
+            int type = index.elemType(t);
+            if (type == FLOAT) {
+                outputFor.put(t, t);
+                if (existing.add(t)) {
+                    g.addOutput(valueInfo(t, OnnxMl.TensorProto.DataType.FLOAT, -1));
+                }
+            } else {
+                String name = t + "/hs_probe_f32";
+                g.addNode(OnnxMl.NodeProto.newBuilder().setOpType("Cast").setName("hs/probe/" + t).addInput(t).addOutput(name)
+                        .addAttribute(attrInt("to", FLOAT)));
+                g.addOutput(valueInfo(name, OnnxMl.TensorProto.DataType.FLOAT, -1));
+                outputFor.put(t, name);
             }
         }
-        return model.skeleton().toBuilder().setGraph(g).build();
+        return new Exposed(model.skeleton().toBuilder().setGraph(g).build(), outputFor);
     }
 
     /**
@@ -91,7 +118,8 @@ public final class GraphRewriter {
         java.util.Set<String> inits = new java.util.HashSet<>();
         g.getInitializerList().forEach(t -> inits.add(t.getName()));
         g.getInputList().stream().filter(v -> !inits.contains(v.getName())).forEach(b::addInput);
-        b.addInput(valueInfo(start, OnnxMl.TensorProto.DataType.FLOAT, -1));
+        b.addInput(OnnxMl.ValueInfoProto.newBuilder().setName(start).setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(index.elemType(start)))).build());
         g.getOutputList().stream().filter(v -> outputs.contains(v.getName())).forEach(b::addOutput);
         return rewritten.toBuilder().setGraph(b).build();
     }
@@ -161,9 +189,11 @@ public final class GraphRewriter {
 
     private void site(AttentionSite s, TapSet taps, HookSet hooks) {
         int l = s.layer();
-        String scores = s.scores();
+        AttentionSite.Layout layout = s.layout();
+        String scores = null;
         if (hooks.preSoftmax()) {
-            anchor = scores;
+            scores = view(s.scores(), layout.flatScores());
+            anchor = s.scores();
             String idx = constInt("l" + l, l);
             String g = unsqueeze(gather(HookSet.PRE_GAIN, idx), 2, 3);
             String bias = unsqueeze(gather(HookSet.PRE_BIAS, idx), 2);
@@ -174,12 +204,13 @@ public final class GraphRewriter {
             String factor = op("Add", constFloat("one", 1f), op("Mul", rows, op("Sub", g, constFloat("one", 1f))));
             String edited = op("Add", op("Add", op("Mul", scores, factor), op("Mul", rows, bias)),
                     op("Mul", op("Mul", rows, amp), op("Abs", scores)));
-            rewire.put(scores, edited);
+            rewire.put(s.scores(), unview(edited, s.scores(), layout.flatScores()));
             scores = edited;
         }
-        String probs = s.probs();
+        String probs = null;
         if (hooks.postSoftmax()) {
-            anchor = probs;
+            probs = view(s.probs(), layout.flatProbs());
+            anchor = s.probs();
             String idx = constInt("l" + l, l);
             String keep = unsqueeze(gather(HookSet.POST_KEEP, idx), 2);
             String recv = unsqueeze(gather(HookSet.POST_RECV, idx), 2);
@@ -199,70 +230,118 @@ public final class GraphRewriter {
             String keepFactor = op("Add", constFloat("one", 1f), op("Mul", gate, op("Sub", keep, constFloat("one", 1f))));
             String share = op("Mul", op("Mul", gate, op("Div", moved, safe)), recv);
             String edited = op("Mul", probs, op("Add", keepFactor, share));
-            rewire.put(probs, edited);
+            rewire.put(s.probs(), unview(edited, s.probs(), layout.flatProbs()));
             probs = edited;
         }
-        String z = s.headOutput();
+        String z = null;
         if (hooks.headOutput()) {
-            anchor = z;
+            z = view(s.headOutput(), layout.flatOutput());
+            anchor = s.headOutput();
             String idx = constInt("l" + l, l);
             String g = unsqueeze(gather(HookSet.HEAD_GAIN, idx), 2, 3);
             String c = unsqueeze(gather(HookSet.HEAD_BIAS, idx), 2);
             String edited = op("Add", op("Mul", z, g), c);
-            rewire.put(z, edited);
+            rewire.put(s.headOutput(), unview(edited, s.headOutput(), layout.flatOutput()));
             z = edited;
         }
         taps(s, taps, scores, probs, z);
     }
 
-    private void taps(AttentionSite s, TapSet taps, String scores, String probs, String z) {
+    /**
+     * The tensor as float32 in the {@code [B, H, ...]} layout: cast from the graph's own type (float16, bfloat16)
+     * and, where the graph folds heads into the batch axis, reshaped to give heads their own axis. Returns the
+     * tensor itself for the common case of a float32 tensor with a heads axis.
+     */
+    private String view(String tensor, boolean flat) {
+        String known = views.get(tensor);
+        if (known != null) {
+            return known;
+        }
+        anchor = tensor;
+        String v = tensor;
+        if (index.elemType(tensor) != FLOAT) {
+            v = cast(v);
+        }
+        if (flat) {
+            String rest = node("Slice", List.of(node("Shape", List.of(tensor), List.of()), constInts("s1", 1), constInts("big", Long.MAX_VALUE)), List.of());
+            String shape = node("Concat", List.of(constInts("m1h" + heads, -1, heads), rest), List.of(attrInt("axis", 0)));
+            v = op("Reshape", v, shape);
+        }
+        views.put(tensor, v);
+        return v;
+    }
+
+    /** An edited float view written back in the original tensor's layout and type. */
+    private String unview(String edited, String original, boolean flat) {
+        String v = edited;
+        if (flat) {
+            v = op("Reshape", v, node("Shape", List.of(original), List.of()));
+        }
+        int type = index.elemType(original);
+        if (type != FLOAT) {
+            v = node("Cast", List.of(v), List.of(attrInt("to", type)));
+        }
+        return v;
+    }
+
+    private void taps(AttentionSite s, TapSet taps, String editedScores, String editedProbs, String editedZ) {
         int l = s.layer();
+        AttentionSite.Layout layout = s.layout();
         if (taps.has(TapKind.SCORES, l)) {
-            anchor = scores;
+            String scores = editedScores != null ? editedScores : view(s.scores(), layout.flatScores());
+            anchor = s.scores();
             output(TapKind.SCORES, l, scores);
         }
-        anchor = probs;
-        if (taps.has(TapKind.PROBS, l)) {
-            output(TapKind.PROBS, l, probs);
+        if (TapKind.PROB_TAPS.stream().anyMatch(k -> taps.has(k, l))) {
+            String probs = editedProbs != null ? editedProbs : view(s.probs(), layout.flatProbs());
+            anchor = s.probs();
+            if (taps.has(TapKind.PROBS, l)) {
+                output(TapKind.PROBS, l, probs);
+            }
+            if (taps.has(TapKind.LAST_ROW, l)) {
+                output(TapKind.LAST_ROW, l, node("Gather", List.of(probs, constInt("minus1", -1)), List.of(attrInt("axis", 2))));
+            }
+            if (taps.has(TapKind.COL_SUM, l)) {
+                output(TapKind.COL_SUM, l, reduce("ReduceSum", probs, false, 2));
+            }
+            if (taps.has(TapKind.ARGMAX, l)) {
+                output(TapKind.ARGMAX, l, node("ArgMax", List.of(probs), List.of(attrInt("axis", -1), attrInt("keepdims", 0))));
+            }
+            if (taps.has(TapKind.ENTROPY, l)) {
+                String plogp = op("Mul", probs, op("Log", op("Add", probs, constFloat("tiny", 1e-30f))));
+                output(TapKind.ENTROPY, l, op("Neg", reduce("ReduceSum", plogp, false)));
+            }
+            if (taps.has(TapKind.SPAN_MASS, l)) {
+                String span = unsqueeze(HookSet.KEY_SPAN, 1, 2);
+                output(TapKind.SPAN_MASS, l, reduce("ReduceSum", op("Mul", probs, span), false));
+            }
         }
-        if (taps.has(TapKind.LAST_ROW, l)) {
-            output(TapKind.LAST_ROW, l, node("Gather", List.of(probs, constInt("minus1", -1)), List.of(attrInt("axis", 2))));
-        }
-        if (taps.has(TapKind.COL_SUM, l)) {
-            output(TapKind.COL_SUM, l, reduce("ReduceSum", probs, false, 2));
-        }
-        if (taps.has(TapKind.ARGMAX, l)) {
-            output(TapKind.ARGMAX, l, node("ArgMax", List.of(probs), List.of(attrInt("axis", -1), attrInt("keepdims", 0))));
-        }
-        if (taps.has(TapKind.ENTROPY, l)) {
-            String plogp = op("Mul", probs, op("Log", op("Add", probs, constFloat("tiny", 1e-30f))));
-            output(TapKind.ENTROPY, l, op("Neg", reduce("ReduceSum", plogp, false)));
-        }
-        if (taps.has(TapKind.SPAN_MASS, l)) {
-            String span = unsqueeze(HookSet.KEY_SPAN, 1, 2);
-            output(TapKind.SPAN_MASS, l, reduce("ReduceSum", op("Mul", probs, span), false));
-        }
-        anchor = z;
-        if (taps.has(TapKind.HEAD_OUTPUT, l)) {
-            output(TapKind.HEAD_OUTPUT, l, z);
-        }
-        if (taps.has(TapKind.HEAD_NORM, l)) {
-            output(TapKind.HEAD_NORM, l, reduce("ReduceL2", z, false));
-        }
-        if (taps.has(TapKind.HEAD_CONTRIBUTION, l)) {
-            output(TapKind.HEAD_CONTRIBUTION, l, reduce("ReduceL1", op("MatMul", z, headWeights(s)), false));
+        if (taps.has(TapKind.HEAD_OUTPUT, l) || taps.has(TapKind.HEAD_NORM, l) || taps.has(TapKind.HEAD_CONTRIBUTION, l)) {
+            String z = editedZ != null ? editedZ : view(s.headOutput(), layout.flatOutput());
+            anchor = s.headOutput();
+            if (taps.has(TapKind.HEAD_OUTPUT, l)) {
+                output(TapKind.HEAD_OUTPUT, l, z);
+            }
+            if (taps.has(TapKind.HEAD_NORM, l)) {
+                output(TapKind.HEAD_NORM, l, reduce("ReduceL2", z, false));
+            }
+            if (taps.has(TapKind.HEAD_CONTRIBUTION, l)) {
+                output(TapKind.HEAD_CONTRIBUTION, l, reduce("ReduceL1", op("MatMul", z, headWeights(s)), false));
+            }
         }
         if (taps.has(TapKind.VALUE_DRAIN, l)) {
+            String v = view(s.value(), layout.flatOutput());
             anchor = s.value();
-            output(TapKind.VALUE_DRAIN, l, reduce("ReduceL2", op("MatMul", s.value(), headWeights(s)), false));
+            output(TapKind.VALUE_DRAIN, l, reduce("ReduceL2", op("MatMul", v, headWeights(s)), false));
         }
         if (taps.has(TapKind.RESIDUAL, l)) {
             if (s.residual() == null) {
                 throw new ModelException("The residual stream of layer " + l + " could not be identified in this graph.",
                         "Analyses that need residual states (massive activations, residual peaks) are unavailable for this model.");
             }
+            String r = view(s.residual(), false);
             anchor = s.residual();
-            output(TapKind.RESIDUAL, l, s.residual());
+            output(TapKind.RESIDUAL, l, r);
         }
     }
 
@@ -273,6 +352,9 @@ public final class GraphRewriter {
                     "Per-head contribution and value-drain taps are unavailable for this model; the other taps work.");
         }
         String w = s.outputWeight();
+        if (index.elemType(w) != FLOAT) {
+            w = cast(w);
+        }
         if (s.outputWeightTransposed()) {
             w = node("Transpose", List.of(w), List.of(attrInts("perm", 1, 0)));
         }

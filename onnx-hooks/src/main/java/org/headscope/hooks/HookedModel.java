@@ -89,31 +89,58 @@ public final class HookedModel implements AutoCloseable {
         return open(path, DevicePreference.AUTO);
     }
 
+    /**
+     * One run on a five-token prompt with the block tensors exposed: head counts, head size, key/value heads and
+     * the layout (heads on their own axis or folded into the batch) are read off the shapes, because exporters write
+     * shapes inconsistently or not at all.
+     */
     private List<AttentionSite> probe(List<AttentionSite> blocks) {
+        GraphIndex index = new GraphIndex(model.graph());
         List<String> names = new ArrayList<>();
+        Map<AttentionSite, List<String>> valueChains = new LinkedHashMap<>();
         for (AttentionSite s : blocks) {
+            names.add(s.scores());
             names.add(s.probs());
             names.add(s.headOutput());
-            names.add(s.kvValue());
+            List<String> chain = AttentionLocator.valueChain(index, s.value());
+            valueChains.put(s, chain);
+            names.addAll(chain);
         }
-        OnnxMl.ModelProto exposed = GraphRewriter.expose(model, names);
-        try (HookedSession probe = HookedSession.owning(newSession(exposed, TapSet.NONE, HookSet.NONE, List.of(), false))) {
+        GraphRewriter.Exposed exposed = GraphRewriter.expose(model, names);
+        try (HookedSession probe = HookedSession.owning(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, List.of(), false))) {
             int t = 5;
             RunRequest req = hasRole(InputRole.INPUTS_EMBEDS) ? RunRequest.embeddings(probeEmbeddings(t))
                     : RunRequest.tokens(new long[]{1, 2, 3, 4, 5});
-            RunResult r = probe.run(req.withOutputs(new java.util.LinkedHashSet<>(names)));
+            RunResult r = probe.run(req.withOutputs(new java.util.LinkedHashSet<>(exposed.outputFor().values())));
             List<AttentionSite> out = new ArrayList<>();
             for (AttentionSite s : blocks) {
-                FloatTensor p = r.output(s.probs());
-                FloatTensor z = r.output(s.headOutput());
-                FloatTensor v = r.output(s.kvValue());
-                if (p.rank() != 4 || z.rank() != 4) {
-                    throw new ModelException("Attention of layer " + s.layer() + " has probabilities of rank " + p.rank()
-                            + " (expected [batch, heads, queries, keys]).",
+                FloatTensor sc = r.output(exposed.outputFor().get(s.scores()));
+                FloatTensor p = r.output(exposed.outputFor().get(s.probs()));
+                FloatTensor z = r.output(exposed.outputFor().get(s.headOutput()));
+                if ((p.rank() != 4 && p.rank() != 3) || (z.rank() != 4 && z.rank() != 3) || (sc.rank() != 4 && sc.rank() != 3)) {
+                    throw new ModelException("Attention of layer " + out.size() + " has probabilities of rank " + p.rank()
+                            + " and head outputs of rank " + z.rank()
+                            + " (expected [batch, heads, queries, keys], or heads folded into the batch).",
                             "Re-export with the standard head layout (eager attention in Hugging Face transformers).");
                 }
-                int kv = v.rank() == 4 ? v.dim(1) : p.dim(1);
-                out.add(s.withShape(out.size(), p.dim(1), kv, z.dim(3)));
+                // the probe runs one sequence, so a folded [B*H, T, K] tensor has H on its first axis
+                int heads = p.rank() == 4 ? p.dim(1) : sc.rank() == 4 ? sc.dim(1) : z.rank() == 4 ? z.dim(1) : p.dim(0);
+                int keys = p.dim(p.rank() - 1);
+                int headDim = z.dim(z.rank() - 1);
+                int kv = heads;
+                for (String v : valueChains.get(s)) {
+                    FloatTensor vt = r.output(exposed.outputFor().get(v));
+                    if (vt.rank() == 4 && vt.dim(2) == keys && vt.dim(3) == headDim) {
+                        kv = Math.min(kv, vt.dim(1));
+                    } else if (vt.rank() == 3 && vt.dim(1) == keys && vt.dim(2) == headDim) {
+                        kv = Math.min(kv, vt.dim(0));
+                    }
+                }
+                if (kv <= 0 || heads % kv != 0) {
+                    kv = heads;
+                }
+                AttentionSite.Layout layout = new AttentionSite.Layout(sc.rank() == 3, p.rank() == 3, z.rank() == 3);
+                out.add(s.withShape(out.size(), heads, kv, headDim, layout));
             }
             return List.copyOf(out);
         }
@@ -235,7 +262,7 @@ public final class HookedModel implements AutoCloseable {
         taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
         OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
-        in.add(new ModelInput(site.residual(), InputRole.OTHER, OnnxMl.TensorProto.DataType.FLOAT.getNumber(), new long[]{-1, -1, -1}));
+        in.add(new ModelInput(site.residual(), InputRole.OTHER, new GraphIndex(model.graph()).elemType(site.residual()), new long[]{-1, -1, -1}));
         return HookedSession.owning(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
     }
 

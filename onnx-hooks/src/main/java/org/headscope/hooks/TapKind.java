@@ -30,6 +30,9 @@ public enum TapKind {
     /** Residual stream entering the block, [B,T,D]. */
     RESIDUAL("resid");
 
+    /** The taps computed from the probabilities. */
+    static final java.util.Set<TapKind> PROB_TAPS = java.util.EnumSet.of(PROBS, LAST_ROW, COL_SUM, ARGMAX, ENTROPY, SPAN_MASS);
+
     private final String id;
 
     TapKind(String id) {
