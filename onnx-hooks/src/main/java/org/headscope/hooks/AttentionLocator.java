@@ -22,7 +22,7 @@ public final class AttentionLocator {
     private static final Set<String> FUSED_MS = Set.of("Attention", "MultiHeadAttention", "GroupQueryAttention",
             "PackedAttention", "PackedMultiHeadAttention", "DecoderMaskedMultiHeadAttention",
             "DecoderMaskedSelfAttention", "SparseAttention", "LongformerAttention", "QAttention", "DecoderAttention");
-    private static final Set<String> PASS_THROUGH = Set.of("Identity", "Cast", "Dropout");
+    private static final Set<String> PASS_THROUGH = Set.of("Identity", "Cast", "Dropout", "QuantizeLinear", "DequantizeLinear");
     /** Layout ops between the softmax and P·V (heads folded into or out of the batch axis). */
     private static final Set<String> PROBS_LAYOUT = Set.of("Reshape", "Squeeze", "Unsqueeze", "Flatten");
     private static final Set<String> KV_EXPANSION = Set.of("Reshape", "Expand", "Unsqueeze", "Identity", "Cast", "Tile");
@@ -60,8 +60,9 @@ public final class AttentionLocator {
             boolean ms = n.getDomain().equals("com.microsoft") && FUSED_MS.contains(n.getOpType());
             boolean onnxAttention = (n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx")) && n.getOpType().equals("Attention");
             if (ms || onnxAttention) {
-                throw new ModelException("Node " + GraphIndex.describe(n) + " is a fused attention operator: its attention "
-                        + "probabilities never exist as a tensor, so HeadScope cannot read or steer them.", REEXPORT);
+                throw new ModelException("Node " + GraphIndex.describe(n) + " is a fused attention operator HeadScope does not "
+                        + "unfuse (it rewrites the ONNX Attention op and com.microsoft Attention, MultiHeadAttention and "
+                        + "GroupQueryAttention into plain nodes): its attention probabilities never exist as a tensor.", REEXPORT);
             }
             for (OnnxMl.AttributeProto a : n.getAttributeList()) {
                 List<OnnxMl.GraphProto> subs = new ArrayList<>(a.getGraphsList());
@@ -71,7 +72,9 @@ public final class AttentionLocator {
                 for (OnnxMl.GraphProto sub : subs) {
                     if (containsAttention(sub)) {
                         throw new ModelException("Attention sits inside the subgraph of node " + GraphIndex.describe(n)
-                                + " (an Optimum merged decoder with and without past key/values); HeadScope reads top-level graphs only.",
+                                + (n.getInputCount() > 0 ? ", switched by '" + n.getInput(0) + "'" : "")
+                                + "; HeadScope inlines the no-cache branch of a merged decoder (an If on use_cache_branch) "
+                                + "and reads top-level graphs otherwise.",
                                 "Export without merging: optimum-cli export onnx --no-post-process, or use decoder_model.onnx "
                                         + "instead of decoder_model_merged.onnx; " + REEXPORT);
                     }
@@ -130,7 +133,7 @@ public final class AttentionLocator {
         boolean matmul = n.getOpType().equals("MatMul") && n.getDomain().isEmpty();
         boolean fused = n.getOpType().equals("FusedMatMul") && n.getDomain().equals("com.microsoft");
         return (matmul || fused) && n.getInputCount() >= 2
-                && !index.isConstant(n.getInput(0)) && !index.isConstant(n.getInput(1));
+                && !index.isWeight(n.getInput(0)) && !index.isWeight(n.getInput(1));
     }
 
     /**
@@ -192,6 +195,7 @@ public final class AttentionLocator {
             }
             List<String> next = new ArrayList<>();
             switch (p.getOpType()) {
+                case "QuantizeLinear", "DequantizeLinear" -> next.add(p.getInput(0));
                 case "Add", "Sub", "Mul", "Div", "Cast", "Identity", "Max", "Min", "Clip", "Tanh", "Softcap" -> {
                     for (String in : p.getInputList()) {
                         if (!in.isEmpty() && !index.isConstant(in)) {
@@ -252,6 +256,7 @@ public final class AttentionLocator {
     private static OutputProjection outputProjection(GraphIndex index, String context) {
         String t = context;
         OnnxMl.NodeProto proj = null;
+        boolean quantised = false;
         for (int step = 0; step < 8 && proj == null; step++) {
             List<OnnxMl.NodeProto> users = index.consumersOf(t).stream()
                     .filter(n -> !n.getOpType().equals("Shape")).toList();
@@ -259,9 +264,15 @@ public final class AttentionLocator {
                 return null;
             }
             OnnxMl.NodeProto u = users.get(0);
-            if ((u.getOpType().equals("MatMul") || u.getOpType().equals("Gemm")) && index.initializers.containsKey(u.getInput(1))) {
+            String op = u.getOpType();
+            if ((op.equals("MatMul") || op.equals("Gemm")) && index.isWeight(u.getInput(1))) {
                 proj = u;
-            } else if (HEAD_MERGE.contains(u.getOpType())) {
+            } else if (op.equals("MatMulNBits") || op.equals("MatMulInteger") || op.equals("QLinearMatMul")) {
+                // a quantised projection: its weight cannot be read as [H*Dh, D] floats, but the residual can be found
+                quantised = true;
+                proj = u;
+            } else if (op.equals("DynamicQuantizeLinear") || op.equals("QuantizeLinear") || op.equals("DequantizeLinear")
+                    || HEAD_MERGE.contains(op)) {
                 t = u.getOutput(0);
             } else {
                 return null;
@@ -273,7 +284,7 @@ public final class AttentionLocator {
         boolean transposed = proj.getOpType().equals("Gemm") && GraphIndex.attrInt(proj, "transB", 0) == 1;
         String out = proj.getOutput(0);
         String residual = null;
-        for (int step = 0; step < 4 && residual == null; step++) {
+        for (int step = 0; step < 6 && residual == null; step++) {
             List<OnnxMl.NodeProto> users = index.consumersOf(out).stream()
                     .filter(n -> !n.getOpType().equals("Shape")).toList();
             if (users.size() != 1) {
@@ -282,12 +293,14 @@ public final class AttentionLocator {
             OnnxMl.NodeProto u = users.get(0);
             if (u.getOpType().equals("Add")) {
                 String other = u.getInput(0).equals(out) ? u.getInput(1) : u.getInput(0);
-                if (index.isConstant(other)) {
+                if (index.isWeight(other)) {
                     out = u.getOutput(0);
                 } else {
                     residual = other;
                 }
-            } else if (u.getOpType().equals("Reshape") || u.getOpType().equals("Identity")) {
+            } else if (u.getOpType().equals("Reshape") || u.getOpType().equals("Identity") || u.getOpType().equals("Cast")
+                    || (quantised && u.getOpType().equals("Mul"))) {
+                // (a quantised projection's output is rescaled by a Mul before the bias and the residual add)
                 out = u.getOutput(0);
             } else if (u.getOpType().equals("SkipLayerNormalization") || u.getOpType().equals("SkipSimplifiedLayerNormalization")) {
                 // ONNX Runtime's fusion of bias + residual add + normalisation: the other of its first two inputs
@@ -298,6 +311,6 @@ public final class AttentionLocator {
                 break;
             }
         }
-        return new OutputProjection(proj.getInput(1), transposed, residual);
+        return new OutputProjection(quantised ? null : proj.getInput(1), transposed, residual);
     }
 }

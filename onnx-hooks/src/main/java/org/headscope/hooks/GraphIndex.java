@@ -205,6 +205,25 @@ final class GraphIndex {
         return t != null ? t : inferredTypes.getOrDefault(dependency, FLOAT);
     }
 
+    /**
+     * True when the tensor is a weight: a constant, or a constant seen through dequantisation (QDQ int8 graphs
+     * store weights as {@code DequantizeLinear(initializer)}), casts, transposes and reshapes.
+     */
+    boolean isWeight(String tensor) {
+        String t = tensor;
+        for (int depth = 0; depth < 6; depth++) {
+            if (isConstant(t)) {
+                return true;
+            }
+            OnnxMl.NodeProto p = producer.get(t);
+            if (p == null || !Set.of("DequantizeLinear", "Cast", "Transpose", "Reshape", "Identity").contains(p.getOpType())) {
+                return false;
+            }
+            t = p.getInput(0);
+        }
+        return false;
+    }
+
     static String attrString(OnnxMl.NodeProto n, String name) {
         for (OnnxMl.AttributeProto a : n.getAttributeList()) {
             if (a.getName().equals(name)) {

@@ -25,6 +25,9 @@ public final class HookedModel implements AutoCloseable {
     private final OrtEnvironment env = OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
     private final Manifest manifest;
     private final OnnxModel model;
+    /** The file as deployed; {@link #model} is its normalised graph (subgraphs inlined, fused attention unfused). */
+    private final OnnxModel deployed;
+    private final GraphNormaliser.Result normalised;
     private final List<ModelInput> inputs;
     private final List<AttentionSite> sites;
     private final DeviceInfo device;
@@ -39,10 +42,12 @@ public final class HookedModel implements AutoCloseable {
 
     private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
         this.manifest = manifest;
-        this.model = model;
-        this.inputs = ModelInput.of(model.graph(), manifest.inputs());
+        this.deployed = model;
+        this.normalised = GraphNormaliser.normalise(model.graph(), model.opset());
+        this.model = normalised.changed() ? model.withGraph(normalised.graph(), normalised.opset()) : model;
+        this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
         this.device = preference.resolve(env);
-        this.sites = probe(AttentionLocator.findBlocks(model.graph()));
+        this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
         this.tokenizer = manifest.tokenizer() == null ? null
                 : HsTokenizer.load(bundleFolder.resolve(manifest.tokenizer()), manifest.bos());
         this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), this::options);
@@ -146,6 +151,46 @@ public final class HookedModel implements AutoCloseable {
         }
     }
 
+    /** Marks the sites that exist only because a fused operator was unfused or a subgraph inlined. */
+    private List<AttentionSite> origins(List<AttentionSite> blocks) {
+        if (!normalised.changed()) {
+            return blocks;
+        }
+        GraphIndex index = new GraphIndex(model.graph());
+        List<AttentionSite> out = new ArrayList<>();
+        for (AttentionSite s : blocks) {
+            OnnxMl.NodeProto softmax = index.producer.get(s.probs());
+            String name = softmax == null ? s.probs() : softmax.getName() + " " + s.probs();
+            String origin = s.origin();
+            for (GraphNormaliser.Rewrite r : normalised.rewrites()) {
+                boolean unfusedHere = !r.op().equals("If") && name.contains(r.node() + "/");
+                boolean inlinedHere = r.op().equals("If") && name.contains(r.node() + GraphNormaliser.INLINED);
+                if (unfusedHere || inlinedHere) {
+                    origin = (r.op().equals("If") ? "inlined " : "unfused ") + r.op() + " '" + r.node() + "': " + r.detail();
+                }
+            }
+            out.add(new AttentionSite(s.layer(), s.queryHeads(), s.kvHeads(), s.headDim(), s.scores(), s.softmaxInput(), s.probs(),
+                    s.headOutput(), s.query(), s.key(), s.value(), s.kvValue(), s.outputWeight(), s.outputWeightTransposed(),
+                    s.residual(), s.layout(), origin));
+        }
+        return out;
+    }
+
+    /**
+     * A session on the normalised graph with no taps or hooks (the caller closes it): what unfusing alone costs
+     * against {@link #plain()}, which runs the deployed file with its fused kernels. For a model that needed no
+     * rewrite it runs the same graph as {@link #plain()}.
+     */
+    public HookedSession openNormalisedSession() {
+        ensureOpen();
+        return HookedSession.owning(newSession(model.skeleton(), TapSet.NONE, HookSet.NONE, sites, true));
+    }
+
+    /** What was rewritten before attention could be read: inlined subgraphs and unfused attention operators. */
+    public List<String> rewrites() {
+        return normalised.rewrites().stream().map(r -> r.op() + " '" + r.node() + "': " + r.detail()).toList();
+    }
+
     private FloatTensor probeEmbeddings(int t) {
         ModelInput in = inputs.stream().filter(i -> i.role() == InputRole.INPUTS_EMBEDS).findFirst().orElseThrow();
         long d = in.dims().length == 3 ? in.dims()[2] : -1;
@@ -221,7 +266,14 @@ public final class HookedModel implements AutoCloseable {
         if (taps.isEmpty() && !hooks.any()) {
             if (plain == null) {
                 try (OrtSession.SessionOptions o = options(true)) {
-                    OrtSession s = env.createSession(model.path().toString(), o);
+                    // the deployed file as it is (fused kernels included), unless its inputs changed on the way
+                    OrtSession s;
+                    if (normalised.inputsChanged()) {
+                        o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
+                        s = env.createSession(model.skeleton().toByteArray(), o);
+                    } else {
+                        s = env.createSession(deployed.path().toString(), o);
+                    }
                     plain = new CompiledSession(env, s, inputs, sites, TapSet.NONE, HookSet.NONE, device, model.outputNames());
                 } catch (OrtException e) {
                     throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": " + e.getMessage(),

@@ -209,6 +209,21 @@ public final class OnnxModel {
         return OnnxMl.StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
     }
 
+    /**
+     * The same model (file, weights, hash) with another graph and default-domain opset: the normalised graph that
+     * taps and hooks are added to. Weights stay where this model's skeleton points.
+     */
+    OnnxModel withGraph(OnnxMl.GraphProto graph, long opset) {
+        OnnxMl.ModelProto.Builder b = skeleton.toBuilder().setGraph(graph);
+        for (int i = 0; i < b.getOpsetImportCount(); i++) {
+            OnnxMl.OperatorSetIdProto op = b.getOpsetImport(i);
+            if ((op.getDomain().isEmpty() || op.getDomain().equals("ai.onnx")) && op.getVersion() < opset) {
+                b.setOpsetImport(i, op.toBuilder().setVersion(opset));
+            }
+        }
+        return new OnnxModel(path, b.build(), weightsFolder, sha256);
+    }
+
     public Path path() {
         return path;
     }

@@ -75,19 +75,20 @@ class BadInputTest {
     }
 
     @Test
-    void attentionInsideAnIfSubgraphIsRefusedAsAMergedDecoder() throws IOException {
+    void attentionInsideAnIfOnAnythingButTheCacheSwitchIsRefused() throws IOException {
         OnnxMl.GraphProto branch = OnnxMl.GraphProto.newBuilder().setName("branch")
                 .addNode(OnnxMl.NodeProto.newBuilder().setOpType("Softmax").setName("sm").addInput("hidden").addOutput("p"))
                 .addOutput(input("p", OnnxMl.TensorProto.DataType.FLOAT)).build();
         OnnxMl.GraphProto g = OnnxMl.GraphProto.newBuilder().setName("merged")
                 .addInput(input("hidden", OnnxMl.TensorProto.DataType.FLOAT))
-                .addInput(input("use_cache_branch", OnnxMl.TensorProto.DataType.BOOL))
-                .addNode(OnnxMl.NodeProto.newBuilder().setOpType("If").setName("optimum::if").addInput("use_cache_branch").addOutput("p")
+                .addInput(input("route_flag", OnnxMl.TensorProto.DataType.BOOL))
+                .addNode(OnnxMl.NodeProto.newBuilder().setOpType("If").setName("optimum::if").addInput("route_flag").addOutput("p")
                         .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("then_branch").setType(OnnxMl.AttributeProto.AttributeType.GRAPH).setG(branch))
                         .addAttribute(OnnxMl.AttributeProto.newBuilder().setName("else_branch").setType(OnnxMl.AttributeProto.AttributeType.GRAPH).setG(branch)))
                 .addOutput(input("p", OnnxMl.TensorProto.DataType.FLOAT)).build();
         ModelException e = refused(save(g, "merged.onnx"));
-        assertTrue(e.problem().contains("'optimum::if' (If)") && e.problem().contains("merged decoder"), e.getMessage());
+        assertTrue(e.problem().contains("'optimum::if' (If)") && e.problem().contains("subgraph")
+                && e.problem().contains("route_flag"), e.getMessage());
     }
 
     @Test

@@ -87,7 +87,7 @@ class FixtureTest {
         return b.build();
     }
 
-    private static RunRequest request(JsonNode inputs) {
+    static RunRequest request(JsonNode inputs) {
         LongTensor ids = longs(inputs.get("input_ids"));
         RunRequest r = new RunRequest(ids, null, null, null, null, null, null, null, null, null);
         Map<String, FloatTensor> past = new HashMap<>();
@@ -148,7 +148,7 @@ class FixtureTest {
         return new FloatTensor(shape(t), floats(t.get("data")));
     }
 
-    private static void assertClose(JsonNode expected, FloatTensor actual, String what) {
+    static void assertClose(JsonNode expected, FloatTensor actual, String what) {
         FloatTensor e = tensor(expected);
         assertEquals(java.util.Arrays.toString(e.shape()), java.util.Arrays.toString(actual.shape()), what + " shape");
         for (int i = 0; i < e.data().length; i++) {

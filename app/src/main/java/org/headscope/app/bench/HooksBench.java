@@ -26,7 +26,9 @@ import java.util.stream.IntStream;
  * The engine's costs against baselines, on one model and several prompt lengths:
  * plain vs neutral hooked session; single-head ablation sweep batched, and batched with layer-suffix sessions,
  * vs one run per head;
- * in-graph reductions vs full probability taps (time and bytes leaving the runtime).
+ * in-graph reductions vs full probability taps (time and bytes leaving the runtime);
+ * for a model whose attention was fused, the deployed graph with its fused kernels vs the unfused graph HeadScope
+ * runs (no taps), and vs the unfused graph with every layer's probabilities tapped.
  */
 public final class HooksBench implements Command {
     @Override
@@ -73,6 +75,16 @@ public final class HooksBench implements Command {
                 out.printf(Locale.ROOT, "neutral hooks:      plain %.1f ms; hooked session, neutral run %.1f ms (%+.1f%%: served by the plain graph); "
                                 + "graph with all hook families, neutral inputs %.1f ms (%+.1f%%); one head zeroed (head-output hooks only) %.1f ms (%+.1f%%)%n",
                         ms[0], ms[1], 100 * (ms[1] / ms[0] - 1), ms[2], 100 * (ms[2] / ms[0] - 1), ms[3], 100 * (ms[3] / ms[0] - 1));
+
+                if (!m.rewrites().isEmpty()) {
+                    try (HookedSession unfused = m.openNormalisedSession()) {
+                        HookedSession probsTapped = m.session(TapSet.of(TapKind.PROBS, all), HookSet.NONE);
+                        double[] u = Timer.compareAll(List.of(() -> plain.run(req), () -> unfused.run(req), () -> probsTapped.run(req)), 3, repeats);
+                        out.printf(Locale.ROOT, "unfusing:           deployed graph (fused attention) %.1f ms; unfused, no taps %.1f ms (%.2fx); "
+                                        + "unfused, every layer's probabilities tapped %.1f ms (%.2fx)%n",
+                                u[0], u[1], u[1] / u[0], u[2], u[2] / u[0]);
+                    }
+                }
 
                 if (sweepLengths.contains(t)) {
                     sweep(m, req, output, batch, repeats, out);
@@ -143,6 +155,14 @@ public final class HooksBench implements Command {
     }
 
     private static long[] tokens(HookedModel m, int n) {
+        if (m.tokenizer().isEmpty()) {
+            // a model without a tokenizer (test fixtures, bare exports): a fixed cycle of small ids, valid in any vocabulary
+            long[] ids = new long[n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = 1 + (i * 7L) % 60;
+            }
+            return ids;
+        }
         String paragraph = "Attention heads route information between tokens, and a few of them carry most of the load. ";
         long[] ids = m.requireTokenizer().encode(paragraph.repeat(n / 8 + 4)).ids();
         long[] out = java.util.Arrays.copyOf(ids, n);

@@ -41,9 +41,14 @@ final class InspectCommand implements Command {
             }
             ArrayNode sites = root.putArray("sites");
             for (AttentionSite s : m.sites()) {
-                sites.addObject().put("layer", s.layer()).put("queryHeads", s.queryHeads()).put("kvHeads", s.kvHeads())
-                        .put("headDim", s.headDim());
+                ObjectNode site = sites.addObject().put("layer", s.layer()).put("queryHeads", s.queryHeads()).put("kvHeads", s.kvHeads())
+                        .put("headDim", s.headDim()).put("found", s.origin());
+                if (s.layout().flatScores() || s.layout().flatProbs() || s.layout().flatOutput()) {
+                    site.put("layout", "heads folded into the batch axis ([B*H, T, K]); viewed as [B, H, T, K]");
+                }
             }
+            ArrayNode rewrites = root.putArray("rewrites");
+            m.rewrites().forEach(rewrites::add);
             root.put("device", m.device().provider());
             root.put("deviceReason", m.device().reason());
             root.put("tokenizer", m.tokenizer().map(t -> t.file().getFileName().toString()).orElse(null));
