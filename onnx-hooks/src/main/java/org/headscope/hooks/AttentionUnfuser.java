@@ -60,6 +60,7 @@ final class AttentionUnfuser {
         List<NodeProto> nodes = new ArrayList<>();
         List<TensorProto> initializers = new ArrayList<>();
         List<Unfused> unfused = new ArrayList<>();
+        Set<String> prefixes = new HashSet<>();
         long minOpset = 0;
         for (NodeProto n : graph.getNodeList()) {
             String kind = kind(n);
@@ -67,7 +68,12 @@ final class AttentionUnfuser {
                 nodes.add(n);
                 continue;
             }
-            Emitter e = new Emitter(n, types, opset);
+            String base = n.getName().isEmpty() ? n.getOutput(0) : n.getName();
+            String prefix = base + "/unfused/";
+            for (int i = 2; !prefixes.add(prefix); i++) {
+                prefix = base + "/unfused" + i + "/";
+            }
+            Emitter e = new Emitter(n, types, opset, prefix);
             String detail = switch (kind) {
                 case "onnx" -> e.onnxAttention();
                 case "mha" -> e.multiHeadAttention();
@@ -107,6 +113,7 @@ final class AttentionUnfuser {
     private static final class Types {
         private final Map<String, Integer> elem = new HashMap<>();
         private final Map<String, long[]> dims = new HashMap<>();
+        private final Map<String, String[]> symbols = new HashMap<>();
         private final Map<String, NodeProto> producer = new HashMap<>();
 
         Types(OnnxMl.GraphProto g) {
@@ -123,11 +130,14 @@ final class AttentionUnfuser {
                 }
                 if (t.hasShape()) {
                     long[] d = new long[t.getShape().getDimCount()];
+                    String[] sym = new String[d.length];
                     for (int i = 0; i < d.length; i++) {
                         OnnxMl.TensorShapeProto.Dimension dim = t.getShape().getDim(i);
                         d[i] = dim.hasDimValue() ? dim.getDimValue() : -1;
+                        sym[i] = dim.hasDimParam() && !dim.getDimParam().isEmpty() ? dim.getDimParam() : null;
                     }
                     dims.put(v.getName(), d);
+                    symbols.put(v.getName(), sym);
                 }
             }
             for (TensorProto t : g.getInitializerList()) {
@@ -152,14 +162,36 @@ final class AttentionUnfuser {
             dims.put(name, t.getDimsList().stream().mapToLong(Long::longValue).toArray());
         }
 
+        /** The rank of a tensor, looking through casts (masks are often cast before a fused node reads them); -1 when unknown. */
         int rank(String t) {
-            long[] d = dims.get(t);
-            return d == null ? -1 : d.length;
+            String x = t;
+            for (int step = 0; step < 8; step++) {
+                long[] d = dims.get(x);
+                if (d != null) {
+                    return d.length;
+                }
+                NodeProto p = producer.get(x);
+                if (p == null || !(p.getOpType().equals("Cast") || p.getOpType().equals("Identity"))) {
+                    return -1;
+                }
+                x = p.getInput(0);
+            }
+            return -1;
         }
 
         long dim(String t, int axis) {
             long[] d = dims.get(t);
             return d == null || axis >= d.length ? -1 : d[axis];
+        }
+
+        /** True when the graph declares both dimensions with the same size or the same symbol. */
+        boolean sameDim(String a, String b, int axis) {
+            if (dim(a, axis) > 0 && dim(a, axis) == dim(b, axis)) {
+                return true;
+            }
+            String[] sa = symbols.get(a);
+            String[] sb = symbols.get(b);
+            return sa != null && sb != null && axis < sa.length && axis < sb.length && sa[axis] != null && sa[axis].equals(sb[axis]);
         }
 
         /** The element type of a tensor, traced up through type-preserving producers; 0 when unknown. */
@@ -218,11 +250,11 @@ final class AttentionUnfuser {
         /** The scaled scores of the last core, for ONNX Attention's qk_matmul_output. */
         private String scores;
 
-        Emitter(NodeProto fused, Types types, long opset) {
+        Emitter(NodeProto fused, Types types, long opset, String prefix) {
             this.fused = fused;
             this.types = types;
             this.nodeName = fused.getName().isEmpty() ? fused.getOutput(0) : fused.getName();
-            this.prefix = nodeName + "/unfused/";
+            this.prefix = prefix;
             this.like = fused.getInput(0);
             int t = 0;
             List<String> candidates = new ArrayList<>(fused.getInputList());
@@ -429,6 +461,12 @@ final class AttentionUnfuser {
             }
             if (present(9) || present(10) || present(11)) {
                 refuse("takes position_ids, attention_bias or head_sink inputs", RUN_EAGER);
+            }
+            if (present(3) && !out(1).isEmpty() && types.sameDim(in(3), out(1), 2)) {
+                // ORT then writes the new keys into the past buffer at seqlens_k per batch row; only the
+                // concatenated cache (present length = past length + new tokens) is expressible as a Concat
+                refuse("shares one buffer for past and present key/values (past and present declare the same length)",
+                        "Export the model with a concatenated cache (present = past + new tokens, no shared buffer), or " + RUN_EAGER);
             }
             int heads = (int) attrIntRequired("num_heads");
             int kvHeads = (int) attrIntRequired("kv_num_heads");

@@ -214,6 +214,44 @@ class AttentionUnfuserTest {
         check(n, 12, in, DataType.FLOAT, 1e-5, (b, h, i, j) -> j > i || pad[b * S + j] == 0, "4 heads, key padding mask, causal");
     }
 
+    @Test
+    void multiHeadAttentionCrossWithKeyValueInHeads() throws Exception {
+        Random r = new Random(18);
+        List<Feed> in = List.of(f32("query", r, B, S, H * DH), f32("key", r, B, H, S + 3, DH), f32("value", r, B, H, S + 3, DH));
+        NodeProto n = node("MultiHeadAttention", "com.microsoft", List.of("query", "key", "value"),
+                List.of("output", "present_key", "present_value"), attr("num_heads", H));
+        check(n, 17, in, DataType.FLOAT, 1e-5, NONE, "4 heads, 4-D key/value");
+    }
+
+    @Test
+    void twoLayersAreUnfusedInPlaceAndFoundInOrder() throws Exception {
+        Random r = new Random(19);
+        List<Feed> in = List.of(f32("x", r, B, S, H * DH));
+        OnnxMl.GraphProto.Builder g = model(node("Relu", "", List.of("x"), List.of("h0")), in, 17, DataType.FLOAT, false)
+                .getGraph().toBuilder().clearOutput();
+        for (int l = 0; l < 2; l++) {
+            String h = "h" + l;
+            g.addNode(NodeProto.newBuilder().setOpType("MultiHeadAttention").setDomain("com.microsoft").setName("layer" + l)
+                    .addAllInput(List.of(h, h, h)).addOutput("a" + l).addAttribute(attr("num_heads", H)).addAttribute(attr("unidirectional", 1)));
+            g.addNode(NodeProto.newBuilder().setOpType("Add").setName("residual" + l).addInput(h).addInput("a" + l).addOutput("h" + (l + 1)));
+        }
+        g.addOutput(GraphRewriter.valueInfo("h2", DataType.FLOAT, -1));
+        OnnxMl.ModelProto original = model(node("Relu", "", List.of("x"), List.of("h0")), in, 17, DataType.FLOAT, false).toBuilder()
+                .setGraph(g).build();
+        AttentionUnfuser.Result res = AttentionUnfuser.unfuse(original.getGraph(), 17);
+        assertEquals(List.of("layer0", "layer1"), res.unfused().stream().map(AttentionUnfuser.Unfused::node).toList());
+        assertTopological(res.graph());
+        List<AttentionSite> sites = AttentionLocator.findBlocks(res.graph());
+        assertEquals(List.of("layer0/unfused/probs", "layer1/unfused/probs"), sites.stream().map(AttentionSite::probs).toList());
+        Map<String, Out> want = run(original, in);
+        Map<String, Out> got = run(withGraph(original, res.graph()), in);
+        float[] w = want.get("h2").data();
+        float[] o = got.get("h2").data();
+        for (int i = 0; i < w.length; i++) {
+            assertEquals(w[i], o[i], 1e-5);
+        }
+    }
+
     // ---- com.microsoft.GroupQueryAttention -------------------------------------------------------------------
 
     @Test
@@ -314,6 +352,24 @@ class AttentionUnfuserTest {
         OnnxMl.GraphProto g = model(n, List.of(i32("mask_index", new int[]{S, S}, B)), 17, DataType.FLOAT, false).getGraph();
         ModelException e = assertThrows(ModelException.class, () -> AttentionUnfuser.unfuse(g, 17));
         assertTrue(e.problem().contains("'" + NODE + "' (com.microsoft.Attention)") && e.problem().contains("rank-1 mask_index"), e.getMessage());
+    }
+
+    @Test
+    void sharedPastPresentBufferIsRefused() {
+        NodeProto n = node("GroupQueryAttention", "com.microsoft",
+                List.of("query", "key", "value", "past_key", "past_value", "seqlens_k", "total_sequence_length"),
+                List.of("output", "present_key", "present_value"), attr("num_heads", H), attr("kv_num_heads", 2));
+        Random r = new Random(20);
+        OnnxMl.GraphProto g = model(n, List.of(f32("past_key", r, 1, 2, 16, DH)), 17, DataType.FLOAT, false).getGraph().toBuilder()
+                .clearOutput().addOutput(OnnxMl.ValueInfoProto.newBuilder().setName("present_key").setType(OnnxMl.TypeProto.newBuilder()
+                        .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(DataType.FLOAT.getNumber())
+                                .setShape(OnnxMl.TensorShapeProto.newBuilder()
+                                        .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(1))
+                                        .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(2))
+                                        .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(16))
+                                        .addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(DH)))))).build();
+        ModelException e = assertThrows(ModelException.class, () -> AttentionUnfuser.unfuse(g, 17));
+        assertTrue(e.problem().contains("'" + NODE + "'") && e.problem().contains("shares one buffer"), e.getMessage());
     }
 
     @Test
