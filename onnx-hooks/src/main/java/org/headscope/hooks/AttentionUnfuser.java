@@ -216,6 +216,9 @@ final class AttentionUnfuser {
                         return (int) GraphIndex.attrInt(p, "to", 0);
                     }
                     case "Where" -> todo.add(p.getInput(1));
+                    case "Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf" -> {
+                        return TensorProto.DataType.BOOL_VALUE;
+                    }
                     case "MatMul", "Add", "Sub", "Mul", "Div", "Reshape", "Transpose", "Gemm", "Concat", "Slice", "Gather",
                          "Split", "Squeeze", "Unsqueeze", "Identity", "Expand", "Neg", "Relu", "Tanh", "Sigmoid", "Softmax",
                          "LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization",
