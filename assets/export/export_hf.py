@@ -94,7 +94,9 @@ def load_model(cls, args, cfg):
     attn = args.attn
     if args.random_weights:
         torch.manual_seed(args.seed)
-        model = cls.from_config(cfg, attn_implementation=attn).float()
+        # Auto classes build through from_config, model classes through _from_config
+        build = getattr(cls, "from_config", None) or cls._from_config
+        model = build(cfg, attn_implementation=attn).float()
     else:
         # transformers 5 names the argument dtype, older releases torch_dtype; the oldest
         # lack attn_implementation
@@ -271,6 +273,26 @@ def vlm_class():
         return AutoModelForVision2Seq
 
 
+class _ImageFeatures(nn.Module):
+    """pixel_values -> projected image features, what LLaVA's get_image_features does for
+    one image and one feature layer. A module (not a closure) so that the vision tower's
+    and projector's weights are parameters of the exported graph."""
+
+    def __init__(self, tower, projector, layer, strategy):
+        super().__init__()
+        self.tower = tower
+        self.projector = projector
+        self.layer = layer
+        self.strategy = strategy
+
+    def forward(self, pixel_values):
+        hs = self.tower(pixel_values, output_hidden_states=True,
+                        return_dict=True).hidden_states[self.layer]
+        if self.strategy == "default":
+            hs = hs[:, 1:]  # drop CLS
+        return self.projector(hs)
+
+
 def vlm_parts(vlm):
     """(image_features(pixel_values) -> [1, N, d_text], language model returning .logits,
     token embedding) of a LLaVA-style model, for transformers 4 and 5 layouts."""
@@ -279,13 +301,7 @@ def vlm_parts(vlm):
     strategy = getattr(cfg, "vision_feature_select_strategy", "default")
     tower = getattr(vlm, "vision_tower", None) or vlm.model.vision_tower
     projector = getattr(vlm, "multi_modal_projector", None) or vlm.model.multi_modal_projector
-
-    def image_features(pixel_values):
-        # what LLaVA's get_image_features does for one image and one feature layer
-        hs = tower(pixel_values, output_hidden_states=True, return_dict=True).hidden_states[layer]
-        if strategy == "default":
-            hs = hs[:, 1:]
-        return projector(hs)
+    image_features = _ImageFeatures(tower, projector, layer, strategy)
 
     lm = getattr(vlm, "language_model", None)
     if lm is None or not hasattr(lm, "forward"):
