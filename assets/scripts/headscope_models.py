@@ -470,17 +470,36 @@ class VisionExportWrapper(nn.Module):
         return self.fn(pixel_values)
 
 
+def _torch_export(module, args, path, input_names, output_names, dynamic_axes, opset,
+                  dynamo, large=False):
+    """One torch.onnx.export call. dynamo=False is the TorchScript exporter (newer torch
+    releases default to the dynamo exporter, so the choice is always passed)."""
+    kw = dict(input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes,
+              opset_version=opset, dynamo=dynamo)
+    if dynamo:
+        kw["external_data"] = large  # > 2 GB: the dynamo exporter writes <file>.data
+    else:
+        kw["do_constant_folding"] = True
+    with torch.no_grad():
+        try:
+            torch.onnx.export(module, args, path, **kw)
+        except TypeError:
+            if dynamo:  # torch releases before the dynamo exporter existed
+                raise
+            kw.pop("dynamo")
+            torch.onnx.export(module, args, path, **kw)
+
+
 def export_onnx(module, args, path, input_names, output_names, dynamic_axes,
-                external_data=False):
-    """TorchScript exporter, opset 14, fp32. Large models (> 2 GB) are re-saved with
-    external data next to the .onnx file."""
+                external_data=False, opset=OPSET, dynamo=False):
+    """TorchScript exporter (dynamo=False, default) or the dynamo exporter, opset 14 unless
+    told otherwise, fp32. Large models (> 2 GB) are re-saved with external data next to
+    the .onnx file."""
     import onnx
     module.eval()
     if not external_data:
-        with torch.no_grad():
-            torch.onnx.export(module, args, path, input_names=input_names,
-                              output_names=output_names, dynamic_axes=dynamic_axes,
-                              opset_version=OPSET, do_constant_folding=True)
+        _torch_export(module, args, path, input_names, output_names, dynamic_axes, opset,
+                      dynamo)
         onnx.checker.check_model(path)
         return path
     import shutil
@@ -488,10 +507,8 @@ def export_onnx(module, args, path, input_names, output_names, dynamic_axes,
     tmp = tempfile.mkdtemp(prefix="headscope-export-")
     try:
         tmp_path = os.path.join(tmp, "model.onnx")
-        with torch.no_grad():
-            torch.onnx.export(module, args, tmp_path, input_names=input_names,
-                              output_names=output_names, dynamic_axes=dynamic_axes,
-                              opset_version=OPSET, do_constant_folding=True)
+        _torch_export(module, args, tmp_path, input_names, output_names, dynamic_axes, opset,
+                      dynamo, large=True)
         m = onnx.load(tmp_path)  # pulls in whatever external files the exporter wrote
         data_name = os.path.basename(path) + ".data"
         onnx.save_model(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
@@ -502,7 +519,8 @@ def export_onnx(module, args, path, input_names, output_names, dynamic_axes,
     return path
 
 
-def export_decoder(model, path, use_position_ids, hf=False, vocab_hint=16, external_data=False):
+def export_decoder(model, path, use_position_ids, hf=False, vocab_hint=16, external_data=False,
+                   **export_kw):
     wrapper = DecoderExportWrapper(model, use_position_ids, hf=hf)
     B, T = 1, 8
     ids = torch.randint(4, vocab_hint, (B, T), dtype=torch.long)
@@ -517,10 +535,11 @@ def export_decoder(model, path, use_position_ids, hf=False, vocab_hint=16, exter
         args = (ids, am, pos)
         names.append("position_ids")
         dyn["position_ids"] = {0: "batch", 1: "sequence"}
-    return export_onnx(wrapper, args, path, names, ["logits"], dyn, external_data)
+    return export_onnx(wrapper, args, path, names, ["logits"], dyn, external_data, **export_kw)
 
 
-def export_encoder(model, path, output="logits", vocab_hint=16, external_data=False):
+def export_encoder(model, path, output="logits", vocab_hint=16, external_data=False,
+                   **export_kw):
     wrapper = EncoderExportWrapper(model, output)
     ids = torch.randint(4, vocab_hint, (1, 8), dtype=torch.long)
     am = torch.ones(1, 8, dtype=torch.long)
@@ -528,10 +547,10 @@ def export_encoder(model, path, output="logits", vocab_hint=16, external_data=Fa
            "attention_mask": {0: "batch", 1: "sequence"},
            output: {0: "batch", 1: "sequence"}}
     return export_onnx(wrapper, (ids, am), path, ["input_ids", "attention_mask"], [output], dyn,
-                       external_data)
+                       external_data, **export_kw)
 
 
-def export_embeds_decoder(lm, path, d, hf=False, external_data=False):
+def export_embeds_decoder(lm, path, d, hf=False, external_data=False, **export_kw):
     wrapper = EmbedsDecoderExportWrapper(lm, hf=hf)
     B, T = 1, 8
     args = (torch.randn(B, T, d), torch.ones(B, T, dtype=torch.long),
@@ -541,21 +560,21 @@ def export_embeds_decoder(lm, path, d, hf=False, external_data=False):
            "position_ids": {0: "batch", 1: "sequence"},
            "logits": {0: "batch", 1: "sequence"}}
     return export_onnx(wrapper, args, path, ["inputs_embeds", "attention_mask", "position_ids"],
-                       ["logits"], dyn, external_data)
+                       ["logits"], dyn, external_data, **export_kw)
 
 
-def export_embed(embedding, path, external_data=False):
+def export_embed(embedding, path, external_data=False, **export_kw):
     ids = torch.tensor([[1, 5, 6, 7]], dtype=torch.long)
     dyn = {"input_ids": {0: "batch", 1: "sequence"}, "inputs_embeds": {0: "batch", 1: "sequence"}}
     return export_onnx(EmbedExportWrapper(embedding), (ids,), path, ["input_ids"],
-                       ["inputs_embeds"], dyn, external_data)
+                       ["inputs_embeds"], dyn, external_data, **export_kw)
 
 
-def export_vision(fn, path, image_size, external_data=False):
+def export_vision(fn, path, image_size, external_data=False, **export_kw):
     px = torch.randn(1, 3, image_size, image_size)
     dyn = {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}
     return export_onnx(VisionExportWrapper(fn), (px,), path, ["pixel_values"], ["image_embeds"],
-                       dyn, external_data)
+                       dyn, external_data, **export_kw)
 
 
 # --------------------------------------------------------------------------------------
