@@ -28,7 +28,7 @@ What it does by default
   * copies tokenizer.json (fast tokenizer required) and writes headscope.json.
 
 Other export paths (see README.md): --attn sdpa, --exporter dynamo, --opset N,
---dtype fp16, --ort-optimize, --ort-fuse bert|gpt2, --quantize int8. Several post-steps
+--dtype fp16, --ort-optimize, --ort-fuse bert|gpt2, --quantize int8|qdq|int4. Several post-steps
 apply in that order: fp16, ORT optimisation, ORT attention fusion, int8.
 
 The export wrappers and the manifest writer are shared with HeadScope's bundled models
@@ -416,6 +416,59 @@ def quantize_int8(path):
     os.replace(tmp, path)
 
 
+def quantize_qdq(path, feeds):
+    """Static int8 quantisation in QDQ format (QuantizeLinear/DequantizeLinear pairs around every
+    MatMul, activations calibrated on the given example inputs)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(feeds)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    tmp = path + ".qdq.onnx"
+    quantize_static(path, tmp, Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"])
+    os.replace(tmp, path)
+
+
+def quantize_int4(path):
+    """4-bit block-wise weight quantisation of the MatMuls (com.microsoft.MatMulNBits)."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    q = MatMulNBitsQuantizer(onnx.load(path), block_size=16, is_symmetric=True)
+    q.process()
+    tmp = path + ".int4.onnx"
+    q.model.save_model_to_file(tmp)
+    os.replace(tmp, path)
+
+
+def calibration_feeds(path, seed):
+    """A few random prompts (ids, mask, positions; embeddings for a VLM decoder) for static quantisation."""
+    import numpy as np
+    import onnxruntime as ort
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    feeds = []
+    for t in (8, 16):
+        feed = {}
+        for i in sess.get_inputs():
+            if "embeds" in i.name:
+                feed[i.name] = rng.standard_normal((1, t, i.shape[2])).astype(np.float32) * 0.02
+            elif "position" in i.name:
+                feed[i.name] = np.arange(t, dtype=np.int64)[None]
+            elif "mask" in i.name:
+                feed[i.name] = np.ones((1, t), dtype=np.int64)
+            elif "token_type" in i.name:
+                feed[i.name] = np.zeros((1, t), dtype=np.int64)
+            else:
+                feed[i.name] = rng.integers(3, 60, (1, t)).astype(np.int64)
+        feeds.append(feed)
+    del sess
+    return feeds
+
+
 def text_config(cfg):
     return getattr(cfg, "text_config", None) or cfg
 
@@ -437,6 +490,10 @@ def post_process(args, cfg, out, files):
             print("  %s: ORT fusion %s" % (f, {k: v for k, v in stats.items() if v}))
         if args.quantize == "int8":
             quantize_int8(p)
+        elif args.quantize == "qdq" and f in ("model.onnx", "decoder.onnx"):
+            quantize_qdq(p, calibration_feeds(p, args.seed))
+        elif args.quantize == "int4" and f in ("model.onnx", "decoder.onnx"):
+            quantize_int4(p)
 
 
 def graph_summary(path):
@@ -504,8 +561,9 @@ def parser():
     ap.add_argument("--ort-fuse", choices=["bert", "gpt2"], default=None,
                     help="run onnxruntime.transformers' optimizer (attention fusion) with "
                          "this model type")
-    ap.add_argument("--quantize", choices=["int8"], default=None,
-                    help="dynamic int8 quantisation (onnxruntime.quantization)")
+    ap.add_argument("--quantize", choices=["int8", "qdq", "int4"], default=None,
+                    help="int8: dynamic int8 quantisation; qdq: static int8 in QDQ format (calibrated "
+                         "on random prompts); int4: 4-bit MatMulNBits weights (onnxruntime.quantization)")
     return ap
 
 
@@ -527,6 +585,10 @@ def export(args):
     """Write the folder for parsed (and resolved) arguments; returns the manifest dict."""
     args = resolve(args)
     cfg = load_config(args)
+    if args.attn == "sdpa" and getattr(text_config(cfg), "attn_logit_softcapping", None):
+        print("warning: sdpa attention does not apply this model's attention softcapping "
+              "(attn_logit_softcapping=%s): the export computes another function than the model; "
+              "use --attn eager to keep it" % text_config(cfg).attn_logit_softcapping, file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     kind = detect_kind(cfg) if args.kind == "auto" else args.kind
     torch.manual_seed(args.seed)
@@ -547,7 +609,7 @@ def export(args):
         args.out, kind, args.exporter, args.opset, args.dtype,
         ", ORT-optimised" if args.ort_optimize else "",
         ", ORT-fused (%s)" % args.ort_fuse if args.ort_fuse else "",
-        ", int8" if args.quantize else ""))
+        (", " + args.quantize) if args.quantize else ""))
     report(args.out)
     return man, path
 

@@ -25,7 +25,8 @@ public final class AttentionLocator {
     private static final Set<String> PASS_THROUGH = Set.of("Identity", "Cast", "Dropout", "QuantizeLinear", "DequantizeLinear");
     /** Layout ops between the softmax and P·V (heads folded into or out of the batch axis). */
     private static final Set<String> PROBS_LAYOUT = Set.of("Reshape", "Squeeze", "Unsqueeze", "Flatten");
-    private static final Set<String> KV_EXPANSION = Set.of("Reshape", "Expand", "Unsqueeze", "Identity", "Cast", "Tile");
+    private static final Set<String> KV_EXPANSION = Set.of("Reshape", "Expand", "Unsqueeze", "Identity", "Cast", "Tile",
+            "QuantizeLinear", "DequantizeLinear");
     private static final Set<String> HEAD_MERGE = Set.of("Transpose", "Reshape", "Identity", "Cast", "Flatten");
     private static final String REEXPORT = "Re-export the model with eager attention and without ONNX Runtime's attention fusion, "
             + "e.g. python assets/export/export_hf.py MODEL_ID OUT_DIR (it sets attn_implementation='eager').";

@@ -23,6 +23,20 @@ public record LoadedModel(HookedModel model, String source, Path path) {
         AttentionSite s = model.sites().getFirst();
         return model.layers() + " layers \u00d7 " + s.queryHeads() + " heads, " + s.kvHeads() + " kv heads, head dim "
                 + s.headDim() + (model.isCausal() ? ", causal" : ", bidirectional")
-                + (model.vision().isPresent() ? ", vision" : "");
+                + (model.vision().isPresent() ? ", vision" : "") + rewritten();
+    }
+
+    /** How the attention was reached when the deployed graph had to be rewritten first (see {@code inspect}). */
+    private String rewritten() {
+        long unfused = model.rewrites().stream().filter(r -> !r.startsWith("If ")).count();
+        long inlined = model.rewrites().size() - unfused;
+        StringBuilder b = new StringBuilder();
+        if (unfused > 0) {
+            b.append(", ").append(unfused).append(" fused attention node").append(unfused == 1 ? "" : "s").append(" unfused");
+        }
+        if (inlined > 0) {
+            b.append(", merged decoder: no-cache branch");
+        }
+        return b.toString();
     }
 }
