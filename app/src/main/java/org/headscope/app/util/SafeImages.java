@@ -30,7 +30,30 @@ public final class SafeImages {
         }
     }
 
+    /** Whether the file is an image of a size HeadScope decodes (checked from its header only). */
+    public static boolean decodable(Path file) {
+        try {
+            header(file, false);
+            return true;
+        } catch (BadImageException e) {
+            return false;
+        }
+    }
+
+    /** {@link #decodable(Path)} for a typed path; false for a string that is no path. */
+    public static boolean decodable(String file) {
+        try {
+            return decodable(Path.of(file));
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
+    }
+
     public static BufferedImage read(Path file) throws BadImageException {
+        return header(file, true);
+    }
+
+    private static BufferedImage header(Path file, boolean decode) throws BadImageException {
         String name = String.valueOf(file.getFileName());
         if (!Files.isRegularFile(file)) {
             throw new BadImageException("image " + file + " does not exist or is not a file");
@@ -53,6 +76,9 @@ public final class SafeImages {
                     if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE) {
                         throw new BadImageException("image " + name + " declares " + w + " x " + h + " pixels; HeadScope takes images of at most "
                                 + MAX_SIDE + " x " + MAX_SIDE + " (scale it down first)");
+                    }
+                    if (!decode) {
+                        return null;
                     }
                     BufferedImage image = reader.read(0);
                     if (image == null) {
