@@ -65,6 +65,12 @@ public final class ModelArgs {
         return m;
     }
 
+    /** The model's name for messages: the manifest's, else its file's. */
+    public static String displayName(HookedModel model) {
+        String n = model.manifest().name();
+        return n != null && !n.isBlank() ? n : String.valueOf(model.model().path().getFileName());
+    }
+
     /** The longest sequence the model takes: the manifest's maxLength, else {@link #DEFAULT_MAX_TOKENS}. */
     public static int maxTokens(HookedModel model) {
         Integer max = model.manifest().maxLength();
@@ -76,7 +82,7 @@ public final class ModelArgs {
         int max = maxTokens(model);
         if (tokens > max) {
             boolean declared = model.manifest().maxLength() != null;
-            throw new ModelException("The " + what + " has " + tokens + " tokens; " + model.manifest().name() + " takes at most " + max
+            throw new ModelException("The " + what + " has " + tokens + " tokens; " + displayName(model) + " takes at most " + max
                     + (declared ? "." : " (HeadScope's limit when the manifest names no maxLength)."),
                     "Shorten it to " + max + " tokens or fewer" + (declared ? "." : ", or set \"maxLength\" in the model's headscope.json."));
         }
@@ -116,7 +122,7 @@ public final class ModelArgs {
         long vocab = vocabularySize(model);
         for (long id : ids) {
             if (id < 0 || (vocab > 0 && id >= vocab)) {
-                throw new UsageException(what + " holds token id " + id + "; " + model.manifest().name() + " takes ids 0.."
+                throw new UsageException(what + " holds token id " + id + "; " + displayName(model) + " takes ids 0.."
                         + (vocab > 0 ? Long.toString(vocab - 1) : "(its vocabulary size - 1)"));
             }
         }
@@ -129,7 +135,7 @@ public final class ModelArgs {
         int max = maxTokens(model);
         if (chars > 64L * max + 1024) {
             throw new ModelException("The " + what + " has " + chars + " characters, far more than the " + max + " tokens "
-                    + model.manifest().name() + " takes.", "Shorten it to at most " + max + " tokens.");
+                    + displayName(model) + " takes.", "Shorten it to at most " + max + " tokens.");
         }
     }
 

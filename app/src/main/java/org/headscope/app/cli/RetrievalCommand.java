@@ -81,10 +81,16 @@ final class RetrievalCommand implements Command {
                     ModelArgs.checkLength(m, l, "--lengths entry");
                 }
             }
-            long copyLength = (long) copyTokens * CopyScores.REPEATS + (m.manifest().bos() != null ? 1 : 0);
-            if (copyTokens > 0) {
-                ModelArgs.checkLength(m, copyLength, "copy-score sequence (--copy-tokens " + copyTokens + " x " + CopyScores.REPEATS + ")");
+            int bos = m.manifest().bos() != null ? 1 : 0;
+            int fitted = copyTokens;
+            if (!args.has("copy-tokens")) {
+                // the default fits the model: at most 50 tokens, repeated, within its maxLength
+                fitted = Math.max(0, Math.min(copyTokens, (ModelArgs.maxTokens(m) - bos) / CopyScores.REPEATS));
+            } else if (copyTokens > 0) {
+                ModelArgs.checkLength(m, (long) copyTokens * CopyScores.REPEATS + bos,
+                        "copy-score sequence (--copy-tokens " + copyTokens + " x " + CopyScores.REPEATS + ")");
             }
+            int copyLength = fitted;
             RetrievalScan.Parameters p;
             try {
                 p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
@@ -99,7 +105,7 @@ final class RetrievalCommand implements Command {
                 throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
                         "Try shorter --lengths, check the needles and the model's retrieval template, or use --mode teacher.");
             }
-            CopyScores copy = copyTokens > 0 ? ScanIo.cancellable(cancel -> CopyScores.measure(m, copyTokens, 0, cancel)) : null;
+            CopyScores copy = copyLength > 0 ? ScanIo.cancellable(cancel -> CopyScores.measure(m, copyLength, 0, cancel)) : null;
             String prompt = needles.size() + " needles from " + (needlesFile != null ? needlesFile : "the bundled needle set");
             ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions()), copy), dir, err);
             err.printf("%d of %d tests counted, %d retrieval heads (score > %.2g)%n", r.counted(), r.tests().size(),
