@@ -21,6 +21,7 @@ public final class Main {
             javafx.application.Application.launch(Workbench.class, args.length == 0 ? args : java.util.Arrays.copyOfRange(args, args[0].equals("gui") ? 1 : 0, args.length));
             return;
         }
+        org.headscope.app.cli.Interrupts.early();
         System.exit(runCli(args));
     }
 

@@ -11,8 +11,10 @@ import java.io.PrintStream;
  * runs of a scan (a run in flight is terminated), and before anything is written; it then exits with
  * {@link Cli#CANCELLED}. Where the signal cannot be taken over, a shutdown hook still trips the token.
  */
-final class Interrupts implements AutoCloseable {
+public final class Interrupts implements AutoCloseable {
     private static volatile CancelToken current = new CancelToken();
+    /** Set by {@link #early()}'s handler: Ctrl-C came before the command started. */
+    private static volatile boolean interruptedEarly;
 
     private final sun.misc.Signal signal;
     private final sun.misc.SignalHandler previous;
@@ -25,13 +27,31 @@ final class Interrupts implements AutoCloseable {
     }
 
     /** The running command's token. */
-    static CancelToken current() {
+    public static CancelToken current() {
         return current;
+    }
+
+    /**
+     * Takes SIGINT over as the JVM starts, before the command is parsed: a Ctrl-C then cancels the command as soon as
+     * it starts, instead of the JVM exiting with 130.
+     */
+    public static void early() {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> {
+                interruptedEarly = true;
+                current.cancel();
+            });
+        } catch (IllegalArgumentException | UnsupportedOperationException noSignal) {
+            // the command's own install falls back to a shutdown hook
+        }
     }
 
     /** Starts a command: a fresh token, and SIGINT routed to it (with a one-line note on stderr). */
     static Interrupts install(PrintStream err, boolean takeSignal) {
         CancelToken token = new CancelToken();
+        if (interruptedEarly) {
+            token.cancel();
+        }
         current = token;
         if (!takeSignal) {
             return new Interrupts(null, null, null);
