@@ -214,29 +214,47 @@ public final class OnnxModel {
 
     /**
      * Moves large inline initializers into {@code folder/weights.bin} (written once per model hash) and returns
-     * the graph that refers to them.
+     * the graph that refers to them. A cache file already there is used only when it holds exactly these bytes (it
+     * is compared as the initializers are walked, so a same-size corruption is caught); otherwise it is rewritten.
      */
     private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto proto, Path folder) {
+        return externalize(proto, folder, true);
+    }
+
+    private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto proto, Path folder, boolean reuse) {
         Path weights = folder.resolve("weights.bin");
-        boolean write = !Files.isRegularFile(weights);
+        boolean write = !reuse || !Files.isRegularFile(weights);
         OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
         long offset = 0;
+        boolean same = true;
         Path tmp = null;
         try {
             OutputStream out = OutputStream.nullOutputStream();
+            InputStream cached = InputStream.nullInputStream();
             if (write) {
                 Files.createDirectories(folder);
                 tmp = Files.createTempFile(folder, "weights", ".tmp");
                 out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20);
+            } else {
+                cached = new BufferedInputStream(Files.newInputStream(weights), 1 << 20);
             }
-            try (OutputStream o = out) {
+            byte[] buf = new byte[1 << 16];
+            try (OutputStream o = out; InputStream c = cached) {
                 for (int i = 0; i < graph.getInitializerCount(); i++) {
                     OnnxMl.TensorProto t = graph.getInitializer(i);
                     ByteString bytes = t.getRawData();
                     if (bytes.size() <= EXTERNALIZE_BYTES) {
                         continue;
                     }
-                    bytes.writeTo(o);
+                    if (write) {
+                        bytes.writeTo(o);
+                    } else if (same) {
+                        for (int pos = 0; pos < bytes.size() && same; ) {
+                            int n = c.readNBytes(buf, 0, Math.min(buf.length, bytes.size() - pos));
+                            same = n > 0 && bytes.substring(pos, pos + n).equals(ByteString.copyFrom(buf, 0, n));
+                            pos += Math.max(n, 1);
+                        }
+                    }
                     graph.setInitializer(i, t.toBuilder()
                             .clearRawData()
                             .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
@@ -246,12 +264,14 @@ public final class OnnxModel {
                             .build());
                     offset += bytes.size();
                 }
+                if (!write && same) {
+                    same = c.read() < 0;
+                }
             }
             if (write) {
                 Files.move(tmp, weights, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } else if (Files.size(weights) != offset) {
-                Files.delete(weights);
-                return externalize(proto, folder);
+            } else if (!same) {
+                return externalize(proto, folder, false);
             }
         } catch (IOException e) {
             throw new ModelException("Could not write the weights cache in " + folder + ": " + e.getMessage(),
