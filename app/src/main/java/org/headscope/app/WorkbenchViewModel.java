@@ -61,6 +61,12 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new VisionScan());
         this.redistribution = new RedistributionViewModel(executor, models, message::set);
         panels.add(redistribution);
+        String bad = settingsProblem(settings);
+        if (bad != null) {
+            settings.setAside(bad);
+        }
+        settings.problem().ifPresent(p -> message.set(new Message("The settings file was set aside: " + p + ".",
+                "HeadScope starts with its defaults; the old file is kept as " + Settings.FILE + ".bad.", true)));
         Map<String, Object> saved = settings.map("panels");
         for (PanelState panel : panels) {
             if (saved.get(panel.key()) instanceof Map<?, ?> m) {
@@ -82,10 +88,65 @@ public final class WorkbenchViewModel implements AutoCloseable {
         attention.runProperty().addListener((o, a, r) -> settings.put("prompt", attention.promptProperty().get()));
     }
 
+    /** The first persisted setting this workbench cannot apply, or null when all can. */
+    private String settingsProblem(Settings settings) {
+        Map<String, Object> all = settings.values();
+        for (String key : List.of("prompt", "model", "scale", "exportFolder")) {
+            Object v = all.get(key);
+            if (v != null && !(v instanceof String)) {
+                return "'" + key + "' is " + v + ", not text";
+            }
+        }
+        if (all.get("scale") instanceof String sc) {
+            try {
+                ColourScale.valueOf(sc);
+            } catch (IllegalArgumentException e) {
+                return "'scale' is '" + sc + "'; use " + java.util.Arrays.toString(ColourScale.values());
+            }
+        }
+        for (String key : List.of("width", "height")) {
+            Object v = all.get(key);
+            if (v != null && !(v instanceof Number n && Double.isFinite(n.doubleValue()) && n.doubleValue() >= 100 && n.doubleValue() <= 20000)) {
+                return "'" + key + "' is " + v + ", not a window size in pixels";
+            }
+        }
+        Object recent = all.get("recent");
+        if (recent != null && !(recent instanceof List<?> l && l.stream().allMatch(x -> x instanceof String))) {
+            return "'recent' is " + recent + ", not a list of paths";
+        }
+        Object panelsValue = all.get("panels");
+        if (panelsValue != null && !(panelsValue instanceof Map<?, ?>)) {
+            return "'panels' is " + panelsValue + ", not an object";
+        }
+        Map<String, Object> saved = settings.map("panels");
+        for (PanelState panel : panels) {
+            Object v = saved.get(panel.key());
+            if (v == null) {
+                continue;
+            }
+            if (!(v instanceof Map<?, ?> m)) {
+                return "panel '" + panel.key() + "' is " + v + ", not an object";
+            }
+            try {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> values = (Map<String, Object>) m;
+                panel.validate(values);
+            } catch (RuntimeException e) {
+                return e.getMessage();
+            }
+        }
+        return null;
+    }
+
     /** Opens the last model (or the bundled default when it is gone) and runs the prompt. */
     public void start() {
         String last = settings.string("model", BundledModels.MINILM);
-        boolean usable = BundledModels.available().contains(last) || Files.exists(Path.of(last));
+        boolean usable;
+        try {
+            usable = BundledModels.available().contains(last) || Files.exists(org.headscope.app.util.UserPaths.resolve(last));
+        } catch (IllegalArgumentException e) {
+            usable = false;
+        }
         open(usable ? last : BundledModels.MINILM);
     }
 
@@ -154,14 +215,36 @@ public final class WorkbenchViewModel implements AutoCloseable {
                 attention.scaleProperty().get().name(), attention.showAblatedProperty().get(), p);
     }
 
-    /** Reopens a session: its model (unless already open), prompt and panel settings, then one run. */
+    /**
+     * Reopens a session: its model (unless already open), prompt and panel settings, then one run. All or nothing:
+     * every value is checked before anything changes, and a session whose model fails to open leaves the model and
+     * prompt on screen as they were; the message says why.
+     */
     public void restore(SessionFile s) {
-        Runnable apply = () -> {
-            attention.promptProperty().set(s.prompt());
-            attention.imagePathProperty().set(s.image());
-            attention.scaleProperty().set(ColourScale.valueOf(s.scale()));
+        String problem = s.problem();
+        if (problem == null) {
             for (PanelState panel : panels) {
-                panel.restore(s.panels().getOrDefault(panel.key(), Map.of()));
+                try {
+                    panel.validate(s.panels().getOrDefault(panel.key(), Map.of()));
+                } catch (RuntimeException e) {
+                    problem = e.getMessage();
+                    break;
+                }
+            }
+        }
+        if (problem != null) {
+            message.set(new Message("The session has a bad value: " + problem + ".",
+                    "Fix the value, or save the session again from the workbench; nothing was changed.", true));
+            return;
+        }
+        SessionFile before = capture();
+        Runnable apply = () -> {
+            try {
+                applyValues(s);
+            } catch (RuntimeException e) {
+                applyValues(before);
+                message.set(Message.of("Opening the session", e));
+                return;
             }
             attention.run(() -> {
                 attention.layerProperty().set(Math.min(s.layer(), attention.runProperty().get().layers() - 1));
@@ -170,10 +253,27 @@ public final class WorkbenchViewModel implements AutoCloseable {
             });
         };
         LoadedModel lm = models.loadedProperty().get();
-        if (lm != null && lm.source().equals(s.model())) {
+        if (lm != null && (lm.source().equals(s.model()) || samePath(lm.source(), s.model()))) {
             apply.run();
         } else {
             models.open(s.model(), apply);
+        }
+    }
+
+    private void applyValues(SessionFile s) {
+        attention.promptProperty().set(s.prompt());
+        attention.imagePathProperty().set(s.image());
+        attention.scaleProperty().set(ColourScale.valueOf(s.scale()));
+        for (PanelState panel : panels) {
+            panel.restore(s.panels().getOrDefault(panel.key(), Map.of()));
+        }
+    }
+
+    private static boolean samePath(String a, String b) {
+        try {
+            return org.headscope.app.util.UserPaths.resolve(a).equals(org.headscope.app.util.UserPaths.resolve(b));
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 

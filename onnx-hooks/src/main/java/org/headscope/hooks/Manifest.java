@@ -29,14 +29,139 @@ public record Manifest(String format, String name, String kind, String architect
     public record Vision(String model, String pixelInput, String output, String embed, String embedInput, String embedOutput,
                          Integer imageSize, List<Float> mean, List<Float> std, Integer imageStart, Integer imageTokens,
                          List<Integer> grid, Long imageTokenId) {
+
+        void validate(Path file, Path folder, Integer maxLength) {
+            if (model == null || embed == null) {
+                throw bad(file, "the \"vision\" block needs \"model\" (the vision encoder) and \"embed\" (the token embedding)",
+                        "name both files, as export_hf.py writes them");
+            }
+            inside(file, folder, "vision.model", model);
+            inside(file, folder, "vision.embed", embed);
+            if (imageSize == null || imageSize < 1 || imageSize > MAX_IMAGE_SIZE) {
+                throw bad(file, "\"vision.imageSize\" is " + imageSize, "give the encoder's input side in pixels, 1.." + MAX_IMAGE_SIZE);
+            }
+            channels(file, "mean", mean, false);
+            channels(file, "std", std, true);
+            if (imageTokens == null || imageTokens < 1) {
+                throw bad(file, "\"vision.imageTokens\" is " + imageTokens, "give the number of image tokens, a positive number");
+            }
+            if (grid == null || grid.size() != 2 || grid.get(0) == null || grid.get(1) == null || grid.get(0) < 1 || grid.get(1) < 1
+                    || (long) grid.get(0) * grid.get(1) != imageTokens) {
+                throw bad(file, "\"vision.grid\" is " + grid + " for " + imageTokens + " image tokens",
+                        "give [rows, cols] with rows x cols = imageTokens");
+            }
+            int start = imageStart == null ? 1 : imageStart;
+            if (start < 0 || (maxLength != null && (long) start + imageTokens > maxLength)) {
+                throw bad(file, "\"vision.imageStart\" is " + start + " with " + imageTokens + " image tokens"
+                        + (maxLength == null ? "" : " and maxLength " + maxLength),
+                        "give the position of the first image token (1 after BOS), so that the image fits the sequence");
+            }
+            if (imageTokenId != null && imageTokenId < 0) {
+                throw bad(file, "\"vision.imageTokenId\" is " + imageTokenId, "give the tokenizer's image token id or remove it");
+            }
+        }
+
+        private static void channels(Path file, String key, List<Float> v, boolean positive) {
+            if (v == null || v.size() != 3 || v.stream().anyMatch(x -> x == null || !Float.isFinite(x) || (positive && x <= 0))) {
+                throw bad(file, "\"vision." + key + "\" is " + v, "give three finite numbers (R, G, B)" + (positive ? ", each above 0" : ""));
+            }
+        }
     }
 
+    /** Largest manifest HeadScope reads; a real one is a few hundred bytes. */
+    static final long MAX_BYTES = 1 << 20;
+    /** Largest image side a vision block may ask for. */
+    static final int MAX_IMAGE_SIZE = 4096;
+
+    /** Reads and validates a manifest: every value is checked before the model is touched. */
     public static Manifest read(Path file) {
+        Manifest m;
         try {
-            return new ObjectMapper().readValue(Files.readString(file), Manifest.class);
-        } catch (IOException e) {
-            throw new ModelException("Manifest " + file + " cannot be read: " + e.getMessage(),
+            if (Files.size(file) > MAX_BYTES) {
+                throw new ModelException("Manifest " + file + " is " + Files.size(file) + " bytes; a manifest is a small JSON file.",
+                        "Replace it with a headscope.json as described in the README ('Opening your own model').");
+            }
+            m = new ObjectMapper().readValue(Files.readString(file), Manifest.class);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof ModelException me) {
+                throw me;
+            }
+            throw new ModelException("Manifest " + file + " cannot be read: " + firstLine(e.getMessage()),
                     "Fix the JSON (see README, 'Opening your own model') or delete it to let HeadScope infer the roles.", e);
+        }
+        if (m == null) {
+            throw bad(file, "is empty (JSON null)", "write a JSON object");
+        }
+        m.validate(file);
+        return m;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private static ModelException bad(Path file, String problem, String fix) {
+        return new ModelException("Manifest " + file + ": " + problem + ".",
+                "Fix " + file.getFileName() + ": " + fix + " (see README, 'Opening your own model').");
+    }
+
+    /** Checks every field of a manifest read from {@code file}; throws a ModelException naming the first bad one. */
+    void validate(Path file) {
+        Path folder = file.toAbsolutePath().normalize().getParent();
+        if (model == null || model.isBlank()) {
+            throw bad(file, "has no \"model\" key", "name the .onnx file, e.g. \"model\": \"model.onnx\"");
+        }
+        inside(file, folder, "model", model);
+        if (tokenizer != null) {
+            inside(file, folder, "tokenizer", tokenizer);
+        }
+        if (inputs != null) {
+            for (Map.Entry<String, String> e : inputs.entrySet()) {
+                if (e.getKey() == null || e.getValue() == null) {
+                    throw bad(file, "\"inputs\" has a null entry", "map each role to an input name");
+                }
+                boolean known = false;
+                for (InputRole r : InputRole.values()) {
+                    known |= r.name().equalsIgnoreCase(e.getKey());
+                }
+                if (!known) {
+                    throw bad(file, "\"inputs\" names the unknown role '" + e.getKey() + "'",
+                            "use roles among " + java.util.Arrays.stream(InputRole.values()).map(r -> r.name().toLowerCase(java.util.Locale.ROOT)).toList());
+                }
+            }
+        }
+        nonNegative(file, "bos", bos);
+        nonNegative(file, "eos", eos);
+        nonNegative(file, "pad", pad);
+        if (maxLength != null && maxLength < 1) {
+            throw bad(file, "\"maxLength\" is " + maxLength, "give the longest sequence the model takes, a positive number");
+        }
+        if (vision != null) {
+            vision.validate(file, folder, maxLength);
+        }
+    }
+
+    private static void nonNegative(Path file, String key, Long v) {
+        if (v != null && v < 0) {
+            throw bad(file, "\"" + key + "\" is " + v + ", and token ids are never negative", "give the tokenizer's id or remove the key");
+        }
+    }
+
+    /** A file named by the manifest must be a plain relative path that stays inside the manifest's folder. */
+    private static void inside(Path file, Path folder, String key, String name) {
+        Path p;
+        try {
+            p = Path.of(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw bad(file, "\"" + key + "\" is not a valid file name ('" + name + "')", "name a file beside the manifest");
+        }
+        if (name.isBlank() || p.isAbsolute() || !folder.resolve(p).normalize().startsWith(folder)) {
+            throw bad(file, "\"" + key + "\" points at '" + name + "', outside the model's folder; HeadScope refuses paths that escape it",
+                    "move the file beside the manifest and name it plainly");
         }
     }
 

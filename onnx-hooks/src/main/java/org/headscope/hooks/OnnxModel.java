@@ -105,6 +105,69 @@ public final class OnnxModel {
             throw new ModelException("File " + file.getFileName() + " is not an ONNX model (no graph, IR version or opset found).",
                     "Open a .onnx file exported with torch.onnx.export or Optimum (see assets/export/README.md).");
         }
+        checkNodes(file, proto.getGraph());
+    }
+
+    /** Fewest inputs and outputs of the operators HeadScope reads; a node with fewer is malformed. */
+    private static final java.util.Map<String, int[]> ARITY = java.util.Map.ofEntries(
+            java.util.Map.entry("MatMul", new int[]{2, 1}), java.util.Map.entry("Gemm", new int[]{2, 1}),
+            java.util.Map.entry("Softmax", new int[]{1, 1}), java.util.Map.entry("Add", new int[]{2, 1}),
+            java.util.Map.entry("Sub", new int[]{2, 1}), java.util.Map.entry("Mul", new int[]{2, 1}),
+            java.util.Map.entry("Div", new int[]{2, 1}), java.util.Map.entry("Pow", new int[]{2, 1}),
+            java.util.Map.entry("Where", new int[]{3, 1}), java.util.Map.entry("Transpose", new int[]{1, 1}),
+            java.util.Map.entry("Reshape", new int[]{1, 1}), java.util.Map.entry("Split", new int[]{1, 1}),
+            java.util.Map.entry("Concat", new int[]{1, 1}), java.util.Map.entry("Gather", new int[]{2, 1}),
+            java.util.Map.entry("Slice", new int[]{1, 1}), java.util.Map.entry("Expand", new int[]{2, 1}),
+            java.util.Map.entry("Unsqueeze", new int[]{1, 1}), java.util.Map.entry("Squeeze", new int[]{1, 1}),
+            java.util.Map.entry("Cast", new int[]{1, 1}), java.util.Map.entry("Sqrt", new int[]{1, 1}),
+            java.util.Map.entry("Exp", new int[]{1, 1}), java.util.Map.entry("Tanh", new int[]{1, 1}),
+            java.util.Map.entry("Erf", new int[]{1, 1}), java.util.Map.entry("Neg", new int[]{1, 1}),
+            java.util.Map.entry("Relu", new int[]{1, 1}), java.util.Map.entry("Sigmoid", new int[]{1, 1}),
+            java.util.Map.entry("ReduceMean", new int[]{1, 1}), java.util.Map.entry("LayerNormalization", new int[]{2, 1}));
+
+    /**
+     * Structural checks of the main graph before anything reads it: every node of a known operator has its required
+     * inputs and outputs, and every input a node names is defined (a graph input, a weight, or an output of a node).
+     */
+    private static void checkNodes(Path file, OnnxMl.GraphProto graph) {
+        java.util.Set<String> defined = new java.util.HashSet<>();
+        graph.getInputList().forEach(v -> defined.add(v.getName()));
+        graph.getInitializerList().forEach(t -> defined.add(t.getName()));
+        graph.getSparseInitializerList().forEach(t -> defined.add(t.getValues().getName()));
+        for (OnnxMl.NodeProto n : graph.getNodeList()) {
+            defined.addAll(n.getOutputList());
+        }
+        for (OnnxMl.NodeProto n : graph.getNodeList()) {
+            String what = n.getOpType() + " node '" + n.getName() + "'";
+            boolean standard = n.getDomain().isEmpty() || n.getDomain().equals("ai.onnx");
+            int[] arity = standard ? ARITY.get(n.getOpType()) : null;
+            if (arity != null) {
+                long inputs = n.getInputList().stream().limit(arity[0]).filter(x -> !x.isEmpty()).count();
+                if (n.getInputCount() < arity[0] || inputs < arity[0] || n.getOutputCount() < arity[1] || n.getOutput(0).isEmpty()) {
+                    throw new ModelException("The graph in " + file.getFileName() + " is malformed: " + what + " has "
+                            + n.getInputCount() + " input(s) and " + n.getOutputCount() + " output(s); it needs at least "
+                            + arity[0] + " and " + arity[1] + ".",
+                            "Re-export the model (torch.onnx.export) and check it with onnx.checker.check_model.");
+                }
+            }
+            if (n.getOutputCount() == 0) {
+                throw new ModelException("The graph in " + file.getFileName() + " is malformed: " + what + " has no output.",
+                        "Re-export the model (torch.onnx.export) and check it with onnx.checker.check_model.");
+            }
+            for (String in : n.getInputList()) {
+                if (!in.isEmpty() && !defined.contains(in)) {
+                    throw new ModelException("The graph in " + file.getFileName() + " is malformed: " + what + " reads '" + in
+                            + "', which nothing in the graph defines.",
+                            "Re-export the model (torch.onnx.export) and check it with onnx.checker.check_model.");
+                }
+            }
+        }
+        for (OnnxMl.ValueInfoProto out : graph.getOutputList()) {
+            if (!defined.contains(out.getName())) {
+                throw new ModelException("The graph in " + file.getFileName() + " is malformed: output '" + out.getName()
+                        + "' is computed by no node.", "Re-export the model (torch.onnx.export) and check it with onnx.checker.check_model.");
+            }
+        }
     }
 
     static boolean usesExternalData(OnnxMl.GraphProto graph) {
@@ -151,29 +214,47 @@ public final class OnnxModel {
 
     /**
      * Moves large inline initializers into {@code folder/weights.bin} (written once per model hash) and returns
-     * the graph that refers to them.
+     * the graph that refers to them. A cache file already there is used only when it holds exactly these bytes (it
+     * is compared as the initializers are walked, so a same-size corruption is caught); otherwise it is rewritten.
      */
     private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto proto, Path folder) {
+        return externalize(proto, folder, true);
+    }
+
+    private static OnnxMl.ModelProto externalize(OnnxMl.ModelProto proto, Path folder, boolean reuse) {
         Path weights = folder.resolve("weights.bin");
-        boolean write = !Files.isRegularFile(weights);
+        boolean write = !reuse || !Files.isRegularFile(weights);
         OnnxMl.GraphProto.Builder graph = proto.getGraph().toBuilder();
         long offset = 0;
+        boolean same = true;
         Path tmp = null;
         try {
             OutputStream out = OutputStream.nullOutputStream();
+            InputStream cached = InputStream.nullInputStream();
             if (write) {
                 Files.createDirectories(folder);
                 tmp = Files.createTempFile(folder, "weights", ".tmp");
                 out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20);
+            } else {
+                cached = new BufferedInputStream(Files.newInputStream(weights), 1 << 20);
             }
-            try (OutputStream o = out) {
+            byte[] buf = new byte[1 << 16];
+            try (OutputStream o = out; InputStream c = cached) {
                 for (int i = 0; i < graph.getInitializerCount(); i++) {
                     OnnxMl.TensorProto t = graph.getInitializer(i);
                     ByteString bytes = t.getRawData();
                     if (bytes.size() <= EXTERNALIZE_BYTES) {
                         continue;
                     }
-                    bytes.writeTo(o);
+                    if (write) {
+                        bytes.writeTo(o);
+                    } else if (same) {
+                        for (int pos = 0; pos < bytes.size() && same; ) {
+                            int n = c.readNBytes(buf, 0, Math.min(buf.length, bytes.size() - pos));
+                            same = n > 0 && bytes.substring(pos, pos + n).equals(ByteString.copyFrom(buf, 0, n));
+                            pos += Math.max(n, 1);
+                        }
+                    }
                     graph.setInitializer(i, t.toBuilder()
                             .clearRawData()
                             .setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
@@ -183,12 +264,14 @@ public final class OnnxModel {
                             .build());
                     offset += bytes.size();
                 }
+                if (!write && same) {
+                    same = c.read() < 0;
+                }
             }
             if (write) {
                 Files.move(tmp, weights, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } else if (Files.size(weights) != offset) {
-                Files.delete(weights);
-                return externalize(proto, folder);
+            } else if (!same) {
+                return externalize(proto, folder, false);
             }
         } catch (IOException e) {
             throw new ModelException("Could not write the weights cache in " + folder + ": " + e.getMessage(),

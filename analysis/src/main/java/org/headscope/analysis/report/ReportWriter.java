@@ -14,8 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Writes a report as {@code report.json}, {@code report.csv} and {@code report.html} into a folder. Each file is
- * first written completely under a temporary name and then moved into place, so a crash never leaves half a file.
+ * Writes a report as {@code report.json}, {@code report.csv} and {@code report.html} into a folder, as one set
+ * (see {@link OutputTarget}): a crash never leaves half a file, and a folder never holds files of two runs.
  */
 public final class ReportWriter {
     public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -25,12 +25,9 @@ public final class ReportWriter {
 
     /** Writes the three files and returns their paths (json, csv, html). */
     public static List<Path> write(HeadReport report, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        List<Path> written = new ArrayList<>();
-        written.add(atomic(dir.resolve("report.json"), JSON.writeValueAsString(report)));
-        written.add(atomic(dir.resolve("report.csv"), csv(report)));
-        written.add(atomic(dir.resolve("report.html"), HtmlReport.render(report)));
-        return written;
+        try (OutputTarget target = OutputTarget.folder(dir)) {
+            return target.writeReport(report);
+        }
     }
 
     public static HeadReport read(Path json) throws IOException {
@@ -39,6 +36,8 @@ public final class ReportWriter {
 
     /** Writes text to a temporary file beside the target, then renames it over the target. */
     public static Path atomic(Path target, String content) throws IOException {
+        OutputTarget.checkFile(target.toAbsolutePath().normalize());
+        Files.createDirectories(target.toAbsolutePath().getParent());
         Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
         try {
             Files.writeString(tmp, content, StandardCharsets.UTF_8);

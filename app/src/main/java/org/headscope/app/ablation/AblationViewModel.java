@@ -99,6 +99,39 @@ public final class AblationViewModel implements PanelState {
     }
 
     @Override
+    public void validate(Map<String, Object> values) {
+        Object m = values.get("mode");
+        if (m != null) {
+            if (!(m instanceof String s)) {
+                throw new IllegalArgumentException("ablation 'mode' is " + m + ", not a mode name");
+            }
+            AblationMode.parse(s);
+        }
+        PanelState.requireFinite(values, "alpha");
+        Object live = values.get("live");
+        if (live != null && !(live instanceof Boolean)) {
+            throw new IllegalArgumentException("ablation 'live' is " + live + ", not true or false");
+        }
+        Object hs = values.get("heads");
+        if (hs != null) {
+            if (!(hs instanceof List<?> list)) {
+                throw new IllegalArgumentException("ablation 'heads' is " + hs + ", not a list of LAYER.HEAD");
+            }
+            for (Object h : list) {
+                Head parsed;
+                try {
+                    parsed = Head.parse(String.valueOf(h));
+                } catch (RuntimeException e) {
+                    throw new IllegalArgumentException("ablation head '" + h + "' is not LAYER.HEAD (e.g. 3.7)");
+                }
+                if (parsed.layer() < 0 || parsed.head() < 0) {
+                    throw new IllegalArgumentException("ablation head '" + h + "' has a negative layer or head");
+                }
+            }
+        }
+    }
+
+    @Override
     public void restore(Map<String, Object> values) {
         restoring = true;
         try {

@@ -59,7 +59,8 @@ public final class ImagePane extends VBox {
         getChildren().addAll(choose, stack, caption);
         vm.imagePathProperty().addListener(o -> {
             String p = vm.imagePathProperty().get();
-            image.setImage(p == null || p.isBlank() ? null : new Image(new File(p).toURI().toString(), SIZE, SIZE, false, true));
+            image.setImage(p == null || p.isBlank() || !org.headscope.app.util.SafeImages.decodable(p) ? null
+                    : new Image(new File(p).toURI().toString(), SIZE, SIZE, false, true));
         });
         InvalidationListener redraw = o -> redraw();
         vm.runProperty().addListener(redraw);

@@ -52,17 +52,12 @@ public record PromptInput(RunRequest request, HsTokenizer.Tokens tokens, ImagePa
 
     /** Reads an image file, or says clearly why it cannot. */
     public static BufferedImage readImage(String file) {
-        java.nio.file.Path path = java.nio.file.Path.of(file.trim());
-        BufferedImage image = null;
         try {
-            image = java.nio.file.Files.isRegularFile(path) ? javax.imageio.ImageIO.read(path.toFile()) : null;
-        } catch (java.io.IOException e) {
-            image = null;
+            return org.headscope.app.util.SafeImages.read(org.headscope.app.util.UserPaths.resolve(file.trim()));
+        } catch (org.headscope.app.util.SafeImages.BadImageException | IllegalArgumentException e) {
+            throw new org.headscope.hooks.ModelException("The " + e.getMessage() + ".", "Choose a PNG, JPEG, GIF or BMP file of at most "
+                    + org.headscope.app.util.SafeImages.MAX_SIDE + " x " + org.headscope.app.util.SafeImages.MAX_SIDE + " pixels.");
         }
-        if (image == null) {
-            throw new org.headscope.hooks.ModelException(file + " is not an image Java can read.", "Choose a PNG, JPEG, GIF or BMP file.");
-        }
-        return image;
     }
 
     private static HsTokenizer.Tokens withImageTokens(HsTokenizer.Tokens t, ImagePatches p, Long imageTokenId) {

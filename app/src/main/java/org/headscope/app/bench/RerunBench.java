@@ -40,8 +40,8 @@ public final class RerunBench implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) {
-        String model = args.positional(0, "MODEL (a .onnx file, a model folder or a bundled name)");
-        ModelArgs.resolve(model);
+        String typed = args.positional(0, "MODEL (a .onnx file, a model folder or a bundled name)");
+        String model = org.headscope.assets.BundledModels.available().contains(typed) ? typed : ModelArgs.resolve(typed).toString();
         int runs = args.integer("runs", 21);
         AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
         String text = args.string("text", null);

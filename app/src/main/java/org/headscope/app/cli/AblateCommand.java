@@ -2,6 +2,7 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
+import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
@@ -33,28 +34,37 @@ final class AblateCommand implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-        Path dir = ScanIo.out(args);
         String promptText = args.require("prompt");
         String targetText = args.require("target");
         AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
         AblationScan.Params d = AblationScan.Params.DEFAULTS;
-        float alpha = (float) args.number("alpha", d.alpha());
-        int batch = args.integer("batch", d.batchSize());
+        float alpha = (float) args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
+        int batch = args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
+        int generate = args.integer("generate", d.generateTokens(), 0, 1024, "the number of generated tokens");
         String pruning = args.string("pruning", "per-layer");
         if (!pruning.equals("per-layer") && !pruning.equals("global")) {
             throw new UsageException("--pruning must be per-layer or global, got '" + pruning + "'");
         }
         AblationScan.Params params = d.withMode(mode, alpha).withBatchSize(batch)
                 .withPruning(d.pruneFractions(), pruning.equals("global"))
-                .withGeneration(args.integer("generate", d.generateTokens()), d.topGenerated());
+                .withGeneration(generate, d.topGenerated());
         String headSpec = args.string("heads", "all");
         String answers = args.string("answers", null);
         Path reference = args.existingFile("reference");
-        try (HookedModel m = ModelArgs.open(args)) {
+        List<String> referenceLines = reference != null ? readLines(reference) : null;
+        try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             HsTokenizer tk = m.requireTokenizer();
-            long[] prompt = tk.encode(promptText).ids();
+            long[] prompt = ModelArgs.promptIds(m, promptText, "prompt");
+            if (targetText.isBlank()) {
+                throw new UsageException("--target is empty; give the text the model should continue with");
+            }
+            ModelArgs.checkTextLength(m, targetText, "--target text");
             long[] continuation = tk.encodePlain(targetText);
+            if (continuation.length == 0) {
+                throw new UsageException("--target '" + targetText + "' has no tokens");
+            }
+            ModelArgs.checkLength(m, (long) prompt.length + continuation.length + generate, "prompt with its target and generated tokens");
             long a = -1;
             long b = -1;
             if (answers != null) {
@@ -70,7 +80,7 @@ final class AblateCommand implements Command {
             AblationScan.Result r = ScanIo.cancellable(cancel -> {
                 AblationScan.MeanOutputs means = null;
                 if (mode == AblationScan.Mode.MEAN) {
-                    List<String> refs = reference != null ? readLines(reference)
+                    List<String> refs = referenceLines != null ? referenceLines
                             : ProbeTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11);
                     means = AblationScan.meanOutputs(m, refs.stream().map(s -> tk.encode(s).ids()).toList(), cancel);
                 }

@@ -1,5 +1,7 @@
 package org.headscope.app.cli;
 
+import org.headscope.app.util.UserPaths;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -78,11 +80,16 @@ public final class Args {
         if (v == null) {
             return fallback;
         }
+        double d;
         try {
-            return Double.parseDouble(v);
+            d = Double.parseDouble(v.strip());
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be a number, got '" + v + "'");
         }
+        if (!Double.isFinite(d)) {
+            throw new UsageException("--" + name + " must be a finite number, got '" + v + "'");
+        }
+        return d;
     }
 
     public int integer(String name, int fallback) {
@@ -91,10 +98,28 @@ public final class Args {
             return fallback;
         }
         try {
-            return Integer.parseInt(v);
+            return Integer.parseInt(v.strip());
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be an integer, got '" + v + "'");
         }
+    }
+
+    /** An integer option that must lie in [min, max]. */
+    public int integer(String name, int fallback, int min, int max, String what) {
+        int v = integer(name, fallback);
+        if (v < min || v > max) {
+            throw new UsageException("--" + name + " is " + v + "; " + what + " must be between " + min + " and " + max);
+        }
+        return v;
+    }
+
+    /** A number option that must lie in [min, max]. */
+    public double number(String name, double fallback, double min, double max, String what) {
+        double v = number(name, fallback);
+        if (v < min || v > max) {
+            throw new UsageException("--" + name + " is " + v + "; " + what + " must be between " + min + " and " + max);
+        }
+        return v;
     }
 
     public List<Integer> integers(String name, List<Integer> fallback) {
@@ -121,14 +146,50 @@ public final class Args {
         }
     }
 
-    public Path existingFile(String name) {
+    /** Largest text file an option reads (prompts, needles, haystack, reference texts). */
+    static final long MAX_INPUT_BYTES = 64L << 20;
+
+    /** A path option resolved against the caller's folder (see {@link UserPaths}); null when not given. */
+    public Path path(String name) {
         String v = string(name, null);
         if (v == null) {
             return null;
         }
-        Path p = Path.of(v);
+        try {
+            return UserPaths.resolve(v);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--" + name + ": " + e.getMessage());
+        }
+    }
+
+    /** A required path option (e.g. --out), resolved against the caller's folder. */
+    public Path requirePath(String name) {
+        require(name);
+        return path(name);
+    }
+
+    /** An input file option: an existing regular file of reasonable size, resolved against the caller's folder. */
+    public Path existingFile(String name) {
+        Path p = path(name);
+        if (p == null) {
+            return null;
+        }
         if (!Files.exists(p)) {
             throw new UsageException("--" + name + ": " + p + " does not exist");
+        }
+        if (!Files.isRegularFile(p)) {
+            throw new UsageException("--" + name + ": " + p + " is not a regular file");
+        }
+        try {
+            if (Files.size(p) > MAX_INPUT_BYTES) {
+                throw new UsageException("--" + name + ": " + p + " is " + Files.size(p) + " bytes; HeadScope reads input files of at most "
+                        + (MAX_INPUT_BYTES >> 20) + " MB");
+            }
+        } catch (java.io.IOException e) {
+            throw new UsageException("--" + name + ": " + p + " cannot be read (" + e.getMessage() + ")");
+        }
+        if (!Files.isReadable(p)) {
+            throw new UsageException("--" + name + ": " + p + " cannot be read (permission denied)");
         }
         return p;
     }

@@ -2,6 +2,7 @@ package org.headscope.app.cli;
 
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonGenerator;
+import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.ReportWriter;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -13,9 +14,7 @@ import org.headscope.hooks.TapKind;
 import org.headscope.hooks.TapSet;
 
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.stream.IntStream;
 
@@ -38,8 +37,8 @@ final class AttentionCommand implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-        Path file = Path.of(args.require("out"));
-        try (HookedModel m = ModelArgs.open(args)) {
+        try (OutputTarget target = OutputTarget.file(args.requirePath("out")); HookedModel m = ModelArgs.open(args)) {
+            Path file = target.path();
             HsTokenizer.Tokens tokens = ModelArgs.tokens(args, m);
             List<Integer> layers = args.integers("layers", IntStream.range(0, m.layers()).boxed().toList());
             args.rejectUnknown();
@@ -48,12 +47,10 @@ final class AttentionCommand implements Command {
                     throw new UsageException("layer " + l + " does not exist; the model has layers 0.." + (m.layers() - 1));
                 }
             }
-            RunResult r = m.session(TapSet.of(TapKind.PROBS, layers), HookSet.NONE).run(RunRequest.tokens(tokens.ids()));
-            Path parent = file.toAbsolutePath().getParent();
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
-            try {
-                try (JsonGenerator g = ReportWriter.JSON.getFactory().createGenerator(tmp.toFile(), JsonEncoding.UTF8)) {
+            RunResult r = ScanIo.cancellable(cancel -> m.session(TapSet.of(TapKind.PROBS, layers), HookSet.NONE)
+                    .run(RunRequest.tokens(tokens.ids()), cancel));
+            target.writeFile(stream -> {
+                try (JsonGenerator g = ReportWriter.JSON.getFactory().createGenerator(stream, JsonEncoding.UTF8)) {
                     g.writeStartObject();
                     g.writeArrayFieldStart("tokens");
                     for (String s : tokens.strings()) {
@@ -90,10 +87,7 @@ final class AttentionCommand implements Command {
                     g.writeStringField("device", m.device().provider());
                     g.writeEndObject();
                 }
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            });
             err.println("wrote " + file + " (" + tokens.size() + " tokens, " + layers.size() + " layers, " + m.device().provider() + ")");
             return Cli.OK;
         }

@@ -1,28 +1,41 @@
 package org.headscope.app.cli;
 
+import ai.onnx.proto.OnnxMl;
+import org.headscope.app.util.UserPaths;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
+import org.headscope.hooks.InputRole;
+import org.headscope.hooks.ModelException;
+import org.headscope.hooks.ModelInput;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Shared handling of the MODEL argument, --device, and --text/--ids. */
+/** Shared handling of the MODEL argument, --device, and --text/--ids, with the model's limits checked. */
 public final class ModelArgs {
+    /** Longest sequence accepted from a model whose manifest names no maxLength. */
+    public static final int DEFAULT_MAX_TOKENS = 8192;
+
     private ModelArgs() {
     }
 
-    /** A bundled model's name, or a path to a .onnx file or model folder. */
+    /** A bundled model's name, or a path (resolved against the caller's folder) to a .onnx file or model folder. */
     public static Path resolve(String model) {
         if (BundledModels.available().contains(model)) {
             return BundledModels.folder(model);
         }
-        Path p = Path.of(model);
+        Path p;
+        try {
+            p = UserPaths.resolve(model);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("MODEL: " + e.getMessage());
+        }
         if (!Files.exists(p)) {
             throw new UsageException("model '" + model + "' is neither a file, a folder, nor a bundled model "
-                    + BundledModels.available());
+                    + BundledModels.available() + " (looked for " + p + ")");
         }
         return p;
     }
@@ -30,10 +43,103 @@ public final class ModelArgs {
     public static HookedModel open(Args args) {
         String model = args.positional(0, "MODEL (a .onnx file, a model folder or a bundled name)");
         DevicePreference device = DevicePreference.parse(args.string("device", "auto"));
-        return HookedModel.open(resolve(model), device);
+        Path path = resolve(model);
+        ScanIo.token().check();
+        HookedModel m;
+        try {
+            m = HookedModel.open(path, device);
+        } catch (ModelException | IllegalArgumentException | java.util.concurrent.CancellationException e) {
+            throw e;
+        } catch (IndexOutOfBoundsException | NullPointerException | ClassCastException | ArithmeticException
+                 | NegativeArraySizeException | IllegalStateException e) {
+            // the graph was checked when read, so this is a malformed graph the checks do not know yet
+            org.headscope.app.util.ErrorLog.write("open " + path, e);
+            throw new ModelException("HeadScope cannot read the graph of " + path.getFileName() + ": it is malformed in a way HeadScope "
+                    + "does not recognise (" + e.getClass().getSimpleName() + ").",
+                    "Check the model with onnx.checker.check_model and re-export it; the details are in the cache folder's logs.", e);
+        }
+        if (ScanIo.token().isCancelled()) {
+            m.close();
+            ScanIo.token().check();
+        }
+        return m;
     }
 
-    /** Token ids and strings from --text (through the model's tokenizer) or --ids. */
+    /** The model's name for messages: the manifest's, else its file's. */
+    public static String displayName(HookedModel model) {
+        String n = model.manifest().name();
+        return n != null && !n.isBlank() ? n : String.valueOf(model.model().path().getFileName());
+    }
+
+    /** The longest sequence the model takes: the manifest's maxLength, else {@link #DEFAULT_MAX_TOKENS}. */
+    public static int maxTokens(HookedModel model) {
+        Integer max = model.manifest().maxLength();
+        return max != null ? max : DEFAULT_MAX_TOKENS;
+    }
+
+    /** Refuses a sequence longer than the model takes (exit 3), before any work. */
+    public static void checkLength(HookedModel model, long tokens, String what) {
+        int max = maxTokens(model);
+        if (tokens > max) {
+            boolean declared = model.manifest().maxLength() != null;
+            throw new ModelException("The " + what + " has " + tokens + " tokens; " + displayName(model) + " takes at most " + max
+                    + (declared ? "." : " (HeadScope's limit when the manifest names no maxLength)."),
+                    "Shorten it to " + max + " tokens or fewer" + (declared ? "." : ", or set \"maxLength\" in the model's headscope.json."));
+        }
+    }
+
+    /** The number of token ids the model's embedding table holds, or -1 when the graph does not say. */
+    public static long vocabularySize(HookedModel model) {
+        String ids = null;
+        for (ModelInput in : model.inputs()) {
+            if (in.role() == InputRole.INPUT_IDS) {
+                ids = in.name();
+            }
+        }
+        if (ids == null) {
+            return -1;
+        }
+        OnnxMl.GraphProto g = model.model().graph();
+        java.util.Map<String, OnnxMl.TensorProto> weights = new java.util.HashMap<>();
+        g.getInitializerList().forEach(t -> weights.put(t.getName(), t));
+        for (OnnxMl.NodeProto n : g.getNodeList()) {
+            if (n.getOpType().equals("Gather") && n.getInputCount() >= 2 && n.getInput(1).equals(ids)) {
+                OnnxMl.TensorProto table = weights.get(n.getInput(0));
+                if (table != null && table.getDimsCount() == 2 && table.getDims(0) > 0) {
+                    return table.getDims(0);
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Checks token ids against the model: not empty, none negative, none beyond the vocabulary, not too many. */
+    public static void checkIds(HookedModel model, long[] ids, String what) {
+        if (ids.length == 0) {
+            throw new UsageException(what + " has no tokens; give at least one");
+        }
+        checkLength(model, ids.length, "prompt");
+        long vocab = vocabularySize(model);
+        for (long id : ids) {
+            if (id < 0 || (vocab > 0 && id >= vocab)) {
+                throw new UsageException(what + " holds token id " + id + "; " + displayName(model) + " takes ids 0.."
+                        + (vocab > 0 ? Long.toString(vocab - 1) : "(its vocabulary size - 1)"));
+            }
+        }
+    }
+
+    /** Text that could not be a prompt: more characters than any model could take as tokens. */
+    public static void checkTextLength(HookedModel model, String text, String what) {
+        // a token covers at least one character in every tokenizer HeadScope reads, except special tokens added around it
+        long chars = text.codePointCount(0, text.length());
+        int max = maxTokens(model);
+        if (chars > 64L * max + 1024) {
+            throw new ModelException("The " + what + " has " + chars + " characters, far more than the " + max + " tokens "
+                    + displayName(model) + " takes.", "Shorten it to at most " + max + " tokens.");
+        }
+    }
+
+    /** Token ids and strings from --text (through the model's tokenizer) or --ids, checked against the model. */
     public static HsTokenizer.Tokens tokens(Args args, HookedModel model) {
         String text = args.string("text", null);
         List<Long> ids = args.longs("ids");
@@ -42,9 +148,14 @@ public final class ModelArgs {
         }
         HsTokenizer.Tokens t;
         if (text != null) {
+            if (text.isEmpty()) {
+                throw new UsageException("--text is empty; give the prompt");
+            }
+            checkTextLength(model, text, "prompt");
             t = model.requireTokenizer().encode(text);
         } else {
             long[] arr = ids.stream().mapToLong(Long::longValue).toArray();
+            checkIds(model, arr, "--ids");
             String[] strings = new String[arr.length];
             for (int i = 0; i < arr.length; i++) {
                 long id = arr[i];
@@ -54,11 +165,21 @@ public final class ModelArgs {
             java.util.Arrays.fill(spans, new int[]{-1, -1});
             t = new HsTokenizer.Tokens(arr, strings, spans);
         }
-        Integer max = model.manifest().maxLength();
-        if (max != null && t.size() > max) {
-            throw new org.headscope.hooks.ModelException("The prompt has " + t.size() + " tokens; " + model.manifest().name()
-                    + " takes at most " + max + ".", "Shorten the prompt to " + max + " tokens or fewer.");
+        if (t.size() == 0) {
+            throw new UsageException("the prompt has no tokens");
         }
+        checkLength(model, t.size(), "prompt");
         return t;
+    }
+
+    /** A text prompt option (--prompt, --target) encoded and checked against the model. */
+    public static long[] promptIds(HookedModel model, String text, String option) {
+        if (text.isBlank()) {
+            throw new UsageException("--" + option + " is empty; give the text");
+        }
+        checkTextLength(model, text, "--" + option + " text");
+        long[] ids = model.requireTokenizer().encode(text).ids();
+        checkLength(model, ids.length, "--" + option + " text");
+        return ids;
     }
 }

@@ -2,6 +2,7 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.Redistribution;
+import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.RunRequest;
@@ -33,11 +34,10 @@ final class RedistributeCommand implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-        Path dir = ScanIo.out(args);
         String promptText = args.require("prompt");
         String methodName = args.require("method").toLowerCase(Locale.ROOT);
         String span = args.string("image-span", null);
-        try (HookedModel m = ModelArgs.open(args)) {
+        try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             Redistribution.Method method = switch (methodName) {
                 case "act" -> {
                     Redistribution.Act d = Redistribution.Act.DEFAULT;
@@ -63,7 +63,10 @@ final class RedistributeCommand implements Command {
                         + (m.manifest().isVisionLanguage() ? " (this command feeds text only; image prompts run in the workbench)" : ""));
             }
             Redistribution.KeySpan imageSpan = span == null ? null : Redistribution.KeySpan.parse(span);
-            long[] ids = m.requireTokenizer().encode(promptText).ids();
+            long[] ids = ModelArgs.promptIds(m, promptText, "prompt");
+            if (imageSpan != null && (imageSpan.start() < 0 || imageSpan.end() > ids.length || imageSpan.start() >= imageSpan.end())) {
+                throw new UsageException("--image-span " + span + " is not a span of the prompt's " + ids.length + " key positions");
+            }
             Redistribution.Result r = ScanIo.cancellable(cancel -> {
                 Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan, ScanIo.progressLine(err), cancel);
                 return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, RunRequest.tokens(ids),
@@ -87,7 +90,11 @@ final class RedistributeCommand implements Command {
             throw new UsageException("--gammas belongs to --method zerotuning");
         }
         try {
-            return java.util.Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).map(Double::parseDouble).toList();
+            return java.util.Arrays.stream(v.split(",")).map(String::trim).filter(x -> !x.isEmpty()).map(Double::parseDouble).peek(g -> {
+                if (!Double.isFinite(g)) {
+                    throw new UsageException("--gammas must be finite numbers, got '" + v + "'");
+                }
+            }).toList();
         } catch (NumberFormatException e) {
             throw new UsageException("--gammas must be a comma-separated list of numbers, got '" + v + "'");
         }

@@ -5,9 +5,8 @@ import org.headscope.analysis.Needle;
 import org.headscope.analysis.RetrievalResult;
 import org.headscope.analysis.RetrievalScan;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.analysis.report.ReportWriter;
+import org.headscope.analysis.report.OutputTarget;
 import org.headscope.assets.BundledModels;
-import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.ModelException;
 
@@ -18,6 +17,26 @@ import java.util.List;
 
 /** Needle-in-a-haystack retrieval scores of every head (RetrievalScan), with echo and induction scores beside them. */
 final class RetrievalCommand implements Command {
+    /** Depths beyond 101 repeat depth percents (rounded from 0..100). */
+    static final int MAX_DEPTHS = 101;
+    /** Most runs (needles x lengths x depths) one scan may ask for. */
+    static final long MAX_RUNS = 20_000;
+    /** Most tokens (summed over the grid's prompts) one scan may ask for. */
+    static final long MAX_TOKENS = 20_000_000;
+
+    /** Refuses a grid that would run for hours, with its size, before any work. */
+    static void checkGrid(int needles, List<Integer> lengths, int depths) {
+        long runs = (long) needles * lengths.size() * depths;
+        long tokens = (long) needles * depths * lengths.stream().mapToLong(Integer::longValue).sum();
+        if (runs > MAX_RUNS || tokens > MAX_TOKENS) {
+            throw new UsageException(String.format(java.util.Locale.ROOT,
+                    "the grid is %d needles x %d lengths x %d depths = %d runs over %d tokens in all; HeadScope runs at most %d runs "
+                            + "and %d tokens in one scan (at a few thousand tokens a second on a CPU, this one would take about %.1f hours): "
+                            + "use fewer --depths, fewer --lengths or a shorter --needles file", needles, lengths.size(), depths, runs, tokens,
+                    MAX_RUNS, MAX_TOKENS, tokens / 3000.0 / 3600.0));
+        }
+    }
+
     @Override
     public String name() {
         return "retrieval";
@@ -36,11 +55,10 @@ final class RetrievalCommand implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-        Path dir = Path.of(args.require("out"));
         Path needlesFile = args.existingFile("needles");
         Path haystackFile = args.existingFile("haystack");
         List<Integer> lengths = args.integers("lengths", null);
-        int depths = args.integer("depths", 10);
+        int depths = args.integer("depths", 10, 1, MAX_DEPTHS, "the number of needle depths");
         RetrievalScan.Mode mode;
         try {
             mode = RetrievalScan.Mode.parse(args.string("mode", "teacher"));
@@ -48,10 +66,31 @@ final class RetrievalCommand implements Command {
             throw new UsageException(e.getMessage());
         }
         int copyTokens = args.integer("copy-tokens", 50);
-        try (HookedModel m = ModelArgs.open(args)) {
+        if (copyTokens < 0) {
+            throw new UsageException("--copy-tokens is " + copyTokens + "; give 0 (no copy scores) or a positive length");
+        }
+        List<Needle> needles = Needle.read(needlesFile != null ? needlesFile : BundledModels.needles().resolve("needles.jsonl"));
+        String haystack = Files.readString(haystackFile != null ? haystackFile : BundledModels.needles().resolve("haystack.txt"));
+        if (haystack.isBlank()) {
+            throw new UsageException("--haystack " + haystackFile + " holds no text");
+        }
+        try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
-            List<Needle> needles = Needle.read(needlesFile != null ? needlesFile : BundledModels.needles().resolve("needles.jsonl"));
-            String haystack = Files.readString(haystackFile != null ? haystackFile : BundledModels.needles().resolve("haystack.txt"));
+            if (lengths != null) {
+                for (int l : lengths) {
+                    ModelArgs.checkLength(m, l, "--lengths entry");
+                }
+            }
+            int bos = m.manifest().bos() != null ? 1 : 0;
+            int fitted = copyTokens;
+            if (!args.has("copy-tokens")) {
+                // the default fits the model: at most 50 tokens, repeated, within its maxLength
+                fitted = Math.max(0, Math.min(copyTokens, (ModelArgs.maxTokens(m) - bos) / CopyScores.REPEATS));
+            } else if (copyTokens > 0) {
+                ModelArgs.checkLength(m, (long) copyTokens * CopyScores.REPEATS + bos,
+                        "copy-score sequence (--copy-tokens " + copyTokens + " x " + CopyScores.REPEATS + ")");
+            }
+            int copyLength = fitted;
             RetrievalScan.Parameters p;
             try {
                 p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
@@ -60,15 +99,16 @@ final class RetrievalCommand implements Command {
                 throw new UsageException(e.getMessage());
             }
             RetrievalScan.Parameters grid = p;
+            checkGrid(needles.size(), p.lengths(), depths);
             RetrievalResult r = ScanIo.cancellable(cancel -> RetrievalScan.scan(m, needles, haystack, grid, ScanIo.progressLine(err), cancel));
             if (!r.hasScores()) {
                 throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
                         "Try shorter --lengths, check the needles and the model's retrieval template, or use --mode teacher.");
             }
-            CopyScores copy = copyTokens > 0 ? CopyScores.measure(m, copyTokens, 0, CancelToken.NEVER) : null;
+            CopyScores copy = copyLength > 0 ? ScanIo.cancellable(cancel -> CopyScores.measure(m, copyLength, 0, cancel)) : null;
             String prompt = needles.size() + " needles from " + (needlesFile != null ? needlesFile : "the bundled needle set");
-            ReportWriter.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions()), copy), dir);
-            err.printf("wrote %s: %d of %d tests counted, %d retrieval heads (score > %.2g)%n", dir, r.counted(), r.tests().size(),
+            ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions()), copy), dir, err);
+            err.printf("%d of %d tests counted, %d retrieval heads (score > %.2g)%n", r.counted(), r.tests().size(),
                     r.retrievalHeads().size(), p.threshold());
             return Cli.OK;
         }

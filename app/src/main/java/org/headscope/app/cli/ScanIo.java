@@ -2,7 +2,7 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.report.HeadReport;
-import org.headscope.analysis.report.ReportWriter;
+import org.headscope.analysis.report.OutputTarget;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.Intervention.Head;
 
@@ -48,43 +48,27 @@ final class ScanIo {
         };
     }
 
-    /**
-     * Runs a scan with a cancel token that Ctrl-C trips: the scan stops between runs (or its run in flight is
-     * terminated), the command reports the cancellation and exits with {@link Cli#CANCELLED}, and, since the report is
-     * written only after the scan returns, no report appears. SIGINT is taken over only while the scan runs (through
-     * {@code sun.misc.Signal}, so that the JVM does not start shutting down); where that is unavailable a shutdown hook
-     * still trips the token, and the JVM's own exit status for the signal stands.
-     */
-    static <T> T cancellable(java.util.function.Function<CancelToken, T> scan) {
-        CancelToken cancel = new CancelToken();
-        sun.misc.SignalHandler previous = null;
-        sun.misc.Signal interrupt = null;
-        Thread hook = null;
-        try {
-            interrupt = new sun.misc.Signal("INT");
-            previous = sun.misc.Signal.handle(interrupt, signal -> cancel.cancel());
-        } catch (IllegalArgumentException | UnsupportedOperationException noSignal) {
-            interrupt = null;
-            hook = new Thread(cancel::cancel, "headscope-cancel");
-            Runtime.getRuntime().addShutdownHook(hook);
-        }
-        try {
-            return scan.apply(cancel);
-        } finally {
-            if (interrupt != null) {
-                sun.misc.Signal.handle(interrupt, previous);
-            } else {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // the JVM is already exiting because of Ctrl-C; the hook has done its job
-                }
-            }
-        }
+    /** The running command's cancel token, tripped by Ctrl-C (see {@link Interrupts}). */
+    static CancelToken token() {
+        return Interrupts.current();
     }
 
-    static void write(HeadReport report, Path dir, PrintStream err) throws IOException {
-        List<Path> files = ReportWriter.write(report, dir);
+    /**
+     * Runs a scan with the command's cancel token, which Ctrl-C trips: the scan stops between runs (or its run in
+     * flight is terminated), the command reports the cancellation and exits with {@link Cli#CANCELLED}, and, since
+     * the report is written only after the scan returns, no report appears.
+     */
+    static <T> T cancellable(java.util.function.Function<CancelToken, T> scan) {
+        CancelToken cancel = token();
+        cancel.check();
+        T result = scan.apply(cancel);
+        cancel.check();
+        return result;
+    }
+
+    static void write(HeadReport report, OutputTarget target, PrintStream err) throws IOException {
+        token().check();
+        List<Path> files = target.writeReport(report);
         err.println("wrote " + files.stream().map(Path::toString).reduce((a, b) -> a + ", " + b).orElse(""));
     }
 
@@ -112,7 +96,8 @@ final class ScanIo {
         return out;
     }
 
-    static Path out(Args args) {
-        return Path.of(args.require("out"));
+    /** The --out report folder, checked and locked before any work starts. */
+    static OutputTarget out(Args args) {
+        return OutputTarget.folder(args.requirePath("out"));
     }
 }

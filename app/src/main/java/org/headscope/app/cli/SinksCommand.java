@@ -2,6 +2,7 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.SinkScan;
+import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
@@ -13,6 +14,8 @@ import java.util.List;
 /** {@code sinks}: sink rate, sink heads, hidden sinks, active/dormant measures and massive dims over a prompt set. */
 final class SinksCommand implements Command {
     private static final int DEFAULT_PROMPTS = 16;
+    /** Most prompts in one file: one run each. */
+    static final int MAX_PROMPTS = 10_000;
 
     @Override
     public String name() {
@@ -32,19 +35,43 @@ final class SinksCommand implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-        Path dir = ScanIo.out(args);
         Path promptsFile = args.existingFile("prompts");
         Path secondFile = args.existingFile("second");
         SinkScan.Params d = SinkScan.Params.DEFAULTS;
         int tokens = args.integer("tokens", d.tokens());
+        if (tokens < 2) {
+            throw new UsageException("--tokens is " + tokens + "; the scan reads at least 2 tokens of each prompt");
+        }
+        double tau = args.number("tau", d.tau());
+        if (tau <= 0) {
+            throw new UsageException("--tau must be above 0, got " + tau);
+        }
+        List<Integer> massive = args.integers("massive-dims", null);
+        if (massive != null && massive.stream().anyMatch(x -> x < 0)) {
+            throw new UsageException("--massive-dims are hidden-state dimensions, 0 or more; got " + massive);
+        }
         SinkScan.Params params = new SinkScan.Params(args.number("eps", d.eps()), tokens, args.integer("heat-key", d.heatKey()),
-                d.hiddenThreshold(), d.dormantRowEntropy(), d.dormantColEntropy(), args.number("tau", d.tau()),
-                args.integers("massive-dims", null), d.massiveRatio(), d.maxMassiveDims());
-        try (HookedModel m = ModelArgs.open(args)) {
+                d.hiddenThreshold(), d.dormantRowEntropy(), d.dormantColEntropy(), tau, massive, d.massiveRatio(), d.maxMassiveDims());
+        List<String> firstLines = promptsFile != null ? ProbeTexts.lines(promptsFile) : null;
+        List<String> second = secondFile != null ? ProbeTexts.lines(secondFile) : null;
+        for (List<String> set : java.util.Arrays.asList(firstLines, second)) {
+            if (set != null && set.size() > MAX_PROMPTS) {
+                throw new UsageException("a prompt file holds " + set.size() + " prompts; the scan takes at most " + MAX_PROMPTS
+                        + " (one run each): split the file");
+            }
+        }
+        try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            ModelArgs.checkLength(m, tokens, "--tokens window");
             HsTokenizer tk = m.requireTokenizer();
-            List<String> first = promptsFile != null ? ProbeTexts.lines(promptsFile) : ProbeTexts.haystackProbes(tk, tokens, DEFAULT_PROMPTS, 7);
-            List<String> second = secondFile != null ? ProbeTexts.lines(secondFile) : null;
+            for (List<String> set : java.util.Arrays.asList(firstLines, second)) {
+                if (set != null) {
+                    for (String line : set) {
+                        ModelArgs.checkTextLength(m, line, "prompt");
+                    }
+                }
+            }
+            List<String> first = firstLines != null ? firstLines : ProbeTexts.haystackProbes(tk, tokens, DEFAULT_PROMPTS, 7);
             String firstName = promptsFile != null ? promptsFile.getFileName().toString() : "haystack";
             SinkScan.Result r = ScanIo.cancellable(cancel -> SinkScan.run(m, firstName, first.stream().map(tk::encode).toList(),
                     second == null ? null : secondFile.getFileName().toString(),

@@ -59,7 +59,7 @@ public final class ModelViewModel implements AutoCloseable {
                         "Export the model with eager attention (MatMul, Softmax, MatMul), not a fused attention op.");
             }
             LoadedModel old = current;
-            current = new LoadedModel(m, source, path);
+            current = new LoadedModel(m, BundledModels.available().contains(source) ? source : path.toString(), path);
             if (old != null) {
                 old.model().close();
             }
@@ -67,9 +67,9 @@ public final class ModelViewModel implements AutoCloseable {
         }).onSuccess(lm -> {
             show(lm);
             if (!BundledModels.available().contains(source)) {
-                recent.setAll(settings.addRecent(source));
+                recent.setAll(settings.addRecent(lm.source()));
             }
-            settings.put("model", source);
+            settings.put("model", lm.source());
             then.run();
         }).onFailure(e -> messages.accept(Message.of("Opening " + source, e))));
     }
@@ -78,7 +78,13 @@ public final class ModelViewModel implements AutoCloseable {
         if (BundledModels.available().contains(source)) {
             return BundledModels.folder(source);
         }
-        Path p = Path.of(source);
+        Path p;
+        try {
+            p = org.headscope.app.util.UserPaths.resolve(source);
+        } catch (IllegalArgumentException e) {
+            throw new ModelException("'" + source + "' is not a model path: " + e.getMessage() + ".",
+                    "Open an existing .onnx file or model folder, or pick a bundled model from the Model menu.");
+        }
         if (!Files.exists(p)) {
             throw new ModelException("'" + source + "' does not exist.",
                     "Open an existing .onnx file or model folder, or pick a bundled model from the Model menu.");

@@ -167,6 +167,22 @@ public final class RedistributionViewModel implements PanelState {
     }
 
     @Override
+    public void validate(Map<String, Object> saved) {
+        Object m = saved.get("method");
+        if (m != null) {
+            if (!(m instanceof String s)) {
+                throw new IllegalArgumentException("redistribution 'method' is " + m + ", not a method name");
+            }
+            RedistributionMethod.parse(s);
+        }
+        values.keySet().forEach(k -> org.headscope.app.util.PanelState.requireFinite(saved, k));
+        Object span = saved.get("image_span");
+        if (span != null && !(span instanceof String)) {
+            throw new IllegalArgumentException("redistribution 'image_span' is " + span + ", not START:END");
+        }
+    }
+
+    @Override
     public void restore(Map<String, Object> saved) {
         if (saved.get("method") instanceof String s) {
             method.set(RedistributionMethod.parse(s));

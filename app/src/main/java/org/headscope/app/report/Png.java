@@ -34,16 +34,12 @@ public final class Png {
         BufferedImage bi = SwingFXUtils.fromFXImage(image, null);
         BufferedImage rgb = new BufferedImage(bi.getWidth(), bi.getHeight(), BufferedImage.TYPE_INT_RGB);
         rgb.getGraphics().drawImage(bi, 0, 0, null);
-        Path parent = file.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
-        try {
-            if (!ImageIO.write(rgb, "png", tmp.toFile())) {
-                throw new IOException("no PNG writer available");
-            }
-            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
+        try (org.headscope.analysis.report.OutputTarget target = org.headscope.analysis.report.OutputTarget.file(file)) {
+            target.writeFile(o -> {
+                if (!ImageIO.write(rgb, "png", o)) {
+                    throw new IOException("no PNG writer available");
+                }
+            });
         }
         return file;
     }

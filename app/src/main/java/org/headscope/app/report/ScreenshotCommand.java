@@ -49,16 +49,23 @@ public final class ScreenshotCommand implements Command {
 
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
-        Path file = Path.of(args.positional(0, "FILE.png"));
-        String model = args.string("model", BundledModels.MINILM);
-        ModelArgs.resolve(model);
+        Path file;
+        try {
+            file = org.headscope.app.util.UserPaths.resolve(args.positional(0, "FILE.png"));
+        } catch (IllegalArgumentException e) {
+            throw new org.headscope.app.cli.UsageException("FILE.png: " + e.getMessage());
+        }
+        org.headscope.analysis.report.OutputTarget.file(file).close();
+        String typedModel = args.string("model", BundledModels.MINILM);
+        String model = BundledModels.available().contains(typedModel) ? typedModel : ModelArgs.resolve(typedModel).toString();
         String text = args.string("text", null);
         int layer = args.integer("layer", 2);
         int head = args.integer("head", 3);
         List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
         boolean log = args.flag("log");
         String panel = args.string("panel", null);
-        String image = args.string("image", "");
+        Path imageFile = args.existingFile("image");
+        String image = imageFile == null ? "" : imageFile.toString();
         double width = args.integer("width", 1360);
         double height = args.integer("height", 860);
         args.rejectUnknown();

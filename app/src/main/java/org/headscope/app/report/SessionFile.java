@@ -38,8 +38,18 @@ public record SessionFile(String format, String model, String prompt, String ima
         return ReportWriter.atomic(file, ReportWriter.JSON.writeValueAsString(this));
     }
 
+    /** Largest session file read; a real one is a few kilobytes. */
+    static final long MAX_BYTES = 4L << 20;
+
     public static SessionFile read(Path file) throws IOException {
         SessionFile s;
+        if (!Files.isRegularFile(file)) {
+            throw new ModelException(file + " is not a file.", "Open a .headscope.json file saved with Session > Save session.");
+        }
+        if (Files.size(file) > MAX_BYTES) {
+            throw new ModelException(file.getFileName() + " is " + Files.size(file) + " bytes, too large for a session file.",
+                    "Open a .headscope.json file saved with Session > Save session.");
+        }
         try {
             s = ReportWriter.JSON.readValue(file.toFile(), SessionFile.class);
         } catch (com.fasterxml.jackson.core.JacksonException e) {
@@ -50,6 +60,41 @@ public record SessionFile(String format, String model, String prompt, String ima
             throw new ModelException(file.getFileName() + " has format '" + s.format() + "', not " + FORMAT + ".",
                     "Open a session saved by this version of HeadScope.");
         }
+        String problem = s.problem();
+        if (problem != null) {
+            throw new ModelException(file.getFileName() + " has a bad value: " + problem + ".",
+                    "Fix the value, or save the session again from the workbench; nothing was changed.");
+        }
         return s;
+    }
+
+    /** The first value of this session that cannot be applied, or null when all can. */
+    public String problem() {
+        if (model == null || model.isBlank()) {
+            return "'model' is missing";
+        }
+        if (prompt == null) {
+            return "'prompt' is missing";
+        }
+        if (prompt.length() > 1_000_000) {
+            return "'prompt' has " + prompt.length() + " characters";
+        }
+        if (layer < 0 || head < 0) {
+            return "'layer' " + layer + " and 'head' " + head + " must be 0 or more";
+        }
+        if (scale == null) {
+            return "'scale' is missing (LINEAR or LOG)";
+        }
+        try {
+            org.headscope.app.attention.ColourScale.valueOf(scale);
+        } catch (IllegalArgumentException e) {
+            return "'scale' is '" + scale + "'; use " + java.util.Arrays.toString(org.headscope.app.attention.ColourScale.values());
+        }
+        for (Map.Entry<String, Map<String, Object>> e : panels.entrySet()) {
+            if (e.getValue() == null) {
+                return "panel '" + e.getKey() + "' has no settings (null)";
+            }
+        }
+        return null;
     }
 }

@@ -22,6 +22,7 @@ public final class Settings {
 
     private final Path file;
     private final Map<String, Object> values;
+    private String problem;
 
     private Settings(Path file, Map<String, Object> values) {
         this.file = file;
@@ -33,17 +34,67 @@ public final class Settings {
         return load(BundledModels.cacheRoot().resolve(FILE));
     }
 
+    /**
+     * Settings from a file. A file that is not a JSON object of settings is set aside (renamed to
+     * {@code FILE.bad}) and defaults are used; {@link #problem()} says why.
+     */
     public static Settings load(Path file) {
         Map<String, Object> values = new LinkedHashMap<>();
-        if (Files.isRegularFile(file)) {
+        Settings s = new Settings(file, values);
+        if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             try {
-                values.putAll(ReportWriter.JSON.readValue(file.toFile(), new TypeReference<Map<String, Object>>() {
-                }));
-            } catch (IOException e) {
-                values.clear();
+                if (!Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    s.problem = file + " is not a regular file";
+                    return s;
+                }
+                if (Files.size(file) > (4L << 20)) {
+                    throw new IOException("it is " + Files.size(file) + " bytes");
+                }
+                Map<String, Object> read = ReportWriter.JSON.readValue(file.toFile(), new TypeReference<Map<String, Object>>() {
+                });
+                if (read == null) {
+                    throw new IOException("it holds null, not an object");
+                }
+                values.putAll(read);
+            } catch (IOException | RuntimeException e) {
+                s.setAside("it is not a JSON object of settings (" + firstLine(e.getMessage()) + ")");
             }
         }
-        return new Settings(file, values);
+        return s;
+    }
+
+    private static String firstLine(String m) {
+        if (m == null) {
+            return "unreadable";
+        }
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+
+    /** Why the settings file was set aside, if it was. */
+    public java.util.Optional<String> problem() {
+        return java.util.Optional.ofNullable(problem);
+    }
+
+    /** Every value as read (read-only), for validation. */
+    public Map<String, Object> values() {
+        return java.util.Collections.unmodifiableMap(values);
+    }
+
+    /**
+     * Gives up on the file's values: they are cleared (defaults apply) and the file is renamed to {@code FILE.bad}
+     * so that the next save does not overwrite what the user may want to look at.
+     */
+    public void setAside(String reason) {
+        problem = reason;
+        values.clear();
+        if (file != null && Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.move(file, file.resolveSibling(file.getFileName() + ".bad"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                // the next save replaces it; the message still tells the user
+            }
+        }
     }
 
     /** Settings kept in memory only (tests, screenshots). */
@@ -97,13 +148,14 @@ public final class Settings {
     }
 
     private void save() {
-        if (file == null) {
+        if (file == null || (problem != null && Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
             return;
         }
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             ReportWriter.atomic(file, ReportWriter.JSON.writeValueAsString(values));
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             // settings are a convenience: a read-only cache folder must not stop the workbench
         }
     }

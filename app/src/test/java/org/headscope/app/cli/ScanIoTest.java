@@ -10,6 +10,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ScanIoTest {
@@ -51,14 +52,34 @@ class ScanIoTest {
 
     @Test
     void ctrlCDuringAScanCancelsItAndLeavesTheJvmRunning() throws Exception {
-        boolean cancelled = ScanIo.cancellable(cancel -> {
+        boolean[] tripped = {false};
+        try (Interrupts ignored = Interrupts.install(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), true)) {
+            assertThrows(java.util.concurrent.CancellationException.class, () -> ScanIo.cancellable(cancel -> {
+                raiseAndWait(cancel);
+                tripped[0] = cancel.isCancelled();
+                return true;
+            }));
+        }
+        assertTrue(tripped[0], "SIGINT trips the scan's cancel token");
+    }
+
+    @Test
+    void ctrlCWhileTheModelLoadsCancelsTheCommandOnceTheLoadReturns() throws Exception {
+        try (Interrupts ignored = Interrupts.install(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), true)) {
+            raiseAndWait(ScanIo.token());
+            Args args = new Args(new String[]{"../onnx-hooks/src/test/fixtures/llama/model.onnx", "--device", "cpu"}, java.util.Set.of());
+            assertThrows(java.util.concurrent.CancellationException.class, () -> ModelArgs.open(args));
+        }
+    }
+
+    /** Raises SIGINT in this process and waits for the handler (run on a thread of its own) to trip the token. */
+    private static void raiseAndWait(org.headscope.hooks.CancelToken token) {
+        java.util.concurrent.CountDownLatch tripped = new java.util.concurrent.CountDownLatch(1);
+        try (AutoCloseable ignored = token.onCancel(tripped::countDown)) {
             sun.misc.Signal.raise(new sun.misc.Signal("INT"));
-            long until = System.nanoTime() + 10_000_000_000L;
-            while (!cancel.isCancelled() && System.nanoTime() < until) {
-                Thread.onSpinWait();
-            }
-            return cancel.isCancelled();
-        });
-        assertTrue(cancelled, "SIGINT trips the scan's cancel token");
+            tripped.await();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 }
