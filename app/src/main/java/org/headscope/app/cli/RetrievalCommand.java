@@ -26,7 +26,7 @@ final class RetrievalCommand implements Command {
     @Override
     public String usage() {
         return "retrieval MODEL [--needles FILE] [--haystack FILE] [--lengths 128,256,...] [--depths 10] [--mode teacher|generate|reference] "
-                + "[--copy-tokens 50] --out DIR [--device auto|cuda|cpu]";
+                + "[--copy-tokens 50] [--rouge-stemmer porter|none] --out DIR [--device auto|cuda|cpu]";
     }
 
     @Override
@@ -48,6 +48,10 @@ final class RetrievalCommand implements Command {
             throw new UsageException(e.getMessage());
         }
         int copyTokens = args.integer("copy-tokens", 50);
+        String stemmer = args.string("rouge-stemmer", "porter");
+        if (!stemmer.equals("porter") && !stemmer.equals("none")) {
+            throw new UsageException("--rouge-stemmer must be porter or none, got '" + stemmer + "'");
+        }
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             List<Needle> needles = Needle.read(needlesFile != null ? needlesFile : BundledModels.needles().resolve("needles.jsonl"));
@@ -55,7 +59,7 @@ final class RetrievalCommand implements Command {
             RetrievalScan.Parameters p;
             try {
                 p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
-                        .withDepths(depths);
+                        .withDepths(depths).withRougeStemmer(stemmer.equals("porter"));
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
@@ -67,7 +71,7 @@ final class RetrievalCommand implements Command {
             }
             CopyScores copy = copyTokens > 0 ? CopyScores.measure(m, copyTokens, 0, CancelToken.NEVER) : null;
             String prompt = needles.size() + " needles from " + (needlesFile != null ? needlesFile : "the bundled needle set");
-            ReportWriter.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions()), copy), dir);
+            ReportWriter.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions(r.parameters())), copy), dir);
             err.printf("wrote %s: %d of %d tests counted, %d retrieval heads (score > %.2g)%n", dir, r.counted(), r.tests().size(),
                     r.retrievalHeads().size(), p.threshold());
             return Cli.OK;
