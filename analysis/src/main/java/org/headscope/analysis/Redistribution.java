@@ -391,6 +391,29 @@ public final class Redistribution {
             details = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
         }
 
+        /** The same result with the ACT head search that picked its heads attached (a section of the report). */
+        public Result withHeadSearch(HeadSearch search) {
+            Map<String, Object> d = new LinkedHashMap<>(details);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("criterion", search.criterion().name().toLowerCase(java.util.Locale.ROOT));
+            m.put("items", search.items());
+            m.put("baseline_accuracy", search.baselineAccuracy());
+            m.put("baseline_loss", search.baselineLoss());
+            m.put("picked", search.picked().stream().map(Head::toString).toList());
+            m.put("heads", search.scores().stream().map(sc -> Map.<String, Object>of("head", sc.head().toString(),
+                    "accuracy", sc.accuracy(), "loss", sc.loss(), "edited", sc.edited(), "picked", sc.picked())).toList());
+            d.put("head_search", m);
+            List<String> notes = new ArrayList<>(search.selectionNotes());
+            notes.addAll(selectionNotes());
+            d.put("selection_notes", notes);
+            List<String> dep = new ArrayList<>(departures().stream().filter(x -> !x.startsWith("Heads ")).toList());
+            dep.add("Heads were picked by HeadScope's head search on " + search.items() + " calibration item(s) by "
+                    + m.get("criterion") + "; the ACT code picks them by accuracy on 900 samples of its classification or "
+                    + "multiple-choice tasks.");
+            d.put("departures", dep);
+            return new Result(method, intervention, heads, before, after, target, kl, cosine, topTokens, d, gammaSweep);
+        }
+
         /** The same result with a ZeroTuning gamma sweep attached (shown as a curve in the report). */
         public Result withGammaSweep(List<GammaPoint> sweep) {
             return new Result(method, intervention, heads, before, after, target, kl, cosine, topTokens, details, sweep);
@@ -575,6 +598,161 @@ public final class Redistribution {
         details.put("departures", departures(method, imageSpan, model.layers()));
         progress.update(2, 2, method.id() + ": done");
         return new Result(method, intervention, changes, before, after, target, kl, cosine, top, details, List.of());
+    }
+
+    /** One calibration sample of ACT's head search: a prompt and the token that should follow it, among optional choices. */
+    public record CalibrationItem(long[] prompt, long answer, long[] choices) {
+        public CalibrationItem {
+            prompt = prompt.clone();
+            choices = choices == null ? null : choices.clone();
+        }
+    }
+
+    /** How the head search judges an edit: accuracy (the ACT code's) or the answer's mean log-probability. */
+    public enum Criterion { ACCURACY, LOSS }
+
+    /** One head's calibration: accuracy and mean answer loss with ACT applied to that head alone. */
+    public record HeadScore(Head head, double accuracy, double loss, boolean edited, boolean picked) {
+    }
+
+    /**
+     * @param baselineAccuracy accuracy of the unedited model on the calibration items
+     * @param baselineLoss     its mean answer loss (negative log-probability among the choices)
+     */
+    public record HeadSearch(Act act, Criterion criterion, int items, double baselineAccuracy, double baselineLoss,
+                             List<HeadScore> scores) {
+        public HeadSearch {
+            scores = List.copyOf(scores);
+        }
+
+        public List<Head> picked() {
+            return scores.stream().filter(HeadScore::picked).map(HeadScore::head).toList();
+        }
+
+        /** The edit with the picked heads, ready for {@link Redistribution#run}. */
+        public Act pickedAct() {
+            return act.withHeads(picked());
+        }
+
+        /** What the search picked nothing of, with the best score found; empty when a head was picked. */
+        public List<String> selectionNotes() {
+            if (!picked().isEmpty()) {
+                return List.of();
+            }
+            return List.of(criterion == Criterion.ACCURACY
+                    ? String.format(java.util.Locale.ROOT, "no head picked: the best single-head accuracy is %.4g, not above the "
+                    + "unedited %.4g", scores.stream().mapToDouble(HeadScore::accuracy).max().orElse(Double.NaN), baselineAccuracy)
+                    : String.format(java.util.Locale.ROOT, "no head picked: the lowest single-head loss is %.6g, not below the "
+                    + "unedited %.6g", scores.stream().mapToDouble(HeadScore::loss).min().orElse(Double.NaN), baselineLoss));
+        }
+    }
+
+    /**
+     * ACT's head search (the paper's calibration): each head of the edited layers (the code's 2..L-2 unless given) is
+     * edited alone on every calibration item, and the heads whose edit raises the accuracy (or lowers the answer loss)
+     * over the unedited model are picked. A head edited alone sees its own layer unedited, so its sinks come from the
+     * item's clean run (exactly what the in-pass detection gives). Edits run batched, {@code batch} heads per run.
+     */
+    public static HeadSearch actHeadSearch(HookedModel model, List<CalibrationItem> items, Act act, Criterion criterion, int batch,
+                                           Progress progress, CancelToken cancel) {
+        if (items.isEmpty()) {
+            throw new IllegalArgumentException("the ACT head search needs at least one calibration item");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
+        String logits = RetrievalScan.logitsName(model);
+        List<Head> heads = new ArrayList<>();
+        for (int l : act.layersOf(model.layers())) {
+            for (int h = 0; h < model.heads(); h++) {
+                heads.add(new Head(l, h));
+            }
+        }
+        List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
+        double[] correct = new double[heads.size()];
+        double[] loss = new double[heads.size()];
+        boolean[] edited = new boolean[heads.size()];
+        double baseCorrect = 0;
+        double baseLoss = 0;
+        for (int i = 0; i < items.size(); i++) {
+            cancel.check();
+            progress.update(i, items.size(), "ACT head search: item " + (i + 1) + "/" + items.size());
+            CalibrationItem item = items.get(i);
+            int t = item.prompt().length;
+            RunRequest in = RunRequest.tokens(item.prompt());
+            RunResult clean = model.session(TapSet.of(TapKind.COL_SUM, all), HookSet.NONE).run(in.withOutputs(Set.of(logits)), cancel);
+            double[] base = answerScore(clean.output(logits).slice(0, t - 1).data(), item);
+            baseCorrect += base[0];
+            baseLoss += base[1];
+            List<Integer> todo = new ArrayList<>();
+            List<Intervention> edits = new ArrayList<>();
+            for (int j = 0; j < heads.size(); j++) {
+                Head hd = heads.get(j);
+                double[] cm = ColMean.of(clean.tap(TapKind.COL_SUM, hd.layer()), 0, model.isCausal())[hd.head()];
+                List<Integer> sink = act.sinkRule().hiddenSinks(cm, t, act.threshold());
+                if (sink.isEmpty()) {
+                    correct[j] += base[0];
+                    loss[j] += base[1];
+                    continue;
+                }
+                Map<Integer, Float> keep = new HashMap<>();
+                Map<Integer, Float> recv = new HashMap<>();
+                for (int k : sink) {
+                    keep.put(k, (float) act.beta());
+                    recv.put(k, 0f);
+                }
+                edited[j] = true;
+                todo.add(j);
+                edits.add(Intervention.builder().post(hd.layer(), hd.head(), 1f, keep, 1f, recv, null).build());
+            }
+            for (int from = 0; from < todo.size(); from += batch) {
+                cancel.check();
+                int to = Math.min(todo.size(), from + batch);
+                List<Intervention> chunk = edits.subList(from, to);
+                RunResult r = model.session(TapSet.NONE, chunk.get(0).hooks())
+                        .run(in.repeat(to - from).withOutputs(Set.of(logits)).withInterventions(chunk), cancel);
+                FloatTensor out = r.output(logits);
+                for (int b = 0; b < to - from; b++) {
+                    double[] sc = answerScore(out.slice(b, t - 1).data(), item);
+                    correct[todo.get(from + b)] += sc[0];
+                    loss[todo.get(from + b)] += sc[1];
+                }
+            }
+        }
+        progress.update(items.size(), items.size(), "ACT head search: done");
+        int n = items.size();
+        double baseAcc = baseCorrect / n;
+        double baseL = baseLoss / n;
+        List<HeadScore> scores = new ArrayList<>();
+        for (int j = 0; j < heads.size(); j++) {
+            double acc = correct[j] / n;
+            double l = loss[j] / n;
+            boolean picked = edited[j] && (criterion == Criterion.ACCURACY ? acc > baseAcc + 1e-12 : l < baseL - 1e-9);
+            scores.add(new HeadScore(heads.get(j), acc, l, edited[j], picked));
+        }
+        return new HeadSearch(act, criterion, n, baseAcc, baseL, scores);
+    }
+
+    /** [1 if the answer is the argmax among the choices else 0, negative log-probability of the answer among the choices]. */
+    private static double[] answerScore(float[] logits, CalibrationItem item) {
+        long[] choices = item.choices();
+        double lse;
+        boolean best = true;
+        float a = logits[(int) item.answer()];
+        if (choices == null) {
+            lse = AblationScan.logSumExp(logits);
+            for (float v : logits) {
+                best &= v <= a;
+            }
+        } else {
+            float[] sub = new float[choices.length];
+            for (int i = 0; i < choices.length; i++) {
+                sub[i] = logits[(int) choices[i]];
+                best &= sub[i] <= a;
+            }
+            lse = AblationScan.logSumExp(sub);
+        }
+        return new double[]{best ? 1 : 0, lse - a};
     }
 
     /**

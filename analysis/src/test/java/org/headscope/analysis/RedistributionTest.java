@@ -6,6 +6,7 @@ import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
+import org.headscope.hooks.Intervention;
 import org.headscope.hooks.Intervention.Head;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.TapKind;
@@ -161,6 +162,81 @@ class RedistributionTest {
             assertEquals(0.4 * flagged / z, after.get(0, q, 5), 1e-5, "a sink column keeps beta of the edited pass's attention");
             assertEquals((flagged / z) * (1 + moved / others), after.get(0, q, 9), 1e-5, "a receiver gains in proportion");
         }
+    }
+
+    /**
+     * ACT's head search edits each head alone: its per-head loss must equal the loss of the same single-head edit made by
+     * {@link Redistribution#run} (in-pass detection, one head given) and read off the logits here; with answers chosen as
+     * the token the marker head's edit raises most, the loss criterion must pick that head; with the clean model's own
+     * predictions as answers, no edit can raise the accuracy above 1 and the search says so.
+     */
+    @Test
+    void actHeadSearchScoresEachHeadAloneAndPicksTheHeadsThatHelp(@TempDir Path dir) throws Exception {
+        PlantedModels.Spec spec = new PlantedModels.Spec(32, 4, List.of(new PlantedModels.Wiring[]{MARKER_SINK, RANDOM, UNIFORM, RANDOM},
+                new PlantedModels.Wiring[]{RANDOM, MARKER_SINK, RANDOM, UNIFORM}), 12, 0f);
+        try (HookedModel m = HookedModel.open(PlantedModels.write(spec, dir), DevicePreference.CPU)) {
+            Redistribution.Act act = Redistribution.Act.DEFAULT.withLayers(List.of(0, 1));
+            Head marker = new Head(0, 0);
+            List<long[]> prompts = new java.util.ArrayList<>();
+            List<Redistribution.CalibrationItem> lossItems = new java.util.ArrayList<>();
+            List<Redistribution.CalibrationItem> ownItems = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                long[] ids = PlantedModels.prompt(spec, 16, 40 + i);
+                ids[8] = PlantedModels.MARKER;
+                prompts.add(ids);
+                double[] clean = logProbs(m, ids, Intervention.NONE);
+                Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), act.withHeads(List.of(marker)), null,
+                        Progress.NONE, CancelToken.NEVER);
+                assertEquals(List.of(marker), one.selected(), "key 0 (H_8 / 16 = 0.17) is the marker head's first detected sink");
+                double[] edited = logProbs(m, ids, one.intervention());
+                int raised = 0;
+                int top = 0;
+                for (int v = 0; v < clean.length; v++) {
+                    raised = edited[v] - clean[v] > edited[raised] - clean[raised] ? v : raised;
+                    top = clean[v] > clean[top] ? v : top;
+                }
+                lossItems.add(new Redistribution.CalibrationItem(ids, raised, null));
+                ownItems.add(new Redistribution.CalibrationItem(ids, top, null));
+            }
+            Redistribution.HeadSearch byLoss = Redistribution.actHeadSearch(m, lossItems, act, Redistribution.Criterion.LOSS, 3,
+                    Progress.NONE, CancelToken.NEVER);
+            assertEquals(8, byLoss.scores().size());
+            assertTrue(byLoss.picked().contains(marker), byLoss.scores().toString());
+            for (Redistribution.HeadScore sc : byLoss.scores()) {
+                assertEquals(sc.edited() && sc.loss() < byLoss.baselineLoss() - 1e-9, sc.picked(), sc.toString());
+                double expected = 0;
+                for (int i = 0; i < 3; i++) {
+                    Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(prompts.get(i)), act.withHeads(List.of(sc.head())),
+                            null, Progress.NONE, CancelToken.NEVER);
+                    expected -= logProbs(m, prompts.get(i), one.intervention())[(int) lossItems.get(i).answer()] / 3;
+                }
+                assertEquals(expected, sc.loss(), 1e-4, "head " + sc.head());
+            }
+            assertEquals(byLoss.picked(), byLoss.pickedAct().heads());
+            Redistribution.HeadSearch byAccuracy = Redistribution.actHeadSearch(m, ownItems, act, Redistribution.Criterion.ACCURACY, 8,
+                    Progress.NONE, CancelToken.NEVER);
+            assertEquals(1.0, byAccuracy.baselineAccuracy());
+            assertEquals(List.of(), byAccuracy.picked());
+            assertTrue(byAccuracy.selectionNotes().get(0).endsWith("not above the unedited 1.000"), byAccuracy.selectionNotes().toString());
+        }
+    }
+
+    private static double[] logProbs(HookedModel m, long[] ids, Intervention edit) {
+        float[] row = m.session(TapSet.NONE, edit.hooks()).run(RunRequest.tokens(ids).withIntervention(edit)).output("logits")
+                .slice(0, ids.length - 1).data();
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : row) {
+            max = Math.max(max, v);
+        }
+        double z = 0;
+        for (float v : row) {
+            z += Math.exp(v - max);
+        }
+        double[] out = new double[row.length];
+        for (int v = 0; v < row.length; v++) {
+            out[v] = row[v] - max - Math.log(z);
+        }
+        return out;
     }
 
     private static List<String> sinkKeys(Redistribution.Result r) {

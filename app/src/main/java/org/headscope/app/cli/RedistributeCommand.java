@@ -23,7 +23,7 @@ final class RedistributeCommand implements Command {
     public String usage() {
         return "redistribute MODEL --method act|var|zerotuning|pai --prompt TEXT --out DIR "
                 + "[act: --beta 0.4 --threshold 0.1 --layers L,L|all (default 2..L-2) --heads L.H,... --sink-rule first-detected|key0 "
-                + "--calibrate in-pass|clean] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
+                + "--calibrate in-pass|clean --search FILE (lines PROMPT<TAB>ANSWER[<TAB>CHOICE|CHOICE...]) --search-criterion accuracy|loss] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
                 + "--massive-dims D,D --layers L,L|all (default 2..L-1) --calibrate in-pass|clean --rows after-image|all] "
                 + "[zerotuning: --gamma 3.5 --scope all|layers|heads --layers L,L --heads L.H,... --gammas 0.3,1,2,4] "
                 + "[pai: --image-span S:E --alpha 0.2 --first-layer 2 --use-cfg --cfg-gamma 1.1] [--device auto|cuda|cpu]";
@@ -75,6 +75,14 @@ final class RedistributeCommand implements Command {
                 default -> throw new UsageException("--method must be act, var, zerotuning or pai, got '" + methodName + "'");
             };
             List<Double> gammas = gammas(args, method);
+            Path searchFile = args.existingFile("search");
+            String criterionName = args.string("search-criterion", "accuracy");
+            if (!criterionName.equals("accuracy") && !criterionName.equals("loss")) {
+                throw new UsageException("--search-criterion must be accuracy or loss, got '" + criterionName + "'");
+            }
+            if (searchFile != null && !(method instanceof Redistribution.Act)) {
+                throw new UsageException("--search belongs to --method act");
+            }
             args.rejectUnknown();
             if ((methodName.equals("var") || methodName.equals("pai")) && span == null) {
                 throw new UsageException("--method " + methodName + " needs --image-span START:END, the key positions of the image tokens"
@@ -82,7 +90,15 @@ final class RedistributeCommand implements Command {
             }
             Redistribution.KeySpan imageSpan = span == null ? null : Redistribution.KeySpan.parse(span);
             long[] ids = m.requireTokenizer().encode(promptText).ids();
+            List<Redistribution.CalibrationItem> search = method instanceof Redistribution.Act ? searchItems(searchFile, m) : null;
+            Redistribution.Criterion criterion = criterionName.equals("loss") ? Redistribution.Criterion.LOSS : Redistribution.Criterion.ACCURACY;
             Redistribution.Result r = ScanIo.cancellable(cancel -> {
+                if (search != null) {
+                    Redistribution.HeadSearch found = Redistribution.actHeadSearch(m, search, (Redistribution.Act) method, criterion, 16,
+                            ScanIo.progressLine(err), cancel);
+                    return Redistribution.run(m, RunRequest.tokens(ids), found.pickedAct(), imageSpan, ScanIo.progressLine(err), cancel)
+                            .withHeadSearch(found);
+                }
                 Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan, ScanIo.progressLine(err), cancel);
                 return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, RunRequest.tokens(ids),
                         (Redistribution.ZeroTuning) method, gammas, cancel));
@@ -111,6 +127,38 @@ final class RedistributeCommand implements Command {
         } catch (NumberFormatException e) {
             throw new UsageException("--gammas must be a comma-separated list of numbers, got '" + v + "'");
         }
+    }
+
+    /** ACT head-search items: one per line, PROMPT, a tab, the answer's text, and optionally a tab and choices split by '|'. */
+    private static List<Redistribution.CalibrationItem> searchItems(Path file, HookedModel m) throws java.io.IOException {
+        if (file == null) {
+            return null;
+        }
+        var tk = m.requireTokenizer();
+        List<Redistribution.CalibrationItem> out = new java.util.ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(file)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] f = line.split("\t");
+            if (f.length < 2) {
+                throw new UsageException("--search lines are PROMPT<TAB>ANSWER[<TAB>CHOICE|CHOICE...], got '" + line + "'");
+            }
+            long[] choices = f.length > 2 ? java.util.Arrays.stream(f[2].split("\\|")).mapToLong(c -> firstId(tk, c)).toArray() : null;
+            out.add(new Redistribution.CalibrationItem(tk.encode(f[0]).ids(), firstId(tk, f[1]), choices));
+        }
+        if (out.isEmpty()) {
+            throw new UsageException("--search file " + file + " has no items");
+        }
+        return out;
+    }
+
+    private static long firstId(org.headscope.hooks.HsTokenizer tk, String text) {
+        long[] ids = tk.encodePlain(text);
+        if (ids.length == 0) {
+            throw new UsageException("the answer '" + text + "' encodes to no token");
+        }
+        return ids[0];
     }
 
     /** {@code --layers all} for every layer, a list, or null for the method's reference range. */
