@@ -956,7 +956,25 @@ public final class Redistribution {
         details.put("calibration_runs", runs);
         details.put("sink_tokens", sinkTokens);
         details.put("image_centric_rows", rowsByHead);
-        if (sinkTokens.isEmpty()) {
+        if (sinkTokens.isEmpty() && dims.isEmpty()) {
+            float[][][] residual = SinkScan.residualStream(cal, layers);
+            double[] best = {Double.NaN, -1};
+            for (int l : edited) {
+                for (float[] x : residual[l]) {
+                    double[] r = SinkScan.rmsNormalised(x);
+                    for (int dim = 0; dim < r.length; dim++) {
+                        if (Double.isNaN(best[0]) || r[dim] > best[0]) {
+                            best[0] = r[dim];
+                            best[1] = dim;
+                        }
+                    }
+                }
+            }
+            notes.add(String.format(java.util.Locale.ROOT, "no visual sink selected: no massive dimension was found on this input (no dim "
+                    + "at token 0 exceeds %s x the median dim); the largest RMS-normalised residual in any dim entering layers %s is "
+                    + "%.4g (dim %d), against tau = %s; give massive_dims and a tau below that value to select it",
+                    SinkScan.Params.DEFAULTS.massiveRatio(), edited, best[0], (int) best[1], var.tau()));
+        } else if (sinkTokens.isEmpty()) {
             notes.add(SinkScan.nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims + " entering layers "
                     + edited, largest, "tau", var.tau()) + " (the normalised value cannot exceed sqrt(hidden size))");
         } else if (rowsByHead.isEmpty()) {

@@ -447,7 +447,11 @@ public final class SinkScan {
                     largestHidden, "hidden_threshold", params.hiddenThreshold()));
         }
         if (residuals && visual.isEmpty()) {
-            notes.add(nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims,
+            notes.add(dims.isEmpty()
+                    ? nothingSelected("visual sink", "RMS-normalised residual in any dim (no massive dim was found)",
+                    largestNormalised(firstResidual.get(0), IntStream.range(0, firstResidual.get(0)[0][0].length).boxed().toList()),
+                    "tau", params.tau())
+                    : nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims,
                     largestNormalised(firstResidual.get(0), dims), "tau", params.tau()));
         }
         return new Result(params, causal, describeKey0(model, first.get(0)), first.size(), rate, HeadGrid.of(heat),
