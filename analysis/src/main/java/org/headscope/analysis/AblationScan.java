@@ -283,6 +283,14 @@ public final class AblationScan {
             sections.put("pruning_curve", pruning.stream().map(p -> Map.<String, Object>of("fraction", p.fraction(),
                     "heads", p.heads(), curveMetric, languageModel ? p.loss() : p.cosineDistance())).toList());
             sections.put("generated", generated.stream().map(g -> Map.<String, Object>of("ablated", g.label(), "text", g.text())).toList());
+            sections.put("departures", new Departures()
+                    .when(params.mode() == Mode.UNIFORM, "Uniform ablation spreads the row evenly over the visible keys; the Retrieval "
+                            + "Head code masks a head by zeroing its query, which is the same for a head without a score bias.")
+                    .when(params.mode() == Mode.MEAN, "Mean ablation replaces the head's output by one vector, its mean over the "
+                            + "reference prompts pooled over positions, not a per-position mean.")
+                    .add("Sweeps, AMP importance and the pruning curve are HeadScope's measures over the papers' definitions; "
+                            + "the metric is named in each column and its version in the provenance.")
+                    .list());
             List<HeadReport.Figure> figures = new ArrayList<>();
             figures.add(HeadReport.headHeatmap("Effect of " + params.mode().id() + " ablation (" + main + ")", main, rows));
             rows.forEach(r -> r.put("abs_" + main, Math.abs((Double) r.get(main))));

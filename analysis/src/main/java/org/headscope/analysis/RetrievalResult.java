@@ -185,6 +185,7 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
                 : "the greedy answer up to EOS");
         params.put("threshold", parameters.threshold());
         params.put("max_new_tokens", parameters.maxNewTokens());
+        params.put("rouge_stemmer", parameters.rougeStemmer() ? "porter" : "none");
         params.put("template", template);
         params.put("sentence_end", sentenceEnd);
         if (copy != null) {
@@ -207,6 +208,7 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
                 "retrieval_heads", found.stream().map(Intervention.Head::toString).toList(),
                 "retrieval_head_share", found.size() / (double) (layers * heads), "runs", runs, "bytes_fetched", bytesFetched));
         sections.put("accuracy_grid", cells);
+        sections.put("departures", departures());
         List<HeadReport.Figure> figures = new ArrayList<>();
         figures.add(HeadReport.headHeatmap("Retrieval score (layers x heads)", "retrieval_score", rows));
         figures.add(HeadReport.rankedBars("Top retrieval heads", "retrieval_score", rows, Math.min(20, rows.size())));
@@ -235,9 +237,35 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
         return new HeadReport.Figure("curve", "Needle accuracy (exact match) by depth", "depth", "accuracy", labels, series, values);
     }
 
-    /** Definition versions of the metrics in this report. */
+    /** Definition versions of the metrics in this report, at the default parameters. */
     public static Map<String, String> metricVersions() {
-        return Map.of("retrieval_score", RetrievalScan.METRIC_VERSION, "rouge_gate", RetrievalScan.ROUGE_VERSION,
+        return metricVersions(RetrievalScan.Parameters.defaults(List.of(64)));
+    }
+
+    /** Definition versions of the metrics as these parameters compute them. */
+    public static Map<String, String> metricVersions(RetrievalScan.Parameters p) {
+        return Map.of("retrieval_score", RetrievalScan.METRIC_VERSION,
+                "rouge_gate", p.rougeStemmer() ? RetrievalScan.ROUGE_VERSION : RetrievalScan.ROUGE_VERSION_UNSTEMMED,
                 "copy_scores", CopyScores.METRIC_VERSION);
+    }
+
+    /** Where this scan differs from the reference code, in words. */
+    public List<String> departures() {
+        RetrievalScan.Parameters d = RetrievalScan.Parameters.defaults(parameters.lengths());
+        return new Departures()
+                .when(!parameters.rougeStemmer(), "The ROUGE-1 gate compares unstemmed words; the reference's rouge_scorer uses "
+                        + "use_stemmer=True (Porter stems), so \"two apple\" for \"two apples\" passes there (1.0) and not here (0.5).")
+                .changed("rouge_gate", parameters.rougeGate(), d.rougeGate(), "the reference code")
+                .changed("threshold", parameters.threshold(), d.threshold(), "the paper")
+                .changed("max_new_tokens", parameters.maxNewTokens(), d.maxNewTokens(), "the reference code")
+                .when(parameters.mode() == RetrievalScan.Mode.TEACHER, "Teacher-forced mode (HeadScope's): the needle's answer is "
+                        + "fed and every answer position scored in one pass; the reference decodes greedily (mode generate). The two "
+                        + "agree whenever the greedy answer equals the needle's answer.")
+                .when(parameters.mode() != RetrievalScan.Mode.TEACHER, "Greedy decoding stops at the model's end-of-sequence token "
+                        + "as well as after max_new_tokens; the reference decodes until a newline id or 50 tokens, so it can score "
+                        + "steps after <eos> that HeadScope does not.")
+                .add("The needle is moved back to the previous sentence boundary with this model's tokenizer (sentence end '"
+                        + sentenceEnd + "'); the reference looks for LLaMA's period token id whatever the tokenizer.")
+                .list();
     }
 }

@@ -39,7 +39,10 @@ import java.util.stream.IntStream;
  */
 public final class RetrievalScan {
     public static final String METRIC_VERSION = "wu2024-top1-copy/1";
-    public static final String ROUGE_VERSION = "rouge1-recall lowercase-alnum-unigrams no-stemming/1";
+    /** The reference's gate: rouge_scorer with use_stemmer=True (Porter stems of the words longer than 3 letters). */
+    public static final String ROUGE_VERSION = "rouge1-recall lowercase-alnum-unigrams porter-stemmed-above-3-letters/2";
+    /** The gate without stemming ("two apple" recalls half of "two apples"). */
+    public static final String ROUGE_VERSION_UNSTEMMED = "rouge1-recall lowercase-alnum-unigrams no-stemming/1";
 
     /** How the answer is produced. */
     public enum Mode {
@@ -71,8 +74,15 @@ public final class RetrievalScan {
      * @param rougeGate      a test counts when ROUGE-1 recall (0..1) is above this (reference: 50%)
      * @param threshold      retrieval head when the score is above this (paper: 0.1)
      * @param maxNewTokens   generation stops after this many tokens or at EOS (reference: 50)
+     * @param rougeStemmer   the gate stems words with the Porter stemmer as the reference's rouge_scorer(use_stemmer=True)
      */
-    public record Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
+    public record Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens,
+                             boolean rougeStemmer) {
+        /** With the reference's stemmed ROUGE gate. */
+        public Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
+            this(lengths, depths, mode, rougeGate, threshold, maxNewTokens, true);
+        }
+
         public Parameters {
             lengths = List.copyOf(lengths);
             if (lengths.isEmpty() || lengths.stream().anyMatch(l -> l < 8)) {
@@ -91,15 +101,19 @@ public final class RetrievalScan {
         }
 
         public Parameters withMode(Mode m) {
-            return new Parameters(lengths, depths, m, rougeGate, threshold, maxNewTokens);
+            return new Parameters(lengths, depths, m, rougeGate, threshold, maxNewTokens, rougeStemmer);
         }
 
         public Parameters withDepths(int n) {
-            return new Parameters(lengths, n, mode, rougeGate, threshold, maxNewTokens);
+            return new Parameters(lengths, n, mode, rougeGate, threshold, maxNewTokens, rougeStemmer);
         }
 
         public Parameters withMaxNewTokens(int n) {
-            return new Parameters(lengths, depths, mode, rougeGate, threshold, n);
+            return new Parameters(lengths, depths, mode, rougeGate, threshold, n, rougeStemmer);
+        }
+
+        public Parameters withRougeStemmer(boolean stem) {
+            return new Parameters(lengths, depths, mode, rougeGate, threshold, maxNewTokens, stem);
         }
 
         /** Depth percents as the reference rounds them: round(linspace(0, 100, depths)). */
@@ -150,7 +164,7 @@ public final class RetrievalScan {
             progress.update(done, episodes.size(), "retrieval L=" + e.length() + " d=" + e.depth() + "% needle " + (e.needleIndex() + 1));
             Scored s = p.mode() == Mode.TEACHER ? teacher(model, session, logits, e, eos, traffic, cancel)
                     : generate(model, session, logits, e, eos, p.maxNewTokens(), tap, traffic, cancel);
-            double rouge = rouge1Recall(tok.decode(answerOf(s, eos)), needles.get(e.needleIndex()).answer());
+            double rouge = rouge1Recall(tok.decode(answerOf(s, eos)), needles.get(e.needleIndex()).answer(), p.rougeStemmer());
             tests.add(new Test(e.needleIndex(), e.length(), e.depth(), tok.decode(s.tokens()), rouge, rouge > p.rougeGate(),
                     s.exact(), s.scores()));
             done++;
@@ -336,17 +350,23 @@ public final class RetrievalScan {
         return correct;
     }
 
-    /**
-     * ROUGE-1 recall as rouge_score computes it, without stemming: unigram overlap (clipped counts) over the
-     * reference's unigrams, after lower-casing and splitting on everything that is not a letter or digit.
-     */
+    /** ROUGE-1 recall with the reference's stemming, {@link #rouge1Recall(String, String, boolean)}. */
     public static double rouge1Recall(String prediction, String reference) {
-        List<String> ref = words(reference);
+        return rouge1Recall(prediction, reference, true);
+    }
+
+    /**
+     * ROUGE-1 recall as rouge_score computes it: unigram overlap (clipped counts) over the reference's unigrams, after
+     * lower-casing and splitting on everything that is not a letter or digit; with {@code stem}, words longer than three
+     * letters are replaced by their Porter stems first (rouge_scorer's use_stemmer=True, what the reference uses).
+     */
+    public static double rouge1Recall(String prediction, String reference, boolean stem) {
+        List<String> ref = words(reference, stem);
         if (ref.isEmpty()) {
             return 0;
         }
         Map<String, Integer> pred = new HashMap<>();
-        for (String w : words(prediction)) {
+        for (String w : words(prediction, stem)) {
             pred.merge(w, 1, Integer::sum);
         }
         Map<String, Integer> refCount = new HashMap<>();
@@ -360,8 +380,9 @@ public final class RetrievalScan {
         return overlap / (double) ref.size();
     }
 
-    private static List<String> words(String s) {
-        return Arrays.stream(s.toLowerCase(Locale.ROOT).split("[^a-z0-9]+")).filter(w -> !w.isEmpty()).toList();
+    private static List<String> words(String s, boolean stem) {
+        return Arrays.stream(s.toLowerCase(Locale.ROOT).split("[^a-z0-9]+")).filter(w -> !w.isEmpty())
+                .map(w -> stem && w.length() > 3 ? PorterStemmer.stem(w) : w).toList();
     }
 
     static void requireDecoder(HookedModel model) {

@@ -27,10 +27,12 @@ import java.util.stream.IntStream;
  * <ul>
  * <li>Sink rate (Gu et al., "When Attention Sink Emerges", ICLR'25):
  *     {@code Sink_k^eps = 100 * mean over (samples, layers, heads) of [colmean[l,h,k] > eps]}, eps 0.3, first 64 tokens.</li>
- * <li>Hidden sinks (ACT, "Unveiling and Harnessing Hidden Attention Sinks", ICML'24): key {@code k > 0} with
- *     {@code colmean > 0.1}; key 0 (the first, normally BOS, sink) is excluded.</li>
+ * <li>Hidden sinks (ACT, "Unveiling and Harnessing Hidden Attention Sinks", ICML'24): keys with
+ *     {@code colmean > 0.1}, less the first detected one wherever it is ({@link SinkRule#FIRST_DETECTED}, the ACT
+ *     code's {@code indices[1:]}); {@link SinkRule#KEY0} drops key 0 instead.</li>
  * <li>Active/dormant measures (Guo et al., "Active-Dormant Attention Heads"): row entropy
- *     {@code mean_q H(A[q,:]) / log(q+1)}, column entropy {@code max_k H(A[:,k] / sum_q A[q,k]) / log(T-k)},
+ *     {@code mean_q H(A[q,:]) / log(q+1)} over all rows, row 0 counted as 0 as the reference code does (or over rows
+ *     1.. only, {@link RowEntropy#SKIP_ROW0}), column entropy {@code max_k H(A[:,k] / sum_q A[q,k]) / log(T-k)},
  *     value drains {@code ||v_t W_O^h||_2} and residual peaks {@code ||h_l[t]||_2}, on two prompt sets side by side.</li>
  * <li>Massive-activation dimensions and visual sink tokens (VAR, "See What You Are Told", ICLR'25): token t is a sink
  *     at layer l when {@code |x / sqrt(mean_d x^2 + 1e-6)| > tau} (tau 20) in a massive dimension.</li>
@@ -41,18 +43,55 @@ import java.util.stream.IntStream;
  */
 public final class SinkScan {
     public static final String NAME = "sinks";
-    public static final Map<String, String> METRICS = orderedMap(
+    /** Definition versions at the default parameters. */
+    public static final Map<String, String> METRICS = metrics(Params.DEFAULTS);
+
+    /** How the row entropy is averaged over query rows. */
+    public enum RowEntropy {
+        /** The Active-Dormant code: mean over all T rows, row 0 (one visible key, log 1 = 0) counted as 0. */
+        ALL_ROWS("all-rows"),
+        /** Mean over the rows with at least two visible keys (rows 1.. of a causal head): a factor T/(T-1) above. */
+        SKIP_ROW0("skip-row0");
+
+        private final String id;
+
+        RowEntropy(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public static RowEntropy parse(String s) {
+            for (RowEntropy r : values()) {
+                if (r.id.equals(s.toLowerCase(java.util.Locale.ROOT).trim())) {
+                    return r;
+                }
+            }
+            throw new IllegalArgumentException("row entropy must be all-rows or skip-row0, got '" + s + "'");
+        }
+    }
+
+    /** Definition versions of the metrics as these parameters compute them. */
+    public static Map<String, String> metrics(Params p) {
+        return orderedMap(
             "colmean", ColMean.VERSION,
             "sink_rate", "gu2025-v1: 100 * mean over (samples, layers, heads) of [colmean > eps] on the first `tokens` tokens",
             "sink_head", "headscope-v1: mean colmean at key 0 over samples > eps",
-            "hidden_sink", "act2024-v1: colmean > threshold at key k > 0 (key 0, the first sink, excluded)",
-            "row_entropy", "guo2024-v1: mean over rows with >= 2 visible keys of H(A[q,:]) / log(visible keys)",
+            "hidden_sink", p.sinkRule() == SinkRule.FIRST_DETECTED
+                    ? "act2024-v2: colmean > threshold, the first detected key excluded wherever it is (ACT code's indices[1:])"
+                    : "act2024-v1-key0: colmean > threshold at key k > 0 (key 0 excluded whether or not it is a sink)",
+            "row_entropy", p.rowEntropy() == RowEntropy.ALL_ROWS
+                    ? "guo2024-v2: mean over all rows of H(A[q,:]) / log(visible keys), a row with one visible key counted as 0"
+                    : "guo2024-v1-skip-row0: mean over rows with >= 2 visible keys of H(A[q,:]) / log(visible keys)",
             "col_entropy", "guo2024-v1: max over keys seen by >= 2 queries of H(A[:,k] / sum_q A[q,k]) / log(queries seeing k)",
             "dormant", "headscope-v1: row_entropy < dormant_row_entropy and col_entropy > dormant_col_entropy",
             "value_drain", "guo2024-v1: ||v_0 W_O^h||_2 / mean over k > 0 of ||v_k W_O^h||_2 (below 1: key 0 is a drain)",
             "residual_peak", "guo2024-v1: ||h_l[0]||_2 / median over t > 0 of ||h_l[t]||_2",
             "massive_dims", "headscope-v1: dims whose RMS-normalised |x| at token 0, averaged over layers, exceeds massive_ratio x the median dim",
             "visual_sink", "var2025-v1: |x / sqrt(mean_d x^2 + 1e-6)| > tau in a massive dim, residual entering each layer");
+    }
 
     /**
      * Parameters with the papers' defaults.
@@ -68,10 +107,21 @@ public final class SinkScan {
      * @param massiveDims       massive-activation dimensions, or null to find them
      * @param massiveRatio      a dim is massive when its score exceeds this multiple of the median dim's
      * @param maxMassiveDims    at most this many dims are found
+     * @param sinkRule          which detected sink the hidden sinks leave out (ACT code: the first detected)
+     * @param rowEntropy        how rows enter the row entropy (Active-Dormant code: all rows, row 0 as 0)
      */
     public record Params(double eps, int tokens, int heatKey, double hiddenThreshold, double dormantRowEntropy,
-                         double dormantColEntropy, double tau, List<Integer> massiveDims, double massiveRatio, int maxMassiveDims) {
-        public static final Params DEFAULTS = new Params(0.3, 64, 0, 0.1, 0.25, 0.8, 20, null, 10, 4);
+                         double dormantColEntropy, double tau, List<Integer> massiveDims, double massiveRatio, int maxMassiveDims,
+                         SinkRule sinkRule, RowEntropy rowEntropy) {
+        public static final Params DEFAULTS = new Params(0.3, 64, 0, 0.1, 0.25, 0.8, 20, null, 10, 4,
+                SinkRule.FIRST_DETECTED, RowEntropy.ALL_ROWS);
+
+        /** The reference codes' selection rules (first detected sink dropped, row entropy over all rows). */
+        public Params(double eps, int tokens, int heatKey, double hiddenThreshold, double dormantRowEntropy,
+                      double dormantColEntropy, double tau, List<Integer> massiveDims, double massiveRatio, int maxMassiveDims) {
+            this(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio,
+                    maxMassiveDims, SinkRule.FIRST_DETECTED, RowEntropy.ALL_ROWS);
+        }
 
         public Params {
             if (!(eps > 0 && eps < 1)) {
@@ -84,22 +134,29 @@ public final class SinkScan {
                 throw new IllegalArgumentException("heat key " + heatKey + " must lie in 0.." + (tokens - 1));
             }
             massiveDims = massiveDims == null ? null : List.copyOf(massiveDims);
+            java.util.Objects.requireNonNull(sinkRule, "sinkRule");
+            java.util.Objects.requireNonNull(rowEntropy, "rowEntropy");
+        }
+
+        public Params withRules(SinkRule s, RowEntropy r) {
+            return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio,
+                    maxMassiveDims, s, r);
         }
 
         public Params withEps(double e) {
-            return new Params(e, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims);
+            return new Params(e, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
         }
 
         public Params withTokens(int t) {
-            return new Params(eps, t, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims);
+            return new Params(eps, t, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
         }
 
         public Params withHeatKey(int k) {
-            return new Params(eps, tokens, k, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims);
+            return new Params(eps, tokens, k, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, massiveDims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
         }
 
         public Params withMassiveDims(List<Integer> dims) {
-            return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, dims, massiveRatio, maxMassiveDims);
+            return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, dims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
         }
 
         Map<String, Object> asMap() {
@@ -114,6 +171,8 @@ public final class SinkScan {
             m.put("massive_dims", massiveDims == null ? "auto" : massiveDims.toString());
             m.put("massive_ratio", massiveRatio);
             m.put("max_massive_dims", maxMassiveDims);
+            m.put("sink_rule", sinkRule.id());
+            m.put("row_entropy", rowEntropy.id());
             return m;
         }
     }
@@ -151,8 +210,9 @@ public final class SinkScan {
     public record Result(Params params, boolean causal, String key0, int samples, List<Double> sinkRate, HeadGrid heat,
                          HeadGrid sinkRateKey0, List<org.headscope.hooks.Intervention.Head> sinkHeads,
                          List<HiddenSink> hiddenSinks, HeadGrid hiddenSinksPerPrompt, Domain first, Domain second,
-                         List<Integer> massiveDims, boolean massiveDimsGiven, List<VisualSink> visualSinks) {
+                         List<Integer> massiveDims, boolean massiveDimsGiven, List<VisualSink> visualSinks, List<String> selectionNotes) {
         public Result {
+            selectionNotes = List.copyOf(selectionNotes);
             sinkRate = List.copyOf(sinkRate);
             sinkHeads = List.copyOf(sinkHeads);
             hiddenSinks = List.copyOf(hiddenSinks);
@@ -199,6 +259,8 @@ public final class SinkScan {
             sections.put("massive_dims_source", massiveDimsGiven ? "user" : "found");
             sections.put("visual_sinks_prompt0", visualSinks.stream().map(v -> Map.<String, Object>of("layer", v.layer(),
                     "position", v.position(), "dim", v.dim(), "value", v.value())).toList());
+            sections.put("selection_notes", selectionNotes);
+            sections.put("departures", departures());
             List<HeadReport.Figure> figures = new ArrayList<>();
             figures.add(HeadReport.headHeatmap("Mean attention received by key " + params.heatKey() + " (colmean)",
                     "colmean_k" + params.heatKey(), rows));
@@ -208,6 +270,26 @@ public final class SinkScan {
             figures.add(HeadReport.headHeatmap("Row entropy (" + first.name() + ")", "row_entropy_a", rows));
             figures.add(HeadReport.headHeatmap("Hidden sinks per prompt", "hidden_sinks_per_prompt", rows));
             return new HeadReport(NAME, parameters, provenance, rows, sections, figures);
+        }
+
+        /** Where this run differs from the papers' code, in words. */
+        public List<String> departures() {
+            Params d = Params.DEFAULTS;
+            return new Departures()
+                    .changed("eps", params.eps(), d.eps(), "the sink-rate paper's code")
+                    .changed("tokens", params.tokens(), d.tokens(), "the sink-rate paper's code")
+                    .changed("hidden_threshold", params.hiddenThreshold(), d.hiddenThreshold(), "the ACT code")
+                    .when(params.sinkRule() == SinkRule.KEY0, "Hidden sinks drop key 0 (sink rule key0); the ACT code drops the "
+                            + "first detected sink wherever it is (indices[1:]), which is key 0 only when key 0 is itself a sink.")
+                    .when(params.rowEntropy() == RowEntropy.SKIP_ROW0, "Row entropy averages over rows 1.. only (skip-row0); the "
+                            + "Active-Dormant code averages over all rows with row 0 counted as 0 (a factor (T-1)/T below this).")
+                    .changed("tau", params.tau(), d.tau(), "the VAR code")
+                    .when(!massiveDimsGiven, "Massive dimensions are found on this model (outliers at token 0 across layers); the VAR "
+                            + "code uses a fixed list per model ({2533, 1415} for LLaMA-2-7B).")
+                    .add("Sink heads (mean colmean at key 0 above eps), the dormant flag and its thresholds, the value-drain "
+                            + "ratio and the residual-peak ratio are HeadScope's summaries; the papers' code gives the underlying "
+                            + "measures without these thresholds.")
+                    .list();
         }
 
         /** Hidden sink tokens aggregated over heads: prompt, position, token, number of heads. */
@@ -273,6 +355,7 @@ public final class SinkScan {
         double[][] hiddenPerPrompt = new double[layers][heads];
         List<HiddenSink> hidden = new ArrayList<>();
         Accumulator accA = new Accumulator(firstName, layers, heads, params);
+        double largestHidden = Double.NEGATIVE_INFINITY;
         List<double[][]> residualFirstToken = new ArrayList<>();
         List<float[][][]> firstResidual = new ArrayList<>();
         int done = 0;
@@ -290,9 +373,15 @@ public final class SinkScan {
                         if (cm[h][k] > params.eps()) {
                             sinkHits[k]++;
                         }
-                        if (k > 0 && cm[h][k] > params.hiddenThreshold()) {
-                            hidden.add(new HiddenSink(p, k, tk.strings()[k], l, h, cm[h][k]));
-                            hiddenPerPrompt[l][h] += 1.0 / first.size();
+                    }
+                    for (int k : params.sinkRule().hiddenSinks(cm[h], t, params.hiddenThreshold())) {
+                        hidden.add(new HiddenSink(p, k, tk.strings()[k], l, h, cm[h][k]));
+                        hiddenPerPrompt[l][h] += 1.0 / first.size();
+                    }
+                    int excluded = params.sinkRule().excluded(cm[h], t, params.hiddenThreshold());
+                    for (int k = 0; k < t; k++) {
+                        if (k != excluded && cm[h][k] > largestHidden) {
+                            largestHidden = cm[h][k];
                         }
                     }
                     if (params.heatKey() < t) {
@@ -348,8 +437,26 @@ public final class SinkScan {
         List<Integer> dims = given ? params.massiveDims()
                 : residuals ? massiveDims(residualFirstToken, params.massiveRatio(), params.maxMassiveDims()) : List.of();
         List<VisualSink> visual = residuals ? visualSinks(firstResidual.get(0), dims, params.tau()) : List.of();
+        List<String> notes = new ArrayList<>();
+        if (sinkHeads.isEmpty()) {
+            double best = Arrays.stream(key0Mean).flatMapToDouble(Arrays::stream).max().orElse(Double.NaN);
+            notes.add(nothingSelected("sink head", "mean colmean at key 0", best, "eps", params.eps()));
+        }
+        if (hidden.isEmpty()) {
+            notes.add(nothingSelected("hidden sink", "colmean at a key the " + params.sinkRule().id() + " rule keeps",
+                    largestHidden, "hidden_threshold", params.hiddenThreshold()));
+        }
+        if (residuals && visual.isEmpty()) {
+            notes.add(dims.isEmpty()
+                    ? nothingSelected("visual sink", "RMS-normalised residual in any dim (no massive dim was found)",
+                    largestNormalised(firstResidual.get(0), IntStream.range(0, firstResidual.get(0)[0][0].length).boxed().toList()),
+                    "tau", params.tau())
+                    : nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims,
+                    largestNormalised(firstResidual.get(0), dims), "tau", params.tau()));
+        }
         return new Result(params, causal, describeKey0(model, first.get(0)), first.size(), rate, HeadGrid.of(heat),
-                HeadGrid.of(key0Hits), sinkHeads, hidden, HeadGrid.of(hiddenPerPrompt), accA.domain(), domainB, dims, given, visual);
+                HeadGrid.of(key0Hits), sinkHeads, hidden, HeadGrid.of(hiddenPerPrompt), accA.domain(), domainB, dims, given, visual,
+                notes);
     }
 
     /**
@@ -360,6 +467,34 @@ public final class SinkScan {
         List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
         RunResult r = model.session(TapSet.of(TapKind.RESIDUAL, all), HookSet.NONE).run(request, cancel);
         return visualSinks(residualStream(r, model.layers()), dims, tau);
+    }
+
+    /**
+     * What a report says when a rule selects nothing: the largest value found and the threshold that would select it
+     * (any value below the largest).
+     */
+    static String nothingSelected(String what, String measure, double largest, String threshold, double value) {
+        if (Double.isNaN(largest) || Double.isInfinite(largest)) {
+            return "no " + what + " selected: no " + measure + " was measured (" + threshold + " " + value + ")";
+        }
+        return String.format(java.util.Locale.ROOT, "no %s selected: the largest %s is %.4g, not above %s = %s; "
+                + "a %s below %.4g would select it", what, measure, largest, threshold, value, threshold, largest);
+    }
+
+    /** The largest RMS-normalised value in the given dims over every layer and token (NaN when there are no dims). */
+    static double largestNormalised(float[][][] residual, List<Integer> dims) {
+        double best = Double.NaN;
+        for (float[][] layer : residual) {
+            for (float[] x : layer) {
+                double[] r = rmsNormalised(x);
+                for (int d : dims) {
+                    if (d >= 0 && d < r.length) {
+                        best = Double.isNaN(best) ? r[d] : Math.max(best, r[d]);
+                    }
+                }
+            }
+        }
+        return best;
     }
 
     /** [layer][token][dim] residual of batch element 0. */
@@ -494,7 +629,7 @@ public final class SinkScan {
                 FloatTensor probs = r.tap(TapKind.PROBS, l);
                 FloatTensor dr = drains ? r.tap(TapKind.VALUE_DRAIN, l) : null;
                 for (int h = 0; h < heads; h++) {
-                    rowEnt[l][h] += rowEntropy(ent, h, t, causal);
+                    rowEnt[l][h] += rowEntropy(ent, h, t, causal, params.rowEntropy());
                     colEnt[l][h] += columnEntropy(probs, h, t, causal);
                     if (dr != null) {
                         double others = 0;
@@ -542,14 +677,30 @@ public final class SinkScan {
         }
     }
 
-    /** Mean over rows with at least two visible keys of the tapped row entropy divided by log(visible keys). */
-    static double rowEntropy(FloatTensor entropy, int h, int t, boolean causal) {
+    /**
+     * The tapped row entropy divided by log(visible keys), averaged over rows: over all rows with a one-key row
+     * counted as 0 ({@link RowEntropy#ALL_ROWS}, the Active-Dormant code), or over the rows with at least two
+     * visible keys ({@link RowEntropy#SKIP_ROW0}).
+     */
+    static double rowEntropy(FloatTensor entropy, int h, int t, boolean causal, RowEntropy rule) {
+        double[] rows = new double[t];
+        for (int q = 0; q < t; q++) {
+            rows[q] = entropy.get(0, h, q);
+        }
+        return rowEntropy(rows, causal, rule);
+    }
+
+    /** The same from per-row entropies H(A[q,:]) in nats. */
+    static double rowEntropy(double[] entropyPerRow, boolean causal, RowEntropy rule) {
+        int t = entropyPerRow.length;
         double sum = 0;
         int n = 0;
         for (int q = 0; q < t; q++) {
             int visible = causal ? q + 1 : t;
             if (visible >= 2) {
-                sum += entropy.get(0, h, q) / Math.log(visible);
+                sum += entropyPerRow[q] / Math.log(visible);
+                n++;
+            } else if (rule == RowEntropy.ALL_ROWS) {
                 n++;
             }
         }

@@ -148,7 +148,24 @@ public final class VisionDivergence {
                     HeadReport.headHeatmap("VHD (after the outlier filter)", "vhd", rows),
                     HeadReport.rankedBars("Top VHD heads", "vhd", rows, Math.min(16, rows.size())),
                     HeadReport.headHeatmap("VHD with VHR applied", "vhd_after_vhr", rows));
-            return new HeadReport("vhd", params, provenance, rows, Map.of("summary", summary), figures);
+            int reference = Math.max(0, layers - Parameters.PAPER_LAYERS);
+            List<String> departures = new Departures()
+                    .add("The paper's official code was not available: VHD, the outlier filter, the median selection and VHR follow "
+                            + "the paper's text; every parameter is shown above.")
+                    .changed("alpha", parameters.alpha(), 2.0, "the paper")
+                    .changed("top_k", parameters.topK(), 8, "the paper")
+                    .when(parameters.first(layers) != reference || parameters.last(layers) != layers - 1, "VHR reinforces layers "
+                            + parameters.first(layers) + ".." + parameters.last(layers) + "; the paper reinforces the last "
+                            + Parameters.PAPER_LAYERS + " (layers " + reference + ".." + (layers - 1) + " here).")
+                    .list();
+            Map<String, Object> sections = new LinkedHashMap<>();
+            sections.put("summary", summary);
+            sections.put("departures", departures);
+            if (reinforced.isEmpty()) {
+                sections.put("selection_notes", List.of("no head reinforced: no head's VHD is above its layer's median in layers "
+                        + parameters.first(layers) + ".." + parameters.last(layers)));
+            }
+            return new HeadReport("vhd", params, provenance, rows, sections, figures);
         }
     }
 

@@ -37,7 +37,20 @@ public final class PlantedModels {
     public static final long MARKER = 1;
     public static final int MARKER_DIM = 2;
 
-    public enum Wiring { UNIFORM, BOS_SINK, MARKER_SINK, RANDOM, MUTE }
+    /**
+     * Residual dimension of the flag that a {@link Wiring#FLAG_WRITER} head writes and a {@link Wiring#FLAG_READER} head
+     * reads (zero in the embeddings and written by no other head when a model uses them).
+     */
+    public static final int FLAG_DIM = 3;
+    /** Pre-softmax score a {@link Wiring#FLAG_READER} head gives a key whose flag is 1 (before the 1/sqrt(d) scaling). */
+    public static final float READER_SCORE = 4f;
+
+    /**
+     * {@link #FLAG_WRITER}: attends as {@link #MARKER_SINK} and writes, into {@link #FLAG_DIM}, the share of its row's
+     * attention that sits on the marker (its value reads the marker feature, its output projection writes only the flag);
+     * {@link #FLAG_READER}: a query bias and a key weight that score each key {@link #READER_SCORE} x its flag.
+     */
+    public enum Wiring { UNIFORM, BOS_SINK, MARKER_SINK, RANDOM, MUTE, FLAG_WRITER, FLAG_READER }
 
     /**
      * @param vocab   vocabulary size (token 0 is BOS)
@@ -135,6 +148,13 @@ public final class PlantedModels {
         if (spec.bosMassive() != 0) {
             emb[(int) BOS * d + MASSIVE_DIM] = spec.bosMassive();
         }
+        boolean flags = spec.layers().stream().flatMap(java.util.Arrays::stream)
+                .anyMatch(w -> w == Wiring.FLAG_WRITER || w == Wiring.FLAG_READER);
+        if (flags) {
+            for (int v = 0; v < spec.vocab(); v++) {
+                emb[v * d + FLAG_DIM] = 0f;
+            }
+        }
         g.init("embed", emb, spec.vocab(), d);
         float[] mask = new float[MAX_LENGTH * MAX_LENGTH];
         for (int q = 0; q < MAX_LENGTH; q++) {
@@ -169,9 +189,13 @@ public final class PlantedModels {
                         bq[hd * dh] = 1f;
                         wk[hd * dh] = SINK_SCORE;
                     }
-                    case MARKER_SINK -> {
+                    case MARKER_SINK, FLAG_WRITER -> {
                         bq[hd * dh] = 1f;
                         wk[MARKER_DIM * d + hd * dh] = SINK_SCORE;
+                    }
+                    case FLAG_READER -> {
+                        bq[hd * dh] = 1f;
+                        wk[FLAG_DIM * d + hd * dh] = READER_SCORE;
                     }
                     case RANDOM -> {
                         for (int i = 0; i < d; i++) {
@@ -194,6 +218,15 @@ public final class PlantedModels {
                 wq[MASSIVE_DIM * d + j] = 0f;
                 wk[MASSIVE_DIM * d + j] = 0f;
                 wv[MASSIVE_DIM * d + j] = 0f;
+                if (flags && wiring[j / dh] == Wiring.RANDOM) {
+                    wq[FLAG_DIM * d + j] = 0f;
+                    wk[FLAG_DIM * d + j] = 0f;
+                }
+                if (wiring[j / dh] == Wiring.FLAG_WRITER && j % dh == 0) {
+                    for (int i = 0; i < d; i++) {
+                        wv[i * d + j] = i == MARKER_DIM ? 1f : 0f;
+                    }
+                }
             }
             String p = "l" + l + "_";
             g.init(p + "wq", wq, d, d);
@@ -208,6 +241,15 @@ public final class PlantedModels {
                 if (wiring[i / dh] == Wiring.MUTE) {
                     for (int o = 0; o < d; o++) {
                         wo[i * d + o] = 0f;
+                    }
+                }
+                boolean writer = wiring[i / dh] == Wiring.FLAG_WRITER && i % dh == 0;
+                if (flags) {
+                    wo[i * d + FLAG_DIM] = writer ? 1f : 0f;
+                }
+                if (writer) {
+                    for (int o = 0; o < d; o++) {
+                        wo[i * d + o] = o == FLAG_DIM ? 1f : 0f;
                     }
                 }
             }

@@ -172,5 +172,13 @@ class RetrievalScanTest {
         assertEquals(0.5, RetrievalScan.rouge1Recall("two two two", "two apples"), 1e-12);
         assertEquals(2 / 3.0, RetrievalScan.rouge1Recall("a falcon, a", "a falcon a? a"), 0.34);
         assertEquals(0.0, RetrievalScan.rouge1Recall("", "quartz"), 1e-12);
+        // the reference's rouge_scorer(use_stemmer=True): "apples" and "apple" share the stem "appl"; unstemmed they differ
+        assertEquals(1.0, RetrievalScan.rouge1Recall("two apple", "two apples", true), 1e-12);
+        assertEquals(0.5, RetrievalScan.rouge1Recall("two apple", "two apples", false), 1e-12);
+        // words of three letters or fewer are not stemmed: "was" stays "was", "is" stays "is"
+        assertEquals(0.5, RetrievalScan.rouge1Recall("it is", "it was", true), 1e-12);
+        assertEquals(List.of("appl", "appl", "run", "relat", "gener", "happi", "sky", "die", "is"),
+                java.util.stream.Stream.of("apple", "apples", "running", "relational", "generalization", "happy", "skies", "dying", "is")
+                        .map(PorterStemmer::stem).toList());
     }
 }

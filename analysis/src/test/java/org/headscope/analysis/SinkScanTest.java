@@ -69,7 +69,9 @@ class SinkScanTest {
                         boolean planted = l == 1 && h == 2;
                         assertEquals(planted ? 1.0 : 0.0, d.dormant().get(l, h), d.name() + " head " + l + "." + h);
                         if (!planted) {
-                            assertEquals(1.0, d.rowEntropy().get(l, h), 1e-5, "uniform rows have maximal entropy");
+                            int t = d.name().equals("a") ? T : 24;
+                            assertEquals((t - 1.0) / t, d.rowEntropy().get(l, h), 1e-5,
+                                    "uniform rows 1.. have normalised entropy 1, row 0 counts as 0 (all-rows rule)");
                         }
                     }
                 }
@@ -126,5 +128,62 @@ class SinkScanTest {
                 assertEquals(0, files.count());
             }
         }
+    }
+
+    /**
+     * One layer: head 0 uniform, head 1 a marker sink with the marker at key 3. At T = 32 head 1 gives key 0 only
+     * (1 + 1/2 + 1/3) / 32 = 0.0573 (rows 0..2 before the marker), key 3 almost all of rows 3..31: key 3 is its first
+     * detected sink, so the ACT code's rule drops it; the key-0 rule keeps it. Head 0 gives key 0 H_32 / 32 = 0.1268,
+     * its first detected sink under both rules, and key 1 (H_32 - 1) / 31 = 0.09866, below 0.1.
+     */
+    @Test
+    void theFirstDetectedRuleDropsKey3WhereKey0IsNoSinkAndTheKey0RuleKeepsIt(@TempDir Path dir) throws Exception {
+        PlantedModels.Spec spec = new PlantedModels.Spec(32, 4, List.<PlantedModels.Wiring[]>of(
+                new PlantedModels.Wiring[]{PlantedModels.Wiring.UNIFORM, PlantedModels.Wiring.MARKER_SINK}), 5, 0f);
+        try (HookedModel m = HookedModel.open(PlantedModels.write(spec, dir), DevicePreference.CPU)) {
+            HsTokenizer.Tokens p = prompts(spec, 1, 32).get(0);
+            p.ids()[3] = PlantedModels.MARKER;
+            SinkScan.Result first = SinkScan.run(m, "a", List.of(p), null, null, SinkScan.Params.DEFAULTS, Progress.NONE, CancelToken.NEVER);
+            assertEquals(List.of(), first.hiddenSinks(), "key 3 is head 1's first detected sink, key 0 head 0's");
+            assertEquals(1, first.selectionNotes().stream().filter(n -> n.startsWith("no hidden sink selected")
+                    && n.contains("0.09866") && n.contains("hidden_threshold = 0.1")).count(), first.selectionNotes().toString());
+            assertTrue(first.departures().stream().noneMatch(d -> d.contains("key0")), first.departures().toString());
+            assertTrue(SinkScan.metrics(SinkScan.Params.DEFAULTS).get("hidden_sink").startsWith("act2024-v2"));
+
+            SinkScan.Params key0 = SinkScan.Params.DEFAULTS.withRules(SinkRule.KEY0, SinkScan.RowEntropy.ALL_ROWS);
+            SinkScan.Result kept = SinkScan.run(m, "a", List.of(p), null, null, key0, Progress.NONE, CancelToken.NEVER);
+            assertEquals(1, kept.hiddenSinks().size(), kept.hiddenSinks().toString());
+            SinkScan.HiddenSink s = kept.hiddenSinks().get(0);
+            assertEquals(List.of(3, 0, 1), List.of(s.position(), s.layer(), s.head()));
+            assertEquals(1.0, s.colmean(), 1e-6, "rows 3..31 put 1 / (1 + q e^-30) on the marker");
+            assertTrue(kept.departures().stream().anyMatch(d -> d.contains("sink rule key0")), kept.departures().toString());
+            assertTrue(SinkScan.metrics(key0).get("hidden_sink").startsWith("act2024-v1-key0"));
+            HeadReport report = kept.toReport(Provenance.of(m, "marker at 3", SinkScan.metrics(key0)));
+            assertEquals(kept.departures(), report.sections().get("departures"));
+        }
+    }
+
+    @Test
+    void sinkRulesOnAColumnMeanVector() {
+        double[] colmean = {0.05, 0.02, 0.01, 0.9, 0.2};
+        assertEquals(List.of(4), SinkRule.FIRST_DETECTED.hiddenSinks(colmean, 5, 0.1));
+        assertEquals(List.of(3, 4), SinkRule.KEY0.hiddenSinks(colmean, 5, 0.1));
+        double[] bos = {0.8, 0.02, 0.3};
+        assertEquals(List.of(2), SinkRule.FIRST_DETECTED.hiddenSinks(bos, 3, 0.1), "the rules agree when key 0 is a sink");
+        assertEquals(List.of(2), SinkRule.KEY0.hiddenSinks(bos, 3, 0.1));
+    }
+
+    /**
+     * A causal 4x4 attention matrix, rows [1], [1/2, 1/2], [1/2, 1/4, 1/4], [1/4, 1/4, 1/4, 1/4]: entropies 0, ln 2,
+     * 1.5 ln 2, ln 4; normalised by ln(q+1): -, 1, 1.5 ln 2 / ln 3 = 0.946395, 1. All rows (row 0 as 0):
+     * 2.946395 / 4 = 0.736599; rows 1..3: 2.946395 / 3 = 0.982132.
+     */
+    @Test
+    void rowEntropyOfAFourByFourMatrixByHandBothWays() {
+        double ln2 = Math.log(2);
+        double[] entropies = {0, ln2, 1.5 * ln2, Math.log(4)};
+        assertEquals(0.736599, SinkScan.rowEntropy(entropies, true, SinkScan.RowEntropy.ALL_ROWS), 1e-6);
+        assertEquals(0.982132, SinkScan.rowEntropy(entropies, true, SinkScan.RowEntropy.SKIP_ROW0), 1e-6);
+        assertEquals(SinkScan.RowEntropy.SKIP_ROW0, SinkScan.RowEntropy.parse("skip-row0"));
     }
 }

@@ -37,6 +37,14 @@ final class HtmlReport {
         b.append("</table><h2>Parameters</h2><table class=\"kv\">");
         r.parameters().forEach((k, v) -> row(b, k, String.valueOf(v)));
         b.append("</table>");
+        list(b, "Selected nothing", r.sections().get("selection_notes"));
+        if (r.sections().get("departures") instanceof List<?> d) {
+            if (d.isEmpty()) {
+                b.append("<h2>Departures from the papers' code</h2><p>None: this run follows the reference code.</p>");
+            } else {
+                list(b, "Departures from the papers' code", d);
+            }
+        }
         for (HeadReport.Figure f : r.figures()) {
             b.append("<figure><figcaption>").append(esc(f.title())).append("</figcaption>");
             switch (f.kind()) {
@@ -61,6 +69,15 @@ final class HtmlReport {
             b.append("</table>");
         }
         return b.append("</body></html>").toString();
+    }
+
+    /** A section holding sentences, as a bulleted list under a heading; nothing when absent or empty. */
+    private static void list(StringBuilder b, String title, Object section) {
+        if (section instanceof List<?> items && !items.isEmpty()) {
+            b.append("<h2>").append(esc(title)).append("</h2><ul>");
+            items.forEach(i -> b.append("<li>").append(esc(String.valueOf(i))).append("</li>"));
+            b.append("</ul>");
+        }
     }
 
     private static void heatmap(StringBuilder b, HeadReport.Figure f) {

@@ -2,6 +2,7 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.Redistribution;
+import org.headscope.analysis.SinkRule;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
@@ -22,9 +23,16 @@ final class RedistributeCommand implements Command {
     @Override
     public String usage() {
         return "redistribute MODEL --method act|var|zerotuning|pai --prompt TEXT --out DIR "
-                + "[act: --beta 0.4 --threshold 0.1 --layers L,L] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
-                + "--massive-dims D,D --layers L,L] [zerotuning: --gamma 3.5 --scope all|layers|heads --layers L,L --heads L.H,... --gammas 0.3,1,2,4] "
-                + "[pai: --image-span S:E --alpha 0.7 --first-layer 2] [--device auto|cuda|cpu]";
+                + "[act: --beta 0.4 --threshold 0.1 --layers L,L|all (default 2..L-2) --heads L.H,... --sink-rule first-detected|key0 "
+                + "--calibrate in-pass|clean --search FILE (lines PROMPT<TAB>ANSWER[<TAB>CHOICE|CHOICE...]) --search-criterion accuracy|loss] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
+                + "--massive-dims D,D --layers L,L|all (default 2..L-1) --calibrate in-pass|clean --rows after-image|all] "
+                + "[zerotuning: --gamma 3.5 --scope all|layers|heads --layers L,L --heads L.H,... --gammas 0.3,1,2,4] "
+                + "[pai: --image-span S:E --alpha 0.2 --first-layer 2 --use-cfg --cfg-gamma 1.1] [--device auto|cuda|cpu]";
+    }
+
+    @Override
+    public java.util.Set<String> flags() {
+        return java.util.Set.of("use-cfg");
     }
 
     @Override
@@ -41,22 +49,40 @@ final class RedistributeCommand implements Command {
             Redistribution.Method method = switch (methodName) {
                 case "act" -> {
                     Redistribution.Act d = Redistribution.Act.DEFAULT;
+                    String heads = args.string("heads", null);
                     yield new Redistribution.Act(args.number("beta", d.beta()), args.number("threshold", d.threshold()),
-                            layers(args, m));
+                            layersOrAll(args, m), heads == null ? null : ScanIo.heads(heads, AblationScan.allHeads(m)),
+                            option(() -> SinkRule.parse(args.string("sink-rule", d.sinkRule().id()))),
+                            option(() -> Redistribution.Calibration.parse(args.string("calibrate", d.calibration().id()))));
                 }
                 case "var" -> {
                     Redistribution.Var d = Redistribution.Var.DEFAULT;
+                    String rows = args.string("rows", "after-image");
+                    if (!rows.equals("after-image") && !rows.equals("all")) {
+                        throw new UsageException("--rows must be after-image or all, got '" + rows + "'");
+                    }
                     yield new Redistribution.Var(args.number("p", d.p()), args.number("rho", d.rho()), args.number("min-image", d.minImage()),
-                            args.number("tau", d.tau()), args.integers("massive-dims", null), layers(args, m));
+                            args.number("tau", d.tau()), args.integers("massive-dims", null), layersOrAll(args, m),
+                            option(() -> Redistribution.Calibration.parse(args.string("calibrate", d.calibration().id()))),
+                            rows.equals("after-image"));
                 }
                 case "zerotuning" -> zeroTuning(args, m);
                 case "pai" -> {
                     Redistribution.Pai d = Redistribution.Pai.DEFAULT;
-                    yield new Redistribution.Pai(args.number("alpha", d.alpha()), args.integer("first-layer", d.firstLayer()));
+                    yield new Redistribution.Pai(args.number("alpha", d.alpha()), args.integer("first-layer", d.firstLayer()),
+                            args.flag("use-cfg"), args.number("cfg-gamma", d.gamma()));
                 }
                 default -> throw new UsageException("--method must be act, var, zerotuning or pai, got '" + methodName + "'");
             };
             List<Double> gammas = gammas(args, method);
+            Path searchFile = args.existingFile("search");
+            String criterionName = args.string("search-criterion", "accuracy");
+            if (!criterionName.equals("accuracy") && !criterionName.equals("loss")) {
+                throw new UsageException("--search-criterion must be accuracy or loss, got '" + criterionName + "'");
+            }
+            if (searchFile != null && !(method instanceof Redistribution.Act)) {
+                throw new UsageException("--search belongs to --method act");
+            }
             args.rejectUnknown();
             if ((methodName.equals("var") || methodName.equals("pai")) && span == null) {
                 throw new UsageException("--method " + methodName + " needs --image-span START:END, the key positions of the image tokens"
@@ -67,15 +93,25 @@ final class RedistributeCommand implements Command {
             if (imageSpan != null && (imageSpan.start() < 0 || imageSpan.end() > ids.length || imageSpan.start() >= imageSpan.end())) {
                 throw new UsageException("--image-span " + span + " is not a span of the prompt's " + ids.length + " key positions");
             }
+            List<Redistribution.CalibrationItem> search = method instanceof Redistribution.Act ? searchItems(searchFile, m) : null;
+            Redistribution.Criterion criterion = criterionName.equals("loss") ? Redistribution.Criterion.LOSS : Redistribution.Criterion.ACCURACY;
             Redistribution.Result r = ScanIo.cancellable(cancel -> {
+                if (search != null) {
+                    Redistribution.HeadSearch found = Redistribution.actHeadSearch(m, search, (Redistribution.Act) method, criterion, 16,
+                            ScanIo.progressLine(err), cancel);
+                    return Redistribution.run(m, RunRequest.tokens(ids), found.pickedAct(), imageSpan, ScanIo.progressLine(err), cancel)
+                            .withHeadSearch(found);
+                }
                 Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan, ScanIo.progressLine(err), cancel);
                 return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, RunRequest.tokens(ids),
                         (Redistribution.ZeroTuning) method, gammas, cancel));
             });
-            ScanIo.write(r.toReport(Provenance.of(m, promptText, Redistribution.METRICS)), dir, err);
+            ScanIo.write(r.toReport(Provenance.of(m, promptText, Redistribution.metrics(method))), dir, err);
             out.printf(Locale.ROOT, "%s: %d heads edited; %s%n", method.id(), r.selected().size(),
                     Double.isNaN(r.kl()) ? String.format(Locale.ROOT, "output cosine distance %.5f", r.cosine())
                             : String.format(Locale.ROOT, "next-token KL %.5f", r.kl()));
+            r.selectionNotes().forEach(out::println);
+            out.printf(Locale.ROOT, "%d departure(s) from the paper's code, listed in the report%n", r.departures().size());
             return Cli.OK;
         }
     }
@@ -97,6 +133,54 @@ final class RedistributeCommand implements Command {
             }).toList();
         } catch (NumberFormatException e) {
             throw new UsageException("--gammas must be a comma-separated list of numbers, got '" + v + "'");
+        }
+    }
+
+    /** ACT head-search items: one per line, PROMPT, a tab, the answer's text, and optionally a tab and choices split by '|'. */
+    private static List<Redistribution.CalibrationItem> searchItems(Path file, HookedModel m) throws java.io.IOException {
+        if (file == null) {
+            return null;
+        }
+        var tk = m.requireTokenizer();
+        List<Redistribution.CalibrationItem> out = new java.util.ArrayList<>();
+        for (String line : java.nio.file.Files.readAllLines(file)) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] f = line.split("\t");
+            if (f.length < 2) {
+                throw new UsageException("--search lines are PROMPT<TAB>ANSWER[<TAB>CHOICE|CHOICE...], got '" + line + "'");
+            }
+            long[] choices = f.length > 2 ? java.util.Arrays.stream(f[2].split("\\|")).mapToLong(c -> firstId(tk, c)).toArray() : null;
+            out.add(new Redistribution.CalibrationItem(tk.encode(f[0]).ids(), firstId(tk, f[1]), choices));
+        }
+        if (out.isEmpty()) {
+            throw new UsageException("--search file " + file + " has no items");
+        }
+        return out;
+    }
+
+    private static long firstId(org.headscope.hooks.HsTokenizer tk, String text) {
+        long[] ids = tk.encodePlain(text);
+        if (ids.length == 0) {
+            throw new UsageException("the answer '" + text + "' encodes to no token");
+        }
+        return ids[0];
+    }
+
+    /** {@code --layers all} for every layer, a list, or null for the method's reference range. */
+    private static List<Integer> layersOrAll(Args args, HookedModel m) {
+        if ("all".equals(args.string("layers", null))) {
+            return java.util.stream.IntStream.range(0, m.layers()).boxed().toList();
+        }
+        return layers(args, m);
+    }
+
+    private static <T> T option(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
     }
 

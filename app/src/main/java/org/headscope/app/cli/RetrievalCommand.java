@@ -45,7 +45,7 @@ final class RetrievalCommand implements Command {
     @Override
     public String usage() {
         return "retrieval MODEL [--needles FILE] [--haystack FILE] [--lengths 128,256,...] [--depths 10] [--mode teacher|generate|reference] "
-                + "[--copy-tokens 50] --out DIR [--device auto|cuda|cpu]";
+                + "[--copy-tokens 50] [--rouge-stemmer porter|none] --out DIR [--device auto|cuda|cpu]";
     }
 
     @Override
@@ -74,6 +74,10 @@ final class RetrievalCommand implements Command {
         if (haystack.isBlank()) {
             throw new UsageException("--haystack " + haystackFile + " holds no text");
         }
+        String stemmer = args.string("rouge-stemmer", "porter");
+        if (!stemmer.equals("porter") && !stemmer.equals("none")) {
+            throw new UsageException("--rouge-stemmer must be porter or none, got '" + stemmer + "'");
+        }
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             if (lengths != null) {
@@ -94,7 +98,7 @@ final class RetrievalCommand implements Command {
             RetrievalScan.Parameters p;
             try {
                 p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
-                        .withDepths(depths);
+                        .withDepths(depths).withRougeStemmer(stemmer.equals("porter"));
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
@@ -107,7 +111,7 @@ final class RetrievalCommand implements Command {
             }
             CopyScores copy = copyLength > 0 ? ScanIo.cancellable(cancel -> CopyScores.measure(m, copyLength, 0, cancel)) : null;
             String prompt = needles.size() + " needles from " + (needlesFile != null ? needlesFile : "the bundled needle set");
-            ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions()), copy), dir, err);
+            ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions(r.parameters())), copy), dir, err);
             err.printf("%d of %d tests counted, %d retrieval heads (score > %.2g)%n", r.counted(), r.tests().size(),
                     r.retrievalHeads().size(), p.threshold());
             return Cli.OK;

@@ -1,6 +1,7 @@
 package org.headscope.app.cli;
 
 import org.headscope.analysis.ProbeTexts;
+import org.headscope.analysis.SinkRule;
 import org.headscope.analysis.SinkScan;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
@@ -25,7 +26,7 @@ final class SinksCommand implements Command {
     @Override
     public String usage() {
         return "sinks MODEL [--prompts FILE] [--second FILE] [--eps 0.3] [--tokens 64] [--heat-key 0] [--tau 20] "
-                + "[--massive-dims D,D] --out DIR [--device auto|cuda|cpu]";
+                + "[--massive-dims D,D] [--sink-rule first-detected|key0] [--row-entropy all-rows|skip-row0] --out DIR [--device auto|cuda|cpu]";
     }
 
     @Override
@@ -51,7 +52,9 @@ final class SinksCommand implements Command {
             throw new UsageException("--massive-dims are hidden-state dimensions, 0 or more; got " + massive);
         }
         SinkScan.Params params = new SinkScan.Params(args.number("eps", d.eps()), tokens, args.integer("heat-key", d.heatKey()),
-                d.hiddenThreshold(), d.dormantRowEntropy(), d.dormantColEntropy(), tau, massive, d.massiveRatio(), d.maxMassiveDims());
+                d.hiddenThreshold(), d.dormantRowEntropy(), d.dormantColEntropy(), tau, massive, d.massiveRatio(), d.maxMassiveDims(),
+                option(() -> SinkRule.parse(args.string("sink-rule", d.sinkRule().id()))),
+                option(() -> SinkScan.RowEntropy.parse(args.string("row-entropy", d.rowEntropy().id()))));
         List<String> firstLines = promptsFile != null ? ProbeTexts.lines(promptsFile) : null;
         List<String> second = secondFile != null ? ProbeTexts.lines(secondFile) : null;
         for (List<String> set : java.util.Arrays.asList(firstLines, second)) {
@@ -78,10 +81,19 @@ final class SinksCommand implements Command {
                     second == null ? null : second.stream().map(tk::encode).toList(), params, ScanIo.progressLine(err), cancel));
             String prompt = first.size() + " prompts (" + firstName + ")" + (second == null ? "" : " + " + second.size() + " ("
                     + secondFile.getFileName() + ")") + ", first " + tokens + " tokens";
-            ScanIo.write(r.toReport(Provenance.of(m, prompt, SinkScan.METRICS)), dir, err);
+            ScanIo.write(r.toReport(Provenance.of(m, prompt, SinkScan.metrics(params))), dir, err);
             out.printf("sink rate at key 0: %.1f%%; sink heads: %s; hidden sink tokens: %d%n", r.sinkRate().get(0), r.sinkHeads(),
                     r.hiddenSinkTokens().size());
+            r.selectionNotes().forEach(out::println);
             return Cli.OK;
+        }
+    }
+
+    private static <T> T option(java.util.function.Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
         }
     }
 }

@@ -38,6 +38,7 @@ public final class RedistributionView extends VBox {
     private final ImageView before = new ImageView();
     private final ImageView after = new ImageView();
     private final Label summary = new Label("Press Run to compare the prompt before and after.");
+    private final Label notes = new Label();
     private final Label mapTitle = new Label();
     private final TableView<Redistribution.TokenShift> tokens = new TableView<>();
 
@@ -84,6 +85,8 @@ public final class RedistributionView extends VBox {
         sliders.setVgap(2);
         summary.setId("redistribution-summary");
         summary.setWrapText(true);
+        notes.setId("redistribution-notes");
+        notes.setWrapText(true);
         before.setSmooth(false);
         after.setSmooth(false);
         before.setId("redistribution-before");
@@ -96,7 +99,7 @@ public final class RedistributionView extends VBox {
         tokens.getColumns().add(column("after", t -> String.format(Locale.ROOT, "%.4f", t.after())));
         tokens.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         tokens.setPlaceholder(new Label("Next-token shifts appear here for decoders."));
-        getChildren().addAll(top, sliders, summary, mapTitle, maps, tokens);
+        getChildren().addAll(top, sliders, summary, notes, mapTitle, maps, tokens);
         vm.methodProperty().addListener((o, a, b) -> {
             buildSliders();
             vm.rerunIfLive();
@@ -135,6 +138,16 @@ public final class RedistributionView extends VBox {
             def.getStyleClass().add("default-value");
             sliders.addRow(row++, new Label(s.label()), slider, value, def);
         }
+        for (RedistributionMethod.Choice c : m.choices()) {
+            javafx.scene.control.ComboBox<String> box = new javafx.scene.control.ComboBox<>(
+                    javafx.collections.FXCollections.observableArrayList(c.options()));
+            box.setId("redistribution-" + c.key());
+            box.valueProperty().bindBidirectional(vm.choiceProperty(m, c.key()));
+            box.setOnAction(e -> vm.rerunIfLive());
+            Label def = new Label("code: " + c.defaultValue());
+            def.getStyleClass().add("default-value");
+            sliders.addRow(row++, new Label(c.label()), box, new Label(), def);
+        }
     }
 
     private void showResult() {
@@ -144,8 +157,10 @@ public final class RedistributionView extends VBox {
             after.setImage(null);
             tokens.getItems().clear();
             mapTitle.setText("");
+            notes.setText("");
             return;
         }
+        notes.setText(notesText(r));
         summary.setText(String.format(Locale.ROOT, "%s: %d heads edited; %s", r.method().id(), r.selected().size(),
                 Double.isNaN(r.kl()) ? String.format(Locale.ROOT, "output cosine distance %.6f", r.cosine())
                         : String.format(Locale.ROOT, "next-token KL %.6f nats", r.kl())));
@@ -159,6 +174,17 @@ public final class RedistributionView extends VBox {
         after.setImage(HeatmapImages.render(a, cell, attention.scaleProperty().get(), causal));
         mapTitle.setText("layer " + l + ", head " + h + " (pick another in the grid)");
         tokens.getItems().setAll(r.topTokens());
+    }
+
+    /** What the method selected nothing of (with the largest value and the threshold that would select it), then the departures. */
+    static String notesText(Redistribution.Result r) {
+        StringBuilder sb = new StringBuilder();
+        r.selectionNotes().forEach(n -> sb.append(sb.isEmpty() ? "" : "\n").append("Selected nothing: ").append(n));
+        if (!r.departures().isEmpty()) {
+            sb.append(sb.isEmpty() ? "" : "\n").append("Departures from the paper's code:");
+            r.departures().forEach(d -> sb.append("\n- ").append(d));
+        }
+        return sb.toString();
     }
 
     private static TableColumn<Redistribution.TokenShift, String> column(String name,

@@ -38,6 +38,7 @@ public final class RedistributionViewModel implements PanelState {
     private final Consumer<Message> messages;
     private final ObjectProperty<RedistributionMethod> method = new SimpleObjectProperty<>(RedistributionMethod.ACT);
     private final Map<String, DoubleProperty> values = new LinkedHashMap<>();
+    private final Map<String, StringProperty> choices = new LinkedHashMap<>();
     private final StringProperty imageSpan = new SimpleStringProperty("");
     private final BooleanProperty live = new SimpleBooleanProperty(true);
     private final ReadOnlyObjectWrapper<Redistribution.Result> result = new ReadOnlyObjectWrapper<>();
@@ -53,9 +54,17 @@ public final class RedistributionViewModel implements PanelState {
             for (RedistributionMethod.Slider s : m.sliders()) {
                 values.put(m.name() + "." + s.key(), new SimpleDoubleProperty(s.defaultValue()));
             }
+            for (RedistributionMethod.Choice c : m.choices()) {
+                choices.put(m.name() + "." + c.key(), new SimpleStringProperty(c.defaultValue()));
+            }
         }
         result.addListener((o, a, r) -> scores.set(r == null ? null : scores(r)));
         models.loadedProperty().addListener(o -> result.set(null));
+    }
+
+    /** The option chosen for one of a method's selection rules. */
+    public StringProperty choiceProperty(RedistributionMethod m, String key) {
+        return choices.get(m.name() + "." + key);
     }
 
     /** The value of one of the current method's sliders. */
@@ -74,7 +83,8 @@ public final class RedistributionViewModel implements PanelState {
         Redistribution.Method params;
         Redistribution.KeySpan span;
         try {
-            params = m.method(k -> valueProperty(m, k).get());
+            LoadedModel open = models.current();
+            params = m.method(k -> valueProperty(m, k).get(), k -> choiceProperty(m, k).get(), open == null ? 0 : open.model().layers());
             span = imageSpan.get() == null || imageSpan.get().isBlank() ? null : Redistribution.KeySpan.parse(imageSpan.get().trim());
         } catch (IllegalArgumentException e) {
             messages.accept(Message.of(m + " redistribution", e));
@@ -122,7 +132,7 @@ public final class RedistributionViewModel implements PanelState {
             throw new IllegalStateException("run a redistribution before exporting its report");
         }
         return org.headscope.analysis.report.ReportWriter.write(r.toReport(org.headscope.analysis.report.Provenance.of(lm.model(),
-                lastPrompt, Redistribution.METRICS)), dir);
+                lastPrompt, Redistribution.metrics(r.method()))), dir);
     }
 
     private static HeadScores scores(Redistribution.Result r) {
@@ -161,6 +171,7 @@ public final class RedistributionViewModel implements PanelState {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("method", method.get().name());
         values.forEach((k, v) -> m.put(k, v.get()));
+        choices.forEach((k, v) -> m.put(k, v.get()));
         m.put("image_span", imageSpan.get());
         m.put("live", live.get());
         return m;
@@ -190,6 +201,11 @@ public final class RedistributionViewModel implements PanelState {
         values.forEach((k, v) -> {
             if (saved.get(k) instanceof Number n) {
                 v.set(n.doubleValue());
+            }
+        });
+        choices.forEach((k, v) -> {
+            if (saved.get(k) instanceof String s) {
+                v.set(s);
             }
         });
         if (saved.get("image_span") instanceof String s) {

@@ -85,15 +85,26 @@ public final class ScanViewModel implements PanelState {
         }
     }
 
-    /** The report's "summary" section (answers, totals) as one line per entry, or empty. */
+    /**
+     * The report's "summary" section (answers, totals) as one line per entry, then what its selection rules selected
+     * nothing of ("selection_notes") and where the run departs from the papers' code ("departures"), or empty.
+     */
     public String summary() {
         HeadReport r = report.get();
-        if (r == null || !(r.sections().get("summary") instanceof Map<?, ?> m)) {
+        if (r == null) {
             return "";
         }
         StringBuilder sb = new StringBuilder();
-        m.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : "\n").append(k).append(": ").append(v instanceof Double d
-                ? String.format(java.util.Locale.ROOT, "%.4g", d) : v));
+        if (r.sections().get("summary") instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : "\n").append(k).append(": ").append(v instanceof Double d
+                    ? String.format(java.util.Locale.ROOT, "%.4g", d) : v));
+        }
+        for (String section : List.of("selection_notes", "departures")) {
+            if (r.sections().get(section) instanceof List<?> lines && !lines.isEmpty()) {
+                sb.append(sb.isEmpty() ? "" : "\n").append(section.equals("departures") ? "Departures from the papers' code:" : "Selected nothing:");
+                lines.forEach(line -> sb.append("\n- ").append(line));
+            }
+        }
         return sb.toString();
     }
 

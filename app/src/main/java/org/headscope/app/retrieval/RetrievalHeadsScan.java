@@ -38,7 +38,9 @@ public final class RetrievalHeadsScan implements Scan {
                 new Parameter("mode", "decoding", D.mode().name().toLowerCase(java.util.Locale.ROOT),
                         "teacher (answer fed once) or generate (greedy decoding, as the reference code)."),
                 new Parameter("needles", "needles", "all", "How many of the bundled needles to test (all, or a number)."),
-                new Parameter("copy_tokens", "copy-score tokens", "50", "Length of the random sequence repeated for copy scores; 0: none."));
+                new Parameter("copy_tokens", "copy-score tokens", "50", "Length of the random sequence repeated for copy scores; 0: none."),
+                new Parameter("rouge_stemmer", "ROUGE stemmer", "porter",
+                        "porter: the gate compares Porter stems as the reference's rouge_scorer(use_stemmer=True); none: raw words."));
     }
 
     @Override
@@ -57,7 +59,7 @@ public final class RetrievalHeadsScan implements Scan {
                     }
                 }).toList();
         RetrievalScan.Parameters p = RetrievalScan.Parameters.defaults(lengths).withMode(RetrievalScan.Mode.parse(v.string("mode")))
-                .withDepths(v.integer("depths"));
+                .withDepths(v.integer("depths")).withRougeStemmer(stemmer(v.string("rouge_stemmer")));
         List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl"));
         if (!v.string("needles").equalsIgnoreCase("all")) {
             needles = needles.subList(0, Math.min(needles.size(), Math.max(1, v.integer("needles"))));
@@ -71,6 +73,14 @@ public final class RetrievalHeadsScan implements Scan {
         int copyTokens = v.integer("copy_tokens");
         CopyScores copy = copyTokens > 0 ? CopyScores.measure(model, copyTokens, 0, cancel) : null;
         return r.toReport(Provenance.of(model, needles.size() + " needles from the bundled needle set",
-                RetrievalResult.metricVersions()), copy);
+                RetrievalResult.metricVersions(r.parameters())), copy);
+    }
+
+    private static boolean stemmer(String s) {
+        return switch (s) {
+            case "porter" -> true;
+            case "none" -> false;
+            default -> throw new IllegalArgumentException("parameter 'rouge_stemmer' must be porter or none, got '" + s + "'");
+        };
     }
 }

@@ -32,7 +32,11 @@ public final class SinksScan implements Scan {
                 new Parameter("heat_key", "heat key", Integer.toString(D.heatKey()),
                         "The key whose mean received attention ranks the heads (0: the first token)."),
                 new Parameter("tau", "\u03c4 (massive activation)", Double.toString(D.tau()),
-                        "A residual entry is massive when its RMS-normalised value exceeds \u03c4 (VAR, ICLR'25: 20)."));
+                        "A residual entry is massive when its RMS-normalised value exceeds \u03c4 (VAR, ICLR'25: 20)."),
+                new Parameter("sink_rule", "hidden-sink rule", D.sinkRule().id(),
+                        "first-detected: drop each head's first detected sink wherever it is (ACT code); key0: drop key 0."),
+                new Parameter("row_entropy", "row entropy rows", D.rowEntropy().id(),
+                        "all-rows: mean over every row, row 0 as 0 (Active-Dormant code); skip-row0: rows 1.. only."));
     }
 
     @Override
@@ -48,10 +52,11 @@ public final class SinksScan implements Scan {
             throw new IllegalArgumentException("parameter 'prompts' must be at least 1, got " + prompts);
         }
         SinkScan.Params params = new SinkScan.Params(v.number("eps"), tokens, v.integer("heat_key"), D.hiddenThreshold(),
-                D.dormantRowEntropy(), D.dormantColEntropy(), v.number("tau"), null, D.massiveRatio(), D.maxMassiveDims());
+                D.dormantRowEntropy(), D.dormantColEntropy(), v.number("tau"), null, D.massiveRatio(), D.maxMassiveDims(),
+                org.headscope.analysis.SinkRule.parse(v.string("sink_rule")), SinkScan.RowEntropy.parse(v.string("row_entropy")));
         HsTokenizer tk = model.requireTokenizer();
         List<HsTokenizer.Tokens> probes = ProbeTexts.haystackProbes(tk, tokens, prompts, 7).stream().map(tk::encode).toList();
         SinkScan.Result r = SinkScan.run(model, "haystack", probes, null, null, params, progress, cancel);
-        return r.toReport(Provenance.of(model, prompts + " prompts (haystack), first " + tokens + " tokens", SinkScan.METRICS));
+        return r.toReport(Provenance.of(model, prompts + " prompts (haystack), first " + tokens + " tokens", SinkScan.metrics(params)));
     }
 }

@@ -61,6 +61,16 @@ class AnalysisCommandsTest {
         assertEquals(0.3, json.get("parameters").get("eps").asDouble());
         assertEquals("T (bidirectional)", json.get("parameters").get("colmean_divisor").asText());
         assertTrue(json.get("sections").get("sink_rate_by_position").size() <= 16);
+        assertEquals("first-detected", json.get("parameters").get("sink_rule").asText());
+        assertTrue(json.get("sections").has("departures"));
+        Outcome key0 = cli("sinks", MODEL, "--prompts", prompts.toString(), "--tokens", "16", "--sink-rule", "key0", "--row-entropy",
+                "skip-row0", "--out", dir.resolve("k").toString(), "--device", "cpu");
+        assertEquals(0, key0.code(), key0.err());
+        JsonNode k = new ObjectMapper().readTree(dir.resolve("k/report.json").toFile());
+        String departures = k.get("sections").get("departures").toString();
+        assertTrue(departures.contains("sink rule key0") && departures.contains("skip-row0"), departures);
+        assertTrue(k.get("provenance").toString().contains("act2024-v1-key0"), k.get("provenance").toString());
+        assertEquals(2, cli("sinks", MODEL, "--sink-rule", "last", "--out", dir.resolve("x").toString()).code());
     }
 
     @Test
@@ -77,9 +87,10 @@ class AnalysisCommandsTest {
 
     @Test
     void redistributeRunsEachMethod(@TempDir Path dir) throws Exception {
-        for (String[] method : List.of(new String[]{"act"}, new String[]{"zerotuning", "--gamma", "2", "--scope", "heads", "--heads", "1.3,2.0", "--gammas", "0.5,2,4"},
+        for (String[] method : List.of(new String[]{"act"}, new String[]{"act", "--sink-rule", "key0", "--calibrate", "clean", "--layers", "all"},
+                new String[]{"zerotuning", "--gamma", "2", "--scope", "heads", "--heads", "1.3,2.0", "--gammas", "0.5,2,4"},
                 new String[]{"pai", "--image-span", "1:4"}, new String[]{"var", "--image-span", "1:4", "--tau", "5"})) {
-            Path out = dir.resolve(method[0]);
+            Path out = dir.resolve(method[0] + method.length);
             List<String> argv = new java.util.ArrayList<>(List.of("redistribute", MODEL, "--method"));
             argv.addAll(List.of(method));
             argv.addAll(List.of("--prompt", "Attention sinks hold mass.", "--out", out.toString(), "--device", "cpu"));
@@ -88,16 +99,23 @@ class AnalysisCommandsTest {
             JsonNode json = assertReport(out, "redistribution", 72);
             assertEquals(method[0], json.get("parameters").get("method").asText());
         }
-        JsonNode zt = new ObjectMapper().readTree(dir.resolve("zerotuning/report.json").toFile());
+        JsonNode zt = new ObjectMapper().readTree(dir.resolve("zerotuning9/report.json").toFile());
         int selected = 0;
         for (JsonNode h : zt.get("heads")) {
             selected += h.get("selected").asInt();
         }
         assertEquals(2, selected);
         assertEquals(3, zt.get("sections").get("gamma_sweep").size());
-        JsonNode var = new ObjectMapper().readTree(dir.resolve("var/report.json").toFile()).get("parameters");
+        JsonNode var = new ObjectMapper().readTree(dir.resolve("var5/report.json").toFile()).get("parameters");
         assertEquals(0.6, var.get("p_code (factor kept on sink attention)").asDouble());
         assertEquals(0.4, var.get("p_paper (share of sink attention moved)").asDouble(), 1e-12);
+        String actDepartures = new ObjectMapper().readTree(dir.resolve("act7/report.json").toFile()).get("sections").get("departures").toString();
+        assertTrue(actDepartures.contains("sink rule key0") && actDepartures.contains("calibration clean"), actDepartures);
+        JsonNode act = new ObjectMapper().readTree(dir.resolve("act1/report.json").toFile());
+        assertEquals("in-pass", act.get("parameters").get("calibration").asText());
+        assertEquals("[2, 3, 4]", act.get("sections").get("edited_layers").toString().replace(",", ", "));
+        assertTrue(new ObjectMapper().readTree(dir.resolve("pai3/report.json").toFile()).get("sections").get("departures").toString()
+                .contains("--use-cfg"));
     }
 
     @Test
