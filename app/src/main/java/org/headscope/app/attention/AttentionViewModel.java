@@ -86,7 +86,11 @@ public final class AttentionViewModel {
     /** The map on screen: the chosen head, after ablation when that is asked for and exists. */
     public FloatTensor currentMap() {
         AttentionRun r = run.get();
-        return r == null ? null : r.map(layer.get(), head.get(), showAblated.get());
+        // a layer or head chosen for another model (a saved setting, a command-line default) shows nothing rather than failing
+        if (r == null || layer.get() < 0 || layer.get() >= r.layers() || head.get() < 0 || head.get() >= r.heads()) {
+            return null;
+        }
+        return r.map(layer.get(), head.get(), showAblated.get());
     }
 
     /** The hover readout for a cell of the current map. */

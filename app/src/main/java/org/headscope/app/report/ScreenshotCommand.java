@@ -59,8 +59,13 @@ public final class ScreenshotCommand implements Command {
         String typedModel = args.string("model", BundledModels.MINILM);
         String model = BundledModels.available().contains(typedModel) ? typedModel : ModelArgs.resolve(typedModel).toString();
         String text = args.string("text", null);
+        boolean layerGiven = args.has("layer");
+        boolean headGiven = args.has("head");
         int layer = args.integer("layer", 2);
         int head = args.integer("head", 3);
+        if (layer < 0 || head < 0) {
+            throw new org.headscope.app.cli.UsageException("--layer and --head count from 0");
+        }
         List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
         boolean log = args.flag("log");
         String panel = args.string("panel", null);
@@ -98,8 +103,19 @@ public final class ScreenshotCommand implements Command {
                     vm.scans().stream().filter(s -> s.scan().title().equals(panel)).findFirst()
                             .ifPresent(s -> s.run(vm.attention().promptProperty().get()));
                 }
-                vm.attention().layerProperty().set(layer);
-                vm.attention().headProperty().set(head);
+                org.headscope.app.attention.AttentionRun shown = vm.attention().runProperty().get();
+                if (shown != null) {
+                    if (layer >= shown.layers() || head >= shown.heads()) {
+                        if (layerGiven || headGiven) {
+                            done.complete(new Message("Head " + layer + "." + head + " does not exist: the model has "
+                                    + shown.layers() + " layers of " + shown.heads() + " heads.",
+                                    "Give --layer 0.." + (shown.layers() - 1) + " and --head 0.." + (shown.heads() - 1) + ".", true));
+                            return;
+                        }
+                    }
+                    vm.attention().layerProperty().set(Math.min(layer, shown.layers() - 1));
+                    vm.attention().headProperty().set(Math.min(head, shown.heads() - 1));
+                }
                 Message m = vm.messageProperty().get();
                 if (m != null && m.error()) {
                     done.complete(m);
