@@ -35,7 +35,10 @@ public final class BundledModels {
     private BundledModels() {
     }
 
-    /** Root folder for derived files; {@code -Dheadscope.cache} or {@code HEADSCOPE_CACHE} override ~/.cache/headscope. */
+    /**
+     * Root folder for derived files; {@code -Dheadscope.cache} or {@code HEADSCOPE_CACHE} override ~/.cache/headscope.
+     * The same rule as the engine's {@code org.headscope.hooks.CacheFolder}, which this jar of data cannot depend on.
+     */
     public static Path cacheRoot() {
         String prop = System.getProperty("headscope.cache");
         if (prop != null && !prop.isBlank()) {

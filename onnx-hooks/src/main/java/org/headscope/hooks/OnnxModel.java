@@ -46,7 +46,7 @@ public final class OnnxModel {
 
     /** Opens a model with the default cache folder for externalised weights. */
     public static OnnxModel load(Path path) {
-        return load(path, org.headscope.assets.BundledModels.cacheRoot().resolve("weights"));
+        return load(path, CacheFolder.root().resolve("weights"));
     }
 
     public static OnnxModel load(Path path, Path weightsCache) {

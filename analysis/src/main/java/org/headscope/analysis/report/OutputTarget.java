@@ -1,6 +1,5 @@
 package org.headscope.analysis.report;
 
-import org.headscope.assets.BundledModels;
 import org.headscope.hooks.ModelException;
 
 import java.io.IOException;
@@ -169,7 +168,7 @@ public final class OutputTarget implements AutoCloseable {
         }
         FileChannel ch = null;
         try {
-            Path dir = BundledModels.cacheRoot().resolve("locks");
+            Path dir = org.headscope.hooks.CacheFolder.root().resolve("locks");
             Files.createDirectories(dir);
             Path lockFile = dir.resolve(hash(key) + ".lock");
             ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);

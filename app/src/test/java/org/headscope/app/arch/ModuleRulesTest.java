@@ -1,0 +1,56 @@
+package org.headscope.app.arch;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The module rules of docs/ARCHITECTURE.md, checked on the compiled classes: dependencies point one way
+ * (app -> analysis -> onnx-hooks), nothing below the app knows JavaFX, the engine opens models without the
+ * bundled-models jar, and the engine's packages form no cycle.
+ */
+class ModuleRulesTest {
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void load() {
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.headscope");
+        assertTrue(classes.stream().anyMatch(c -> c.getPackageName().equals("org.headscope.hooks")), "engine classes imported");
+        assertTrue(classes.stream().anyMatch(c -> c.getPackageName().startsWith("org.headscope.analysis")), "analysis classes imported");
+    }
+
+    @Test
+    void engineAndAnalysesKnowNeitherTheAppNorJavaFx() {
+        noClasses().that().resideInAnyPackage("org.headscope.hooks..", "org.headscope.analysis..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.headscope.app..", "javafx..", "org.controlsfx..")
+                .check(classes);
+    }
+
+    @Test
+    void theEngineDoesNotDependOnTheAnalyses() {
+        noClasses().that().resideInAPackage("org.headscope.hooks..")
+                .should().dependOnClassesThat().resideInAPackage("org.headscope.analysis..")
+                .check(classes);
+    }
+
+    @Test
+    void theEngineOpensModelsWithoutTheBundledModelsJar() {
+        noClasses().that().resideInAPackage("org.headscope.hooks..")
+                .should().dependOnClassesThat().resideInAPackage("org.headscope.assets..")
+                .check(classes);
+    }
+
+    @Test
+    void engineAndAnalysisPackagesFormNoCycle() {
+        JavaClasses engine = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.headscope.hooks", "org.headscope.analysis");
+        slices().matching("org.headscope.(**)").should().beFreeOfCycles().check(engine);
+    }
+}
