@@ -595,6 +595,15 @@ def make_manifest(name, kind, architecture, model_file, tokenizer_file="tokenize
 
 
 def write_manifest(folder, manifest):
+    """Writes headscope.json; records the model file's SHA-256 (HeadScope warns when the file no longer matches)."""
+    model = os.path.join(folder, manifest.get("model", ""))
+    if "sha256" not in manifest and os.path.isfile(model):
+        import hashlib
+        h = hashlib.sha256()
+        with open(model, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        manifest = dict(manifest, sha256=h.hexdigest())
     path = os.path.join(folder, "headscope.json")
     with open(path, "w") as f:
         json.dump(manifest, f, indent=2)

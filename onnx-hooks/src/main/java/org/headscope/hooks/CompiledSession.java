@@ -106,6 +106,7 @@ final class CompiledSession implements AutoCloseable {
                 throw new IllegalArgumentException(interventions + " interventions for a batch of " + batch);
             }
         }
+        checkMemory(request, batch);
         Map<String, OnnxTensor> feed = new HashMap<>();
         try (OrtSession.RunOptions options = new OrtSession.RunOptions();
              AutoCloseable ignored = cancel.onCancel(() -> terminate(options))) {
@@ -136,6 +137,22 @@ final class CompiledSession implements AutoCloseable {
         } finally {
             feed.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /** Refuses, before it starts, a run whose attention cannot fit in the memory left (see {@link MemoryBudget}). */
+    private void checkMemory(RunRequest request, int batch) {
+        if (sites.isEmpty()) {
+            return;
+        }
+        int pastLen = 0;
+        for (FloatTensor p : request.past().values()) {
+            pastLen = p.dim(2);
+        }
+        int full = 0;
+        for (TapKind k : java.util.List.of(TapKind.PROBS, TapKind.SCORES)) {
+            full += taps.layers().getOrDefault(k, java.util.Set.of()).size();
+        }
+        MemoryBudget.check(batch, sites.get(0).queryHeads(), request.length(), (long) pastLen + request.length(), full);
     }
 
     private static void terminate(OrtSession.RunOptions options) {

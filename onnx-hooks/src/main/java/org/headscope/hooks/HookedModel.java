@@ -28,6 +28,7 @@ public final class HookedModel implements AutoCloseable {
     /** The file as deployed; {@link #model} is its normalised graph (subgraphs inlined, fused attention unfused). */
     private final OnnxModel deployed;
     private final GraphNormaliser.Result normalised;
+    private final List<String> warnings;
     private final List<ModelInput> inputs;
     private final List<AttentionSite> sites;
     private final DeviceInfo device;
@@ -43,6 +44,12 @@ public final class HookedModel implements AutoCloseable {
     private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
         this.manifest = manifest;
         this.deployed = model;
+        this.warnings = manifest.sha256() != null && !manifest.sha256().equalsIgnoreCase(model.sha256())
+                ? List.of("The model file differs from the one its manifest describes: " + model.path().getFileName()
+                        + " has SHA-256 " + model.sha256().substring(0, 16) + "..., headscope.json records "
+                        + manifest.sha256().substring(0, 16) + "... . Results are for the file as it is now; re-export "
+                        + "or restore the file if this is not intended.")
+                : List.of();
         this.normalised = GraphNormaliser.normalise(model.graph(), model.opset());
         this.model = normalised.changed() ? model.withGraph(normalised.graph(), normalised.opset()) : model;
         this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
@@ -184,6 +191,11 @@ public final class HookedModel implements AutoCloseable {
     public HookedSession openNormalisedSession() {
         ensureOpen();
         return HookedSession.owning(newSession(model.skeleton(), TapSet.NONE, HookSet.NONE, sites, true));
+    }
+
+    /** Things the user should know about this model that do not stop it from opening (a file that differs from its manifest). */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** What was rewritten before attention could be read: inlined subgraphs and unfused attention operators. */

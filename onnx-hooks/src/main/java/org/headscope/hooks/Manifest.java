@@ -17,7 +17,7 @@ import java.util.Map;
 public record Manifest(String format, String name, String kind, String architecture, String model, String tokenizer,
                        Map<String, String> inputs, Map<String, String> outputs,
                        Long bos, Long eos, Long pad, Integer maxLength,
-                       Retrieval retrieval, Vision vision) {
+                       Retrieval retrieval, Vision vision, String sha256) {
 
     public static final String FILE = "headscope.json";
 
@@ -137,6 +137,9 @@ public record Manifest(String format, String name, String kind, String architect
         nonNegative(file, "bos", bos);
         nonNegative(file, "eos", eos);
         nonNegative(file, "pad", pad);
+        if (sha256 != null && !sha256.matches("[0-9a-fA-F]{64}")) {
+            throw bad(file, "\"sha256\" is '" + sha256 + "'", "give the model file's SHA-256 as 64 hex digits, or remove it");
+        }
         if (maxLength != null && maxLength < 1) {
             throw bad(file, "\"maxLength\" is " + maxLength, "give the longest sequence the model takes, a positive number");
         }
@@ -176,7 +179,7 @@ public record Manifest(String format, String name, String kind, String architect
             }
         }
         return new Manifest("headscope-manifest/1", stem(modelFile), null, null, modelFile.getFileName().toString(), tok,
-                Map.of(), Map.of(), null, null, null, null, null, null);
+                Map.of(), Map.of(), null, null, null, null, null, null, null);
     }
 
     private static String stem(Path p) {

@@ -88,6 +88,8 @@ public final class OnnxModel {
         }
         Path cacheFolder = weightsCache.resolve(hash.substring(0, 24));
         OnnxMl.ModelProto skeleton = externalize(proto, cacheFolder);
+        WeightsCache.touch(cacheFolder);
+        new WeightsCache(weightsCache).prune(WeightsCache.maxBytes(), cacheFolder);
         return new OnnxModel(file, skeleton, cacheFolder, hash);
     }
 

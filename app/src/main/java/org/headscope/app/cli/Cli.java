@@ -23,7 +23,7 @@ public final class Cli {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
     static {
-        for (Command c : List.<Command>of(new InspectCommand(), new AttentionCommand(), new org.headscope.app.bench.HooksBench(),
+        for (Command c : List.<Command>of(new InspectCommand(), new CacheCommand(), new AttentionCommand(), new org.headscope.app.bench.HooksBench(),
                 new org.headscope.app.bench.RerunBench(),
                 new org.headscope.app.report.ScreenshotCommand())) {
             COMMANDS.put(c.name(), c);

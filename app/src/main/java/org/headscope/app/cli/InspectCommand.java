@@ -49,6 +49,8 @@ final class InspectCommand implements Command {
             }
             ArrayNode rewrites = root.putArray("rewrites");
             m.rewrites().forEach(rewrites::add);
+            ArrayNode warnings = root.putArray("warnings");
+            m.warnings().forEach(warnings::add);
             root.put("device", m.device().provider());
             root.put("deviceReason", m.device().reason());
             root.put("tokenizer", m.tokenizer().map(t -> t.file().getFileName().toString()).orElse(null));

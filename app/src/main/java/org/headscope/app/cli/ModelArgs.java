@@ -62,6 +62,9 @@ public final class ModelArgs {
             m.close();
             ScanIo.token().check();
         }
+        for (String w : m.warnings()) {
+            System.err.println("headscope: warning: " + w);
+        }
         return m;
     }
 

@@ -56,7 +56,7 @@ public final class ModelViewModel implements AutoCloseable {
             if (m.sites().isEmpty()) {
                 m.close();
                 throw new ModelException("No attention heads were found in " + path.getFileName() + ".",
-                        "Export the model with eager attention (MatMul, Softmax, MatMul), not a fused attention op.");
+                        "Check `headscope inspect` on it; export with assets/export/export_hf.py (see assets/export/README.md).");
             }
             LoadedModel old = current;
             current = new LoadedModel(m, BundledModels.available().contains(source) ? source : path.toString(), path);
@@ -66,6 +66,9 @@ public final class ModelViewModel implements AutoCloseable {
             return current;
         }).onSuccess(lm -> {
             show(lm);
+            for (String w : lm.model().warnings()) {
+                messages.accept(new Message(w, "The model opened; check the file if you did not change it on purpose.", false));
+            }
             if (!BundledModels.available().contains(source)) {
                 recent.setAll(settings.addRecent(lm.source()));
             }
