@@ -69,13 +69,15 @@ final class AtlasCommand implements Command {
             args.rejectUnknown();
             Provenance base = Provenance.of(m, "per column", Map.of());
             if (copy && m.isCausal()) {
-                CopyScores c = ScanIo.cancellable(cancel -> CopyScores.measure(m, 32, 7, cancel));
+                // 32 random tokens (RazorAttention's setting), fewer where the model takes fewer than 4 x 32 tokens
+                int length = Math.max(2, Math.min(32, (ModelArgs.maxTokens(m) - 4) / CopyScores.REPEATS));
+                CopyScores c = ScanIo.cancellable(cancel -> CopyScores.measure(m, length, 7, cancel));
                 Map<String, double[][]> grids = new LinkedHashMap<>();
                 grids.put("echo", c.echo());
                 grids.put("induction", c.induction());
                 sources.add(HeadAtlas.grids("copy", grids, Map.of("echo", CopyScores.METRIC_VERSION, "induction", CopyScores.METRIC_VERSION),
-                        Provenance.of(m, "32 random tokens repeated " + CopyScores.REPEATS + " times, seed 7", Map.of()),
-                        Map.of("copy_random_tokens", 32, "copy_seed", 7)));
+                        Provenance.of(m, length + " random tokens repeated " + CopyScores.REPEATS + " times, seed 7", Map.of()),
+                        Map.of("copy_random_tokens", length, "copy_seed", 7)));
             }
             if (clean != null) {
                 long[] c = ModelArgs.promptIds(m, clean, "clean");
