@@ -127,8 +127,8 @@ public final class GraphRewriter {
     /**
      * The part of a model from tensor {@code start} to {@code outputs}: {@code start} becomes a graph input (typed as
      * in the graph) and every node not on a path from it to the outputs is dropped. The graph's own inputs stay
-     * declared (a run may feed them; nothing reads them). Refused when the outputs do not depend on {@code start}
-     * or reach a graph input around it.
+     * declared: a run feeds them, and what the kept nodes read of them (shapes taken from the token ids) is still
+     * computed. Refused when the outputs do not depend on {@code start}.
      */
     public static OnnxMl.ModelProto cut(OnnxMl.ModelProto model, String start, java.util.Collection<String> outputs) {
         OnnxMl.GraphProto g = model.getGraph();
