@@ -87,6 +87,9 @@ public final class WorkbenchView extends BorderPane {
         panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         addPanel("Ablation", new AblationView(vm.ablation(), vm.attention()));
         for (ScanViewModel scan : vm.scans()) {
+            if (vm.laterScans().contains(scan)) {
+                continue;
+            }
             ScanPanel panel = new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
                     vm.messageProperty()::set);
             if (scan.scan() instanceof VisionScan) {
@@ -99,6 +102,10 @@ public final class WorkbenchView extends BorderPane {
             addPanel(scan.scan().title(), panel);
         }
         addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention(), vm.messageProperty()::set));
+        for (ScanViewModel scan : vm.laterScans()) {
+            addPanel(scan.scan().title(), new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
+                    vm.messageProperty()::set));
+        }
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
         SplitPane right = new SplitPane(gridScroll, panels);
         right.setOrientation(Orientation.VERTICAL);

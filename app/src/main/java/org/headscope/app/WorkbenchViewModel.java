@@ -45,6 +45,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
     private final AblationViewModel ablation;
     private final List<PanelState> panels = new ArrayList<>();
     private final List<ScanViewModel> scans = new ArrayList<>();
+    private final List<ScanViewModel> later = new ArrayList<>();
     private final RedistributionViewModel redistribution;
 
     public WorkbenchViewModel(TaskExecutor executor, Settings settings) {
@@ -61,6 +62,10 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new VisionScan());
         this.redistribution = new RedistributionViewModel(executor, models, message::set);
         panels.add(redistribution);
+        // circuit panels, shown after Redistribution
+        later.add(addScan(new org.headscope.app.patching.PatchingScan()));
+        later.add(addScan(new org.headscope.app.patching.LogitAttributionScan()));
+        later.add(addScan(new org.headscope.app.patching.AtlasScan()));
         String bad = settingsProblem(settings);
         if (bad != null) {
             settings.setAside(bad);
@@ -175,6 +180,11 @@ public final class WorkbenchViewModel implements AutoCloseable {
 
     public List<ScanViewModel> scans() {
         return List.copyOf(scans);
+    }
+
+    /** The scans whose panels come after the Redistribution panel (patching, logit attribution, the head atlas). */
+    public List<ScanViewModel> laterScans() {
+        return List.copyOf(later);
     }
 
     /** The scan panel with this title. */

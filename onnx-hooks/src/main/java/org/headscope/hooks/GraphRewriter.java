@@ -124,6 +124,46 @@ public final class GraphRewriter {
         return rewritten.toBuilder().setGraph(b).build();
     }
 
+    /**
+     * The part of a model from tensor {@code start} to {@code outputs}: {@code start} becomes a graph input (typed as
+     * in the graph) and every node not on a path from it to the outputs is dropped. The graph's own inputs stay
+     * declared: a run feeds them, and what the kept nodes read of them (shapes taken from the token ids) is still
+     * computed. Refused when the outputs do not depend on {@code start}.
+     */
+    public static OnnxMl.ModelProto cut(OnnxMl.ModelProto model, String start, java.util.Collection<String> outputs) {
+        OnnxMl.GraphProto g = model.getGraph();
+        GraphIndex index = new GraphIndex(g);
+        java.util.Set<String> needed = new java.util.HashSet<>();
+        java.util.Set<OnnxMl.NodeProto> keep = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(outputs);
+        while (!todo.isEmpty()) {
+            String t = todo.poll();
+            if (!needed.add(t) || t.equals(start)) {
+                continue;
+            }
+            OnnxMl.NodeProto p = index.producer.get(t);
+            if (p != null && keep.add(p)) {
+                p.getInputList().stream().filter(in -> !in.isEmpty()).forEach(todo::add);
+            }
+        }
+        if (!needed.contains(start)) {
+            throw new ModelException("The outputs " + outputs + " do not depend on tensor '" + start + "'.",
+                    "This analysis cannot start from that tensor in this graph.");
+        }
+        OnnxMl.GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearOutput().clearInput();
+        g.getNodeList().stream().filter(keep::contains).forEach(b::addNode);
+        g.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(b::addInitializer);
+        java.util.Set<String> inits = new java.util.HashSet<>();
+        g.getInitializerList().forEach(t -> inits.add(t.getName()));
+        g.getInputList().stream().filter(v -> !inits.contains(v.getName())).forEach(b::addInput);
+        b.addInput(OnnxMl.ValueInfoProto.newBuilder().setName(start).setType(OnnxMl.TypeProto.newBuilder()
+                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(index.elemType(start)))).build());
+        for (String o : outputs) {
+            b.addOutput(valueInfo(o, OnnxMl.TensorProto.DataType.forNumber(index.elemType(o)), -1));
+        }
+        return model.toBuilder().setGraph(b).build();
+    }
+
     /** The model with the requested taps and hooks at every site. */
     public static OnnxMl.ModelProto rewrite(OnnxModel model, List<AttentionSite> sites, TapSet taps, HookSet hooks) {
         GraphRewriter r = new GraphRewriter(model, sites);
@@ -159,6 +199,11 @@ public final class GraphRewriter {
             hookInput(HookSet.POST_KEEP, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_keys"});
             hookInput(HookSet.POST_RECV, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_keys"});
             hookInput(HookSet.POST_ROWS, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_rows"});
+        }
+        if (hooks.patch()) {
+            hookInput(HookSet.PATCH_KEEP, 1f, new long[]{1, layers, heads, 1}, new String[]{"hook_batch", null, null, "hook_rows"});
+            hookInput(HookSet.PATCH_VALUE, 0f, new long[]{1, layers, heads, 1, headDim},
+                    new String[]{"hook_batch", null, null, "hook_rows", null});
         }
         if (taps.layers().containsKey(TapKind.SPAN_MASS)) {
             hookInput(HookSet.KEY_SPAN, 0f, new long[]{1, 1}, new String[]{"hook_batch", "hook_keys"});
@@ -234,15 +279,27 @@ public final class GraphRewriter {
             probs = edited;
         }
         String z = null;
-        if (hooks.headOutput()) {
+        if (hooks.patch()) {
+            // z' = keep z + (1 - keep) value, per query position: another run's head output patched in
             z = view(s.headOutput(), layout.flatOutput());
+            anchor = s.headOutput();
+            String idx = constInt("l" + l, l);
+            String keep = unsqueeze(gather(HookSet.PATCH_KEEP, idx), 3);
+            String value = gather(HookSet.PATCH_VALUE, idx);
+            z = op("Add", op("Mul", z, keep), op("Mul", value, op("Sub", constFloat("one", 1f), keep)));
+        }
+        if (hooks.headOutput()) {
+            if (z == null) {
+                z = view(s.headOutput(), layout.flatOutput());
+            }
             anchor = s.headOutput();
             String idx = constInt("l" + l, l);
             String g = unsqueeze(gather(HookSet.HEAD_GAIN, idx), 2, 3);
             String c = unsqueeze(gather(HookSet.HEAD_BIAS, idx), 2);
-            String edited = op("Add", op("Mul", z, g), c);
-            rewire.put(s.headOutput(), unview(edited, s.headOutput(), layout.flatOutput()));
-            z = edited;
+            z = op("Add", op("Mul", z, g), c);
+        }
+        if (z != null) {
+            rewire.put(s.headOutput(), unview(z, s.headOutput(), layout.flatOutput()));
         }
         taps(s, taps, scores, probs, z);
     }
@@ -316,7 +373,8 @@ public final class GraphRewriter {
                 output(TapKind.SPAN_MASS, l, reduce("ReduceSum", op("Mul", probs, span), false));
             }
         }
-        if (taps.has(TapKind.HEAD_OUTPUT, l) || taps.has(TapKind.HEAD_NORM, l) || taps.has(TapKind.HEAD_CONTRIBUTION, l)) {
+        if (taps.has(TapKind.HEAD_OUTPUT, l) || taps.has(TapKind.HEAD_NORM, l) || taps.has(TapKind.HEAD_CONTRIBUTION, l)
+                || taps.has(TapKind.HEAD_WRITE, l)) {
             String z = editedZ != null ? editedZ : view(s.headOutput(), layout.flatOutput());
             anchor = s.headOutput();
             if (taps.has(TapKind.HEAD_OUTPUT, l)) {
@@ -327,6 +385,12 @@ public final class GraphRewriter {
             }
             if (taps.has(TapKind.HEAD_CONTRIBUTION, l)) {
                 output(TapKind.HEAD_CONTRIBUTION, l, reduce("ReduceL1", op("MatMul", z, headWeights(s)), false));
+            }
+            if (taps.has(TapKind.HEAD_WRITE, l)) {
+                String last = node("Gather", List.of(z, constInts("minus1v", -1)), List.of(attrInt("axis", 2)));
+                String write = op("MatMul", last, headWeights(s));
+                output(TapKind.HEAD_WRITE, l, opset >= 13 ? node("Squeeze", List.of(write, constInts("ax_2", 2)), List.of())
+                        : node("Squeeze", List.of(write), List.of(attrInts("axes", 2))));
             }
         }
         if (taps.has(TapKind.VALUE_DRAIN, l)) {

@@ -19,6 +19,16 @@ final class HookTensors {
         boolean anyHead = batch.stream().anyMatch(i -> !i.headEdits().isEmpty());
         boolean anyPre = batch.stream().anyMatch(i -> !i.preEdits().isEmpty());
         boolean anyPost = batch.stream().anyMatch(i -> !i.postEdits().isEmpty());
+        boolean anyPatch = batch.stream().anyMatch(i -> !i.patchEdits().isEmpty());
+        require(anyPatch, available.patch(), "patch");
+        if (available.patch()) {
+            if (anyPatch) {
+                patch(out, batch, layers, heads, headDim, rows);
+            } else {
+                out.put(HookSet.PATCH_KEEP, fill(new long[]{1, layers, heads, 1}, 1f));
+                out.put(HookSet.PATCH_VALUE, FloatTensor.zeros(1, layers, heads, 1, headDim));
+            }
+        }
         require(anyHead, available.headOutput(), "head-output");
         require(anyPre, available.preSoftmax(), "pre-softmax");
         require(anyPost, available.postSoftmax(), "post-softmax");
@@ -100,6 +110,67 @@ final class HookTensors {
             out.put(HookSet.POST_ROWS, gate);
         }
         return out;
+    }
+
+    /**
+     * Patch inputs: the gate per (element, layer, head, position), and the replacement values, sent once for the
+     * whole batch when every element that patches a head patches it with the same values (one source run).
+     */
+    private static void patch(Map<String, FloatTensor> out, List<Intervention> batch, int layers, int heads, int headDim, int rows) {
+        int b = batch.size();
+        FloatTensor keep = fill(new long[]{b, layers, heads, rows}, 1f);
+        float[][] shared = new float[layers * heads][];
+        boolean shareable = true;
+        for (Intervention i : batch) {
+            for (var e : i.patchEdits().entrySet()) {
+                Intervention.Head h = check(e.getKey(), layers, heads);
+                float[] v = e.getValue().value();
+                if (v.length != rows * headDim) {
+                    throw new IllegalArgumentException("patch of head " + h + " has " + v.length + " values; the run needs "
+                            + rows + " positions x " + headDim + " = " + rows * headDim);
+                }
+                int k = h.layer() * heads + h.head();
+                if (shared[k] == null) {
+                    shared[k] = v;
+                } else if (shared[k] != v && !java.util.Arrays.equals(shared[k], v)) {
+                    shareable = false;
+                }
+            }
+        }
+        FloatTensor value = FloatTensor.zeros(shareable ? 1 : b, layers, heads, rows, headDim);
+        for (int i = 0; i < b; i++) {
+            for (var e : batch.get(i).patchEdits().entrySet()) {
+                Intervention.Head h = e.getKey();
+                int[] positions = e.getValue().positions();
+                int base = keep.offset(i, h.layer(), h.head(), 0);
+                if (positions == null) {
+                    java.util.Arrays.fill(keep.data(), base, base + rows, 0f);
+                } else {
+                    for (int p : positions) {
+                        int q = p < 0 ? rows + p : p;
+                        if (q < 0 || q >= rows) {
+                            throw new IllegalArgumentException("patch position " + p + " outside 0.." + (rows - 1));
+                        }
+                        keep.data()[base + q] = 0f;
+                    }
+                }
+                if (!shareable || i == firstPatching(batch, h)) {
+                    System.arraycopy(e.getValue().value(), 0, value.data(), value.offset(shareable ? 0 : i, h.layer(), h.head(), 0, 0),
+                            rows * headDim);
+                }
+            }
+        }
+        out.put(HookSet.PATCH_KEEP, keep);
+        out.put(HookSet.PATCH_VALUE, value);
+    }
+
+    private static int firstPatching(List<Intervention> batch, Intervention.Head h) {
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.get(i).patchEdits().containsKey(h)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static void gateRows(FloatTensor gate, int b, Intervention.Head h, int[] selected, int rows) {

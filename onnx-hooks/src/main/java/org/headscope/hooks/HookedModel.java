@@ -330,6 +330,53 @@ public final class HookedModel implements AutoCloseable {
         return HookedSession.owning(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
     }
 
+    /**
+     * A session on the part of the graph from tensor {@code start} to {@code outputs} (see {@link GraphRewriter#cut}):
+     * {@code start} is fed through {@link RunRequest#withStates}, the token ids a request carries are not read. The
+     * logit lens runs the graph's own final norm and unembedding this way. The caller closes it.
+     */
+    public HookedSession openCutSession(String start, List<String> outputs) {
+        ensureOpen();
+        OnnxMl.ModelProto cut = GraphRewriter.cut(model.skeleton(), start, outputs);
+        List<ModelInput> in = new ArrayList<>(inputs);
+        in.add(new ModelInput(start, InputRole.OTHER, new GraphIndex(model.graph()).elemType(start), new long[]{-1, -1, -1}));
+        List<String> outs = List.copyOf(outputs);
+        try (OrtSession.SessionOptions o = options(true)) {
+            o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
+            OrtSession s = env.createSession(cut.toByteArray(), o);
+            return HookedSession.owning(new CompiledSession(env, s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
+        } catch (OrtException e) {
+            throw new ModelException("ONNX Runtime cannot load the part of " + model.path().getFileName() + " after '" + start + "': "
+                    + e.getMessage().lines().findFirst().orElse(""), "Report this with the model's inspect output.", e);
+        }
+    }
+
+    /** A session whose graph also outputs named inner tensors (as float), and the output name of each. */
+    public record ExposedSession(HookedSession session, Map<String, String> outputFor) implements AutoCloseable {
+        @Override
+        public void close() {
+            session.close();
+        }
+    }
+
+    /** A session that outputs these inner tensors of the graph besides its outputs; the caller closes it. */
+    public ExposedSession openExposedSession(List<String> tensors) {
+        ensureOpen();
+        GraphRewriter.Exposed exposed = GraphRewriter.expose(model, tensors);
+        return new ExposedSession(HookedSession.owning(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, sites, true)),
+                exposed.outputFor());
+    }
+
+    /** The final norm and unembedding of a language model, or why they could not be found. */
+    public Unembedding.Found unembedding() {
+        String logits = manifest.outputs() != null && manifest.outputs().get("logits") != null ? manifest.outputs().get("logits")
+                : model.outputNames().stream().filter(n -> !n.startsWith("present")).findFirst().orElse(null);
+        if (logits == null) {
+            return new Unembedding.Found(null, "the graph has no output");
+        }
+        return Unembedding.find(model.graph(), logits);
+    }
+
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("model is closed");

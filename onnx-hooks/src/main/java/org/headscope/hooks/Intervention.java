@@ -42,6 +42,13 @@ public final class Intervention {
         }
     }
 
+    /**
+     * Activation patch of one head: at the query positions given (all when null) the head's output is replaced by
+     * {@code value}, row-major [T, Dh] over the run's query positions (typically another run's z).
+     */
+    public record PatchEdit(float[] value, int[] positions) {
+    }
+
     /** A (layer, head) pair. */
     public record Head(int layer, int head) implements Comparable<Head> {
         @Override
@@ -67,11 +74,17 @@ public final class Intervention {
     private final Map<Head, HeadEdit> head;
     private final Map<Head, PreEdit> pre;
     private final Map<Head, PostEdit> post;
+    private final Map<Head, PatchEdit> patch;
 
-    private Intervention(Map<Head, HeadEdit> head, Map<Head, PreEdit> pre, Map<Head, PostEdit> post) {
+    private Intervention(Map<Head, HeadEdit> head, Map<Head, PreEdit> pre, Map<Head, PostEdit> post, Map<Head, PatchEdit> patch) {
         this.head = Collections.unmodifiableMap(new TreeMap<>(head));
         this.pre = Collections.unmodifiableMap(new TreeMap<>(pre));
         this.post = Collections.unmodifiableMap(new TreeMap<>(post));
+        this.patch = Collections.unmodifiableMap(new TreeMap<>(patch));
+    }
+
+    public Map<Head, PatchEdit> patchEdits() {
+        return patch;
     }
 
     public Map<Head, HeadEdit> headEdits() {
@@ -87,12 +100,12 @@ public final class Intervention {
     }
 
     public boolean isEmpty() {
-        return head.isEmpty() && pre.isEmpty() && post.isEmpty();
+        return head.isEmpty() && pre.isEmpty() && post.isEmpty() && patch.isEmpty();
     }
 
     /** Hook families this intervention needs. */
     public HookSet hooks() {
-        return new HookSet(!head.isEmpty(), !pre.isEmpty(), !post.isEmpty());
+        return new HookSet(!head.isEmpty(), !pre.isEmpty(), !post.isEmpty(), !patch.isEmpty());
     }
 
     public Builder toBuilder() {
@@ -100,6 +113,7 @@ public final class Intervention {
         b.head.putAll(head);
         b.pre.putAll(pre);
         b.post.putAll(post);
+        b.patch.putAll(patch);
         return b;
     }
 
@@ -131,6 +145,9 @@ public final class Intervention {
         post.forEach((h, e) -> s.append("post ").append(h).append(" keep ").append(e.keepDefault()).append(new TreeMap<>(e.keep()))
                 .append(" recv ").append(e.recvDefault()).append(new TreeMap<>(e.recv()))
                 .append(e.rows() == null ? "" : " rows " + Arrays.toString(e.rows())).append("; "));
+        patch.forEach((h, e) -> s.append("patch ").append(h).append(" value#").append(Integer.toHexString(Arrays.hashCode(e.value())))
+                .append(" n ").append(e.value().length)
+                .append(e.positions() == null ? "" : " positions " + Arrays.toString(e.positions())).append("; "));
         return s.toString();
     }
 
@@ -143,6 +160,20 @@ public final class Intervention {
         private final Map<Head, HeadEdit> head = new HashMap<>();
         private final Map<Head, PreEdit> pre = new HashMap<>();
         private final Map<Head, PostEdit> post = new HashMap<>();
+        private final Map<Head, PatchEdit> patch = new HashMap<>();
+
+        /**
+         * Patches head {@code h} of {@code layer}: its output at {@code positions} (every query position when null)
+         * becomes {@code value} ([T, Dh] row-major, T the run's query positions). The array is not copied, so a batch
+         * patching from one source run shares it (and the hook input is sent once for the whole batch).
+         */
+        public Builder patchHead(int layer, int h, float[] value, int[] positions) {
+            if (value == null) {
+                throw new IllegalArgumentException("a patch needs a value");
+            }
+            patch.put(new Head(layer, h), new PatchEdit(value, positions == null ? null : positions.clone()));
+            return this;
+        }
 
         public Builder headOutput(int layer, int h, float gain, float[] bias) {
             head.put(new Head(layer, h), new HeadEdit(gain, bias == null ? null : bias.clone()));
@@ -198,7 +229,7 @@ public final class Intervention {
         }
 
         public Intervention build() {
-            return new Intervention(head, pre, post);
+            return new Intervention(head, pre, post, patch);
         }
     }
 }

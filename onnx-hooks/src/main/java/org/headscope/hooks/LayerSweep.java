@@ -97,6 +97,9 @@ public final class LayerSweep {
         for (Intervention.Head h : i.postEdits().keySet()) {
             l = Math.min(l, h.layer());
         }
+        for (Intervention.Head h : i.patchEdits().keySet()) {
+            l = Math.min(l, h.layer());
+        }
         return l == Integer.MAX_VALUE ? 0 : l;
     }
 }

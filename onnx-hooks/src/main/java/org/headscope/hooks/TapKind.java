@@ -27,6 +27,11 @@ public enum TapKind {
     HEAD_CONTRIBUTION("contrib"),
     /** L2 norm of each value vector projected by the head's slice of W_O, {@code ||v W_O^h||_2}, [B,H,K]. */
     VALUE_DRAIN("drain"),
+    /**
+     * What each head writes into the residual stream at the last query position, {@code z_h[last] W_O^h} (the output
+     * projection's bias not included), [B,H,D]: direct logit attribution reads it.
+     */
+    HEAD_WRITE("hwrite"),
     /** Residual stream entering the block, [B,T,D]. */
     RESIDUAL("resid");
 

@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * A self-contained HTML page for a report: provenance, parameters, figures as inline SVG, and the head table.
- * No scripts, no external files, so it opens anywhere and can be attached to a paper's supplement.
+ * No external files, so it opens anywhere and can be attached to a paper's supplement. A report that marks its head
+ * table sortable (the head atlas) carries one small inline script for that; the page reads the same without it.
  */
 final class HtmlReport {
     private HtmlReport() {
@@ -54,12 +55,26 @@ final class HtmlReport {
             }
             b.append("</figure>");
         }
+        if (r.sections().get("columns") instanceof List<?> cols && !cols.isEmpty() && cols.get(0) instanceof Map<?, ?> first) {
+            // where each column of a gathered table (the head atlas) came from
+            b.append("<h2>Columns and their provenance</h2><table class=\"kv\"><tr>");
+            first.keySet().forEach(k -> b.append("<th>").append(esc(String.valueOf(k))).append("</th>"));
+            b.append("</tr>");
+            for (Object c : cols) {
+                b.append("<tr>");
+                ((Map<?, ?>) c).values().forEach(v -> b.append("<td>").append(esc(String.valueOf(v))).append("</td>"));
+                b.append("</tr>");
+            }
+            b.append("</table>");
+        }
+        boolean sortable = Boolean.TRUE.equals(r.sections().get("sortable"));
         b.append("<h2>Heads</h2>");
         if (r.heads().isEmpty()) {
             b.append("<p>No head rows.</p>");
         } else {
-            b.append("<table><tr>");
-            r.heads().get(0).keySet().forEach(k -> b.append("<th>").append(esc(k)).append("</th>"));
+            b.append(sortable ? "<p>Click a column's header to sort by it.</p><table id=\"heads\"><tr>" : "<table><tr>");
+            r.heads().get(0).keySet().forEach(k -> b.append("<th").append(sortable ? " style=\"cursor:pointer\"" : "").append(">")
+                    .append(esc(k)).append("</th>"));
             b.append("</tr>");
             for (Map<String, Object> h : r.heads()) {
                 b.append("<tr>");
@@ -67,6 +82,15 @@ final class HtmlReport {
                 b.append("</tr>");
             }
             b.append("</table>");
+            if (sortable) {
+                // the one script of any report: sorting the head table in place (the page reads the same without it)
+                b.append("<script>(function(){var t=document.getElementById('heads');var hs=t.rows[0].cells;")
+                        .append("for(var i=0;i<hs.length;i++){(function(c){var up=false;hs[c].onclick=function(){up=!up;")
+                        .append("var rs=Array.prototype.slice.call(t.rows,1);rs.sort(function(a,b){")
+                        .append("var x=parseFloat(a.cells[c].textContent),y=parseFloat(b.cells[c].textContent);")
+                        .append("if(isNaN(x))return 1;if(isNaN(y))return -1;return up?x-y:y-x;});")
+                        .append("rs.forEach(function(r){t.tBodies[0].appendChild(r);});};})(i);}})();</script>");
+            }
         }
         return b.append("</body></html>").toString();
     }

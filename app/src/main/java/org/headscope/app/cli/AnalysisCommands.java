@@ -15,6 +15,7 @@ final class AnalysisCommands {
 
     static List<Command> all() {
         return List.of(new SinksCommand(), new RetrievalCommand(), new AblateCommand(), new VhdCommand(), new RedistributeCommand(),
-                new AblationBench(), new RetrievalBench());
+                new AblationBench(), new RetrievalBench(), new PatchCommand(), new DlaCommand(), new LensCommand(), new CompareCommand(),
+                new AtlasCommand());
     }
 }
