@@ -81,7 +81,7 @@ public final class WorkbenchView extends BorderPane {
         stripScroll.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
         stripScroll.setMinHeight(28);
         HBox.setHgrow(stripScroll, Priority.ALWAYS);
-        HBox stripRow = new HBox(8, stripScroll, imagePane);
+        HBox stripRow = new HBox(8, stripScroll);
         stripRow.setPadding(new Insets(0, 8, 0, 0));
         stripRow.setMinHeight(28);
         OutputStrip output = new OutputStrip(vm.attention(), id -> {
@@ -102,7 +102,7 @@ public final class WorkbenchView extends BorderPane {
         gridLegend.setWrapText(true);
         ScoreHeatmap scoreMap = new ScoreHeatmap(vm.attention());
         scoreMap.scoresProperty().bind(grid.scoresProperty());
-        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, new HBox(12, grid, scoreMap)));
+        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, new HBox(12, imagePane, grid, scoreMap)));
         gridScroll.setPadding(new Insets(6));
         panels.setId("panels");
         panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
@@ -158,9 +158,9 @@ public final class WorkbenchView extends BorderPane {
     /** Divider positions as last left (settings), else a layout that leaves the map at least 400 px at 1366 x 768. */
     private void restoreDividers() {
         var settings = vm.settings();
-        outer.setDividerPositions(clampDivider(settings.number("split.strip", 0.14)));
-        center.setDividerPositions(clampDivider(settings.number("split.main", 0.42)));
-        right.setDividerPositions(clampDivider(settings.number("split.right", 0.36)));
+        outer.setDividerPositions(clampDivider(settings.number("split.strip", 0.12)));
+        center.setDividerPositions(clampDivider(settings.number("split.main", 0.47)));
+        right.setDividerPositions(clampDivider(settings.number("split.right", 0.30)));
         listen(outer, "split.strip");
         listen(center, "split.main");
         listen(right, "split.right");
@@ -172,6 +172,45 @@ public final class WorkbenchView extends BorderPane {
 
     private void listen(SplitPane split, String key) {
         split.getDividers().getFirst().positionProperty().addListener((o, a, b) -> vm.settings().put(key, b.doubleValue()));
+    }
+
+    /** The attention map on screen as an SVG figure (title, axis titles, labelled tokens, colour bar and its label). */
+    public String mapSvg() {
+        var hv = attentionView.heatmap();
+        var a = vm.attention();
+        var run = a.runProperty().get();
+        var map = a.currentMap();
+        if (run == null || map == null) {
+            throw new IllegalStateException("nothing has run yet");
+        }
+        return org.headscope.app.report.Svg.attentionMap(hv.title(), run.tokens().strings(), map, a.scaleProperty().get(), run.causal(),
+                hv.labelledTokens(Math.max(map.dim(0), map.dim(1)), Math.max(1, Math.min(24, 560.0 / Math.max(map.dim(0), map.dim(1))))),
+                hv.legendLabel());
+    }
+
+    /** The active panel's score as a layers x heads SVG heat map with its colour bar. */
+    public String scoresSvg() {
+        var s = grid.scoresProperty().get();
+        var run = vm.attention().runProperty().get();
+        if (s == null || run == null) {
+            throw new IllegalStateException("the selected panel has no per-head score yet: run it first");
+        }
+        return org.headscope.app.report.Svg.scoreHeatmap(vm.models().titleProperty().get() + " \u00b7 " + s.name(), s, run.layers(), run.heads());
+    }
+
+    /** The selected panel's curve (Sink_k by position, accuracy by depth, pruning curve) as SVG. */
+    public String plotSvg() {
+        Tab tab = panels.getSelectionModel().getSelectedItem();
+        var scan = vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
+                .orElseThrow(() -> new IllegalStateException("the selected panel has no plot"));
+        var report = scan.report();
+        var curve = report == null ? null : report.figures().stream().filter(f -> f.kind().equals("curve")).findFirst().orElse(null);
+        if (curve == null) {
+            throw new IllegalStateException("the " + scan.scan().title() + " panel has no plot" + (report == null ? " yet: run it first" : ""));
+        }
+        var titled = new org.headscope.analysis.report.HeadReport.Figure(curve.kind(), vm.models().titleProperty().get() + " \u00b7 " + curve.title(),
+                curve.xLabel(), curve.yLabel(), curve.labels(), curve.series(), curve.values());
+        return org.headscope.app.report.Svg.plot(titled, ScanViewModel.chance(report, curve));
     }
 
     /** The strip | main, map | right and grid | panels split panes, in that order. */

@@ -43,6 +43,11 @@ public final class SweepScan implements Scan {
     }
 
     @Override
+    public java.util.Set<String> perModelParameters() {
+        return java.util.Set.of("target");
+    }
+
+    @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
         AblationScan.Mode mode = AblationScan.Mode.parse(v.string("mode"));
         AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));

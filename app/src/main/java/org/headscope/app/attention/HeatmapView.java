@@ -36,9 +36,9 @@ import org.headscope.hooks.FloatTensor;
  * sinks and the first token first, then evenly spaced tokens where room is left.
  */
 public final class HeatmapView extends BorderPane {
-    static final double QUERY_SPACE = 84;
-    static final double KEY_SPACE = 64;
-    static final double LEGEND_WIDTH = 74;
+    static final double QUERY_SPACE = 74;
+    static final double KEY_SPACE = 54;
+    static final double LEGEND_WIDTH = 64;
     /** Largest map image side in pixels. */
     private static final int MAX_SIDE = 4096;
     /** Smallest distance between two labels' centres, in pixels. */

@@ -66,9 +66,7 @@ public final class ModelViewModel implements AutoCloseable {
             return current;
         }).onSuccess(lm -> {
             show(lm);
-            if (!BundledModels.available().contains(source)) {
-                recent.setAll(settings.addRecent(lm.source()));
-            }
+            recent.setAll(settings.addRecent(lm.source()));
             settings.put("model", lm.source());
             then.run();
         }).onFailure(e -> messages.accept(Message.of("Opening " + source, e))));

@@ -43,7 +43,7 @@ public final class MetricDefinitions {
             Map.entry("loss_delta", new Definition("teacher-forced loss on the target, ablated minus clean: positive when the head helped, negative when removing it helps", "nats", Kind.NUMBER)),
             Map.entry("logit_diff_delta", new Definition("logit difference between the two answers after the prompt, ablated minus clean", "logits", Kind.NUMBER)),
             Map.entry("cosine_distance", new Definition("1 - cosine of the mean-pooled output embeddings, clean vs ablated (encoders)", "0..2", Kind.NUMBER)),
-            Map.entry("sink_rate_k0", new Definition("share of samples on which key 0 is a sink for this head (colmean > eps)", "share of samples", Kind.PERCENT)),
+            Map.entry("sink_rate_k0", new Definition("percentage of samples on which key 0 is a sink for this head (colmean > eps)", "% of samples", Kind.NUMBER)),
             Map.entry("hidden_sinks_per_prompt", new Definition("ACT: sink keys besides the first detected one, per prompt", "keys", Kind.NUMBER)),
             Map.entry("loss_change", new Definition("change of the target's loss when this head is ablated (positive: the head helped)", "nats", Kind.NUMBER)),
             Map.entry("kl", new Definition("KL(clean || ablated) of the next-token distribution", "nats", Kind.NUMBER)),

@@ -23,6 +23,19 @@ public interface Scan {
     /** The score column the head grid is coloured by at first. */
     String defaultColumn();
 
+    /**
+     * Whether the result depends on the workbench's prompt (then it is cleared when another prompt runs); scans over
+     * their own probes (sinks, retrieval) keep their result until the model changes.
+     */
+    default boolean usesPrompt() {
+        return true;
+    }
+
+    /** Parameters whose typed value belongs to one model (a target continuation): reset to the default on a model switch. */
+    default java.util.Set<String> perModelParameters() {
+        return java.util.Set.of();
+    }
+
     /** Runs the analysis on the open model; {@code prompt} is the workbench's prompt, for scans that take one. */
     HeadReport run(HookedModel model, String prompt, Values values, Progress progress, CancelToken cancel) throws Exception;
 

@@ -48,6 +48,8 @@ public final class ScanPanel extends VBox {
     private final StackPane plotBox = new StackPane(plot);
     private final FlowPane actions = new FlowPane(6, 4);
     private final PropertySheet sheet = new PropertySheet();
+    private final Label notes = new Label();
+    private final javafx.scene.control.TitledPane notesPane = new javafx.scene.control.TitledPane("Notes and departures from the papers' code", null);
 
     public ScanPanel(ScanViewModel vm, AttentionViewModel attention, Supplier<String> prompt,
                      java.util.function.Consumer<Message> messages) {
@@ -129,10 +131,26 @@ public final class ScanPanel extends VBox {
         summary.getStyleClass().add("findings");
         plotBox.setId(id + "-plot");
         plotBox.setMinHeight(0);
-        plotBox.setPrefHeight(130);
+        plotBox.setPrefHeight(110);
+        plotBox.setMinHeight(80);
         plot.widthProperty().bind(plotBox.widthProperty());
         plot.heightProperty().bind(plotBox.heightProperty());
-        VBox results = new VBox(6, summary, plotBox, rank, table);
+        notes.setWrapText(true);
+        notes.setId(id + "-notes");
+        javafx.scene.control.ScrollPane notesScroll = new javafx.scene.control.ScrollPane(notes);
+        notesScroll.setFitToWidth(true);
+        notesScroll.setPrefHeight(110);
+        notesPane.setContent(notesScroll);
+        notesPane.setExpanded(false);
+        notesPane.setAnimated(false);
+        notesPane.setId(id + "-notes-pane");
+        javafx.scene.control.ScrollPane summaryScroll = new javafx.scene.control.ScrollPane(summary);
+        summaryScroll.setFitToWidth(true);
+        summaryScroll.setPrefViewportHeight(64);
+        summaryScroll.setMaxHeight(90);
+        summaryScroll.setMinHeight(40);
+        summaryScroll.getStyleClass().add("edge-to-edge");
+        VBox results = new VBox(4, summaryScroll, notesPane, plotBox, rank, table);
         results.setMinWidth(260);
         SplitPane split = new SplitPane(left, results);
         split.setOrientation(Orientation.HORIZONTAL);
@@ -159,7 +177,12 @@ public final class ScanPanel extends VBox {
     }
 
     private void refresh() {
-        summary.setText(vm.report() == null ? "Press Run: the findings of the scan appear here." : vm.findings() + "\n" + vm.summary());
+        String headline = vm.headline();
+        summary.setText(vm.report() == null ? "Press Run: the findings of the scan appear here."
+                : vm.findings() + (headline.isEmpty() ? "" : "\n" + headline));
+        notes.setText(vm.notes());
+        notesPane.setVisible(!vm.notes().isEmpty());
+        notesPane.setManaged(notesPane.isVisible());
         HeadReport r = vm.reportProperty().get();
         Optional<HeadReport.Figure> curve = r == null ? Optional.empty()
                 : r.figures().stream().filter(f -> f.kind().equals("curve")).findFirst();

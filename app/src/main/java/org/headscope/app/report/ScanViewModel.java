@@ -53,7 +53,12 @@ public final class ScanViewModel implements PanelState {
         column.set(scan.defaultColumn());
         report.addListener(o -> scores.set(scores(column.get())));
         column.addListener(o -> scores.set(scores(column.get())));
-        models.loadedProperty().addListener(o -> clear());
+        models.loadedProperty().addListener(o -> {
+            clear();
+            for (String k : scan.perModelParameters()) {
+                scan.parameters().stream().filter(p -> p.key().equals(k)).findFirst().ifPresent(p -> values.get(k).set(p.defaultValue()));
+            }
+        });
     }
 
     /** The last report, or null. */
@@ -193,6 +198,30 @@ public final class ScanViewModel implements PanelState {
         }
         for (String section : List.of("selection_notes", "departures")) {
             if (r.sections().get(section) instanceof List<?> lines && !lines.isEmpty()) {
+                sb.append(sb.isEmpty() ? "" : "\n").append(section.equals("departures") ? "Departures from the papers' code:" : "Selected nothing:");
+                lines.forEach(line -> sb.append("\n- ").append(line));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The report's "summary" section (answers, totals), one "key: value" line per entry, or "". */
+    public String headline() {
+        HeadReport r = report.get();
+        StringBuilder sb = new StringBuilder();
+        if (r != null && r.sections().get("summary") instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : "\n").append(k).append(": ").append(v instanceof Double d
+                    ? String.format(java.util.Locale.ROOT, "%.4g", d) : v));
+        }
+        return sb.toString();
+    }
+
+    /** What the selection rules selected nothing of and the departures from the papers' code, or "". */
+    public String notes() {
+        HeadReport r = report.get();
+        StringBuilder sb = new StringBuilder();
+        for (String section : List.of("selection_notes", "departures")) {
+            if (r != null && r.sections().get(section) instanceof List<?> lines && !lines.isEmpty()) {
                 sb.append(sb.isEmpty() ? "" : "\n").append(section.equals("departures") ? "Departures from the papers' code:" : "Selected nothing:");
                 lines.forEach(line -> sb.append("\n- ").append(line));
             }
