@@ -399,13 +399,16 @@ class WorkbenchGuiTest {
             total += a.get(last, 1 + i);
         }
         assertTrue(total > 0.99, "head 0 attends only to the image: " + total);
-        // the overlay's own pixels (on screen they are blended over the photo at 70% opacity)
+        // the overlay's own pixels (on screen they are blended over the photo at the slider's opacity), on the scale
+        // shared by every head for this query
+        double top = robot.lookup("#image-pane").queryAs(org.headscope.app.attention.ImagePane.class).scaleMax();
+        assertTrue(top >= max - 1e-6, "the shared scale reaches at least this head's brightest patch");
         Image overlay = robot.lookup("#image-attention").queryAs(javafx.scene.image.ImageView.class).getImage();
         int cell = (int) overlay.getWidth() / 2;
         for (int r = 0; r < 2; r++) {
             for (int c = 0; c < 2; c++) {
                 double t = Viridis.invert(overlay.getPixelReader().getArgb(c * cell + cell / 2, r * cell + cell / 2) & 0xffffff);
-                assertEquals(a.get(last, 1 + 2 * r + c) / max, t, COLOUR_TOLERANCE, "patch " + r + "," + c);
+                assertEquals(a.get(last, 1 + 2 * r + c) / top, t, COLOUR_TOLERANCE, "patch " + r + "," + c);
             }
         }
         String caption = robot.lookup("#image-caption").queryAs(Label.class).getText();

@@ -171,7 +171,7 @@ public final class ImagePane extends VBox {
         overlay.setImage(HeatmapImages.render(new FloatTensor(a.shape(), scaled), cell, ColourScale.LINEAR, false));
         overlay.setFitWidth(SIZE);
         overlay.setFitHeight(SIZE);
-        caption.setText(String.format(Locale.ROOT, "L%d H%d: '%s' puts %.3f on the image (brightest patch %.3f; scale top %.3f, the largest of any head)",
-                vm.layerProperty().get(), vm.headProperty().get(), r.tokens().strings()[query()], total, max, scaleMax));
+        caption.setText(String.format(Locale.ROOT, "L%d H%d: '%s' puts %.3f on the image (brightest patch %.3f)",
+                vm.layerProperty().get(), vm.headProperty().get(), r.tokens().strings()[query()], total, max));
     }
 }

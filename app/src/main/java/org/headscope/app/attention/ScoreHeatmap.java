@@ -86,8 +86,8 @@ public final class ScoreHeatmap extends VBox {
         double mapW = heads * CELL;
         double mapH = layers * CELL;
         double barH = Math.max(60, mapH);
-        canvas.setWidth(LEFT + mapW + BAR_GAP + BAR + BAR_TEXT);
-        canvas.setHeight(TOP + Math.max(mapH, barH) + 30);
+        canvas.setWidth(Math.max(LEFT + mapW + BAR_GAP + BAR + BAR_TEXT, 340));
+        canvas.setHeight(TOP + Math.max(mapH, barH) + 32);
         GraphicsContext g = canvas.getGraphicsContext2D();
         g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
         g.setFont(Font.font(9));
@@ -138,8 +138,12 @@ public final class ScoreHeatmap extends VBox {
         }
         g.setFont(Font.font(10));
         g.setTextAlign(TextAlignment.LEFT);
-        String label = s.name() + (s.signed() ? " (signed: blue < 0 < red)" : "");
-        g.fillText(label.length() > 60 ? label.substring(0, 59) + "\u2026" : label, 0, TOP + Math.max(mapH, barH) + 14);
+        g.fillText(clip(s.name()), 0, TOP + Math.max(mapH, barH) + 12);
+        g.fillText(s.signed() ? "signed: blue below 0, white 0, red above" : "viridis from " + fmt(s.low()), 0, TOP + Math.max(mapH, barH) + 25);
+    }
+
+    private static String clip(String s) {
+        return s.length() > 58 ? s.substring(0, 57) + "\u2026" : s;
     }
 
     static String fmt(double v) {

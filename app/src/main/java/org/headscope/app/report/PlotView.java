@@ -94,9 +94,10 @@ public final class PlotView extends Canvas {
         g.setFont(Font.font(9));
         g.setTextAlign(TextAlignment.RIGHT);
         g.setTextBaseline(VPos.CENTER);
-        for (int i = 0; i <= 4; i++) {
-            double v = range[0] + i * (range[1] - range[0]) / 4;
-            double y = h - bottom - i * (h - bottom - top) / 4;
+        int ticks = h < 150 ? 2 : 4;
+        for (int i = 0; i <= ticks; i++) {
+            double v = range[0] + i * (range[1] - range[0]) / ticks;
+            double y = h - bottom - i * (h - bottom - top) / ticks;
             g.fillText(String.format(Locale.ROOT, "%.3g", v), left - 3, y);
         }
         int n = figure.values().isEmpty() ? 0 : figure.values().getFirst().size();

@@ -36,6 +36,14 @@ public interface Scan {
         return java.util.Set.of();
     }
 
+    /**
+     * The scan's own headline for a report in one or two sentences (e.g. the answers before and after an edit), put
+     * before the panel's generic findings; null when the generic findings say it all.
+     */
+    default String headline(org.headscope.analysis.report.HeadReport report) {
+        return null;
+    }
+
     /** Runs the analysis on the open model; {@code prompt} is the workbench's prompt, for scans that take one. */
     HeadReport run(HookedModel model, String prompt, Values values, Progress progress, CancelToken cancel) throws Exception;
 

@@ -124,7 +124,10 @@ public final class ScanPanel extends VBox {
             }
         });
         vm.reportProperty().addListener(o -> refresh());
-        vm.columnProperty().addListener(o -> table.getItems().setAll(vm.ranked(vm.columnProperty().get())));
+        vm.columnProperty().addListener(o -> {
+            table.getItems().setAll(vm.ranked(vm.columnProperty().get()));
+            showFindings();
+        });
         summary.setId(id + "-summary");
         summary.setWrapText(true);
         summary.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
@@ -177,12 +180,6 @@ public final class ScanPanel extends VBox {
     }
 
     private void refresh() {
-        String headline = vm.headline();
-        summary.setText(vm.report() == null ? "Press Run: the findings of the scan appear here."
-                : vm.findings() + (headline.isEmpty() ? "" : "\n" + headline));
-        notes.setText(vm.notes());
-        notesPane.setVisible(!vm.notes().isEmpty());
-        notesPane.setManaged(notesPane.isVisible());
         HeadReport r = vm.reportProperty().get();
         Optional<HeadReport.Figure> curve = r == null ? Optional.empty()
                 : r.figures().stream().filter(f -> f.kind().equals("curve")).findFirst();
@@ -194,6 +191,7 @@ public final class ScanPanel extends VBox {
         vm.columnProperty().set(chosen != null && vm.columns().contains(chosen) ? chosen
                 : vm.columns().contains(vm.scan().defaultColumn()) ? vm.scan().defaultColumn()
                 : vm.columns().isEmpty() ? chosen : vm.columns().getFirst());
+        showFindings();
         table.getColumns().clear();
         TableColumn<Map<String, Object>, String> head = new TableColumn<>("head");
         head.setCellValueFactory(d -> new ReadOnlyStringWrapper(d.getValue().get("layer") + "." + d.getValue().get("head")));
@@ -213,6 +211,15 @@ public final class ScanPanel extends VBox {
             table.getColumns().add(col);
         }
         table.getItems().setAll(vm.ranked(vm.columnProperty().get()));
+    }
+
+    private void showFindings() {
+        String headline = vm.headline();
+        summary.setText(vm.report() == null ? "Press Run: the findings of the scan appear here."
+                : vm.findings() + (headline.isEmpty() ? "" : "\n" + headline));
+        notes.setText(vm.notes());
+        notesPane.setVisible(!vm.notes().isEmpty());
+        notesPane.setManaged(notesPane.isVisible());
     }
 
     /** Formats a report value as the table does for a plain number column. */

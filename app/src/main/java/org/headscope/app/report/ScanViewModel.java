@@ -113,6 +113,10 @@ public final class ScanViewModel implements PanelState {
         String by = column.get();
         StringBuilder sb = new StringBuilder();
         LoadedModel lm = models.current();
+        String own = scan.headline(r);
+        if (own != null && !own.isBlank()) {
+            sb.append(own).append(" ");
+        }
         sb.append(scan.title()).append(lm == null ? "" : " on " + lm.name()).append(": ").append(r.heads().size()).append(" heads");
         if (by != null && !columns().isEmpty()) {
             MetricDefinitions.Definition d = definition(by);
