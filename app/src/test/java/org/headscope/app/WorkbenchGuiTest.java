@@ -330,12 +330,22 @@ class WorkbenchGuiTest {
                         List.of(), List.of()), null, org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER);
         String shown = robot.lookup("#redistribution-summary").queryAs(Label.class).getText();
         assertTrue(shown.endsWith(String.format(Locale.ROOT, "output cosine distance %.6f", direct.cosine())), shown + " vs " + direct.cosine());
+        // before and after share one scale, from 0 to the larger maximum of the two maps
+        var view = (org.headscope.app.redistribution.RedistributionView) robot.lookup("#panel-redistribution").query();
+        double top = view.sharedRange()[1];
         Image after = WaitForAsyncUtils.asyncFx(() -> Png.snapshot(robot.lookup("#redistribution-after").query(), 1)).get();
         FloatTensor expected = direct.after().get(2).slice(3);
+        double max = 0;
+        for (FloatTensor m : List.of(expected, direct.before().get(2).slice(3))) {
+            for (float v : m.data()) {
+                max = Math.max(max, v);
+            }
+        }
+        assertEquals(max, top, 1e-6);
         int cell = (int) after.getWidth() / expected.dim(1);
         for (int q = 0; q < expected.dim(0); q++) {
             double t = Viridis.invert(after.getPixelReader().getArgb(cell / 2, q * cell + cell / 2) & 0xffffff);
-            assertEquals(expected.get(q, 0), t, COLOUR_TOLERANCE, "row " + q);
+            assertEquals(expected.get(q, 0) / top, t, COLOUR_TOLERANCE, "row " + q);
         }
     }
 

@@ -62,9 +62,9 @@ public final class SweepScan implements Scan {
                     + " tokens or the target, then run the sweep again.");
         }
         if (max != null && promptIds.length + params.generateTokens() > max) {
-            // the greedy continuations stop at the model's length (the report's generate_tokens says how many)
-            params = new AblationScan.Params(params.mode(), params.alpha(), params.batchSize(), Math.max(0, max - promptIds.length),
-                    params.topGenerated(), params.pruneFractions(), params.globalPruning());
+            throw new org.headscope.hooks.ModelException("The sweep generates " + params.generateTokens() + " tokens after the prompt ("
+                    + promptIds.length + " tokens); " + model.manifest().name() + " takes at most " + max + ".",
+                    "Shorten the prompt by " + (promptIds.length + params.generateTokens() - max) + " tokens, then run the sweep again.");
         }
         AblationScan.Target target = AblationScan.Target.of(promptIds, targetIds);
         AblationScan.MeanOutputs means = mode == AblationScan.Mode.MEAN

@@ -96,8 +96,6 @@ public final class RedistributionView extends VBox {
         before.setId("redistribution-before");
         after.setId("redistribution-after");
         for (ImageView iv : new ImageView[]{before, after, change}) {
-            iv.setFitWidth(MAP);
-            iv.setFitHeight(MAP);
             iv.setPreserveRatio(true);
         }
         change.setSmooth(false);
@@ -188,6 +186,12 @@ public final class RedistributionView extends VBox {
         FloatTensor a = r.after().get(l).slice(h);
         int cell = Math.max(1, MAP / Math.max(b.dim(0), b.dim(1)));
         boolean causal = attention.runProperty().get() != null && attention.runProperty().get().causal();
+        // long maps (more tokens than the thumbnail has pixels) are shown shrunk to the thumbnail
+        double fit = Math.max(b.dim(0), b.dim(1)) * cell > MAP ? MAP : 0;
+        for (ImageView iv : new ImageView[]{before, after, change}) {
+            iv.setFitWidth(fit);
+            iv.setFitHeight(fit);
+        }
         // one colour scale for both maps, so the same colour is the same probability before and after
         shared = new double[]{0, Math.max(1e-6, HeatmapImages.max(b, a))};
         before.setImage(HeatmapImages.renderRange(b, cell, shared[0], shared[1], causal));
