@@ -231,7 +231,7 @@ public final class HeatmapView extends BorderPane {
             }
         }
         order.add(0);
-        int every = Math.max(1, (int) Math.ceil(LABEL_GAP * 1.6 / step));
+        int every = Math.max(1, (int) Math.ceil(LABEL_GAP * (step < 8 ? 1.5 : 1) / step));
         for (int i = 0; i < n; i += every) {
             order.add(i);
         }
@@ -353,7 +353,8 @@ public final class HeatmapView extends BorderPane {
             g.setFont(Font.font("System", strong ? FontWeight.BOLD : FontWeight.NORMAL, Math.min(12, Math.max(9, step - 2))));
             g.setFill(labelColour(t, n));
             double at = (t / pool) * cell + cell / 2.0;
-            String text = clip(tokens[Math.min(tokens.length - 1, t)]) + (step < 8 ? " " + t : "");
+            String token = tokens[Math.min(tokens.length - 1, t)];
+            String text = step < 8 ? (token.length() > 7 ? token.substring(0, 6) + "\u2026" : token) + " " + t : clip(token);
             if (queries) {
                 g.fillText(text, QUERY_SPACE - 4, at);
             } else {
