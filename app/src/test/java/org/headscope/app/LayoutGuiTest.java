@@ -167,6 +167,18 @@ class LayoutGuiTest {
                 assertEquals(expected.get(q, k), t, COLOUR_TOLERANCE, "cell " + q + "," + k);
             }
         }
+        // the exported figure holds the whole map (not only the part in view) with title and colour bar, at 1x and 2x
+        double[] size = WaitForAsyncUtils.asyncFx(() -> {
+            var fig = hv.exportFigure();
+            var one = Png.snapshot(fig, 1);
+            var two = Png.snapshot(fig, 2);
+            return new double[]{one.getWidth(), one.getHeight(), two.getWidth(), two.getHeight()};
+        }).get();
+        assertTrue(size[0] >= 512 * cell + 74 && size[1] >= 512 * cell + 54, "the whole map: " + size[0] + " x " + size[1]);
+        assertEquals(2 * size[0], size[2], 2);
+        assertEquals(2 * size[1], size[3], 2);
+        String svg = WaitForAsyncUtils.asyncFx(view::mapSvg).get();
+        assertTrue(org.headscope.app.attention.FiguresTest.texts(org.headscope.app.attention.FiguresTest.parse(svg)).contains(hv.title()));
         // labels by importance: the last query and a needle token are labelled
         List<Integer> labelled = hv.labelledTokens(512, cell);
         assertTrue(labelled.contains(511), "the last query is labelled");
@@ -233,5 +245,9 @@ class LayoutGuiTest {
         assertEquals("3", vm.scan("Head profile").valueProperty("offset").get(), "the sheet's editor writes the panel's value");
         sheet.getItems().getFirst().setValue("2");
         assertEquals("2", vm.scan("Head profile").valueProperty("offset").get(), "the sheet's item writes the panel's value");
+        WaitForAsyncUtils.asyncFx(() -> vm.scan("Head profile").run(vm.attention().promptProperty().get())).get();
+        String tip = vm.scan("Head profile").tooltip("first_token");
+        assertTrue(tip.contains("mean attention on the first token") && tip.contains("definition: headscope-profile-v1"), tip);
+        assertTrue(vm.scan("Head profile").findings().contains("ranked by first_token"), vm.scan("Head profile").findings());
     }
 }

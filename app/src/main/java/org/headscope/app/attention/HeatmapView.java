@@ -196,6 +196,47 @@ public final class HeatmapView extends BorderPane {
         return figure;
     }
 
+    /**
+     * The whole figure for export, off-screen: the title, the full map (not only the part scrolled into view) with its
+     * labelled tokens on both axes, the axis titles and the colour bar with its label. Call on the FX thread.
+     */
+    public javafx.scene.layout.Region exportFigure() {
+        FloatTensor m = vm.currentMap();
+        AttentionRun r = vm.runProperty().get();
+        if (m == null || r == null) {
+            throw new IllegalStateException("nothing has run yet");
+        }
+        String[] tokens = r.tokens().strings();
+        int rows = (m.dim(0) + pool - 1) / pool;
+        int cols = (m.dim(1) + pool - 1) / pool;
+        Canvas q = new Canvas(QUERY_SPACE, rows * cell);
+        Canvas k = new Canvas(cols * cell, KEY_SPACE);
+        drawAxis(q.getGraphicsContext2D(), tokens, m.dim(0), true);
+        drawAxis(k.getGraphicsContext2D(), tokens, m.dim(1), false);
+        ImageView image = new ImageView(map.getImage());
+        image.setSmooth(false);
+        double h = Math.max(80, Math.min(260, rows * cell));
+        Canvas bar = new Canvas(LEGEND_WIDTH, h + 16);
+        drawColourBar(bar.getGraphicsContext2D(), vm.scaleProperty().get(), h, legendLabel());
+        Label axes = new Label("keys \u2192\nqueries \u2193");
+        axes.setStyle("-fx-font-size: 10px; -fx-text-fill: #546e7a;");
+        GridPane g = new GridPane();
+        g.add(axes, 0, 0);
+        g.add(k, 1, 0);
+        g.add(q, 0, 1);
+        g.add(image, 1, 1);
+        g.add(bar, 2, 1);
+        Label t = new Label(title());
+        t.setStyle("-fx-font-weight: bold; -fx-font-size: 13px; -fx-padding: 2 0 4 0;");
+        javafx.scene.layout.VBox figure = new javafx.scene.layout.VBox(t, g);
+        figure.setPadding(new Insets(8));
+        figure.setStyle("-fx-background-color: white;");
+        new javafx.scene.Scene(figure);
+        figure.applyCss();
+        figure.layout();
+        return figure;
+    }
+
     /** The title: model, layer, head, clean or edited. */
     public String title() {
         AttentionRun r = vm.runProperty().get();

@@ -47,9 +47,9 @@ public final class ExportMenu {
     public Menu export() {
         Menu m = new Menu("Export");
         m.getItems().addAll(
-                png("Attention map as PNG (1x)\u2026", "attention-map.png", () -> view.attentionView().heatmap().figure(), 1),
-                png("Attention map as PNG (2x)\u2026", "attention-map@2x.png", () -> view.attentionView().heatmap().figure(), 2),
-                png("Attention map as PNG (4x)\u2026", "attention-map@4x.png", () -> view.attentionView().heatmap().figure(), 4),
+                png("Attention map as PNG (1x)\u2026", "attention-map.png", () -> view.attentionView().heatmap().exportFigure(), 1),
+                png("Attention map as PNG (2x)\u2026", "attention-map@2x.png", () -> view.attentionView().heatmap().exportFigure(), 2),
+                png("Attention map as PNG (4x)\u2026", "attention-map@4x.png", () -> view.attentionView().heatmap().exportFigure(), 4),
                 svg("Attention map as SVG\u2026", "attention-map.svg", view::mapSvg),
                 svg("Head scores heat map as SVG\u2026", "head-scores.svg", view::scoresSvg),
                 svg("Panel plot as SVG\u2026", "plot.svg", view::plotSvg),

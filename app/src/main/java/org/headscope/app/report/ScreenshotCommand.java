@@ -35,7 +35,7 @@ public final class ScreenshotCommand implements Command {
     @Override
     public String usage() {
         return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg]";
+                + "[--log] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--map MAP.png]";
     }
 
     @Override
@@ -78,6 +78,12 @@ public final class ScreenshotCommand implements Command {
             svg = args.has("svg") ? org.headscope.app.util.UserPaths.resolve(args.require("svg")) : null;
         } catch (IllegalArgumentException e) {
             throw new org.headscope.app.cli.UsageException("--svg: " + e.getMessage());
+        }
+        Path mapPng;
+        try {
+            mapPng = args.has("map") ? org.headscope.app.util.UserPaths.resolve(args.require("map")) : null;
+        } catch (IllegalArgumentException e) {
+            throw new org.headscope.app.cli.UsageException("--map: " + e.getMessage());
         }
         List<String> panels = WorkbenchViewModel.builtInPanels();
         if (panel != null && !panels.contains(panel)) {
@@ -131,6 +137,9 @@ public final class ScreenshotCommand implements Command {
                 Png.write(view, scale, file);
                 if (svg != null) {
                     Svg.write(view.mapSvg(), svg);
+                }
+                if (mapPng != null) {
+                    Png.write(view.attentionView().heatmap().exportFigure(), scale, mapPng);
                 }
                 vm.close();
                 done.complete(null);

@@ -23,7 +23,7 @@ import org.w3c.dom.Document;
 import org.w3c.dom.NodeList;
 
 /** Honest figures: signed scores on a diverging map centred on 0, one-signed ones from 0, SVG that parses with its titles. */
-class FiguresTest {
+public class FiguresTest {
     @Test
     void signedScoresUseTheDivergingMapCentredOnZeroAndRankBySignedValue() {
         HeadScores s = new HeadScores("loss_delta", Map.of(new Head(0, 0), -3.2, new Head(0, 1), 1.0, new Head(1, 0), 0.0));
@@ -92,13 +92,13 @@ class FiguresTest {
         assertEquals(MetricDefinitions.Kind.PERCENT, MetricDefinitions.of("first_token", List.of(0.4)).kind());
     }
 
-    static Document parse(String svg) throws Exception {
+    public static Document parse(String svg) throws Exception {
         DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
         f.setNamespaceAware(true);
         return f.newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
     }
 
-    static List<String> texts(Document d) {
+    public static List<String> texts(Document d) {
         NodeList n = d.getElementsByTagName("text");
         List<String> out = new java.util.ArrayList<>();
         for (int i = 0; i < n.getLength(); i++) {
