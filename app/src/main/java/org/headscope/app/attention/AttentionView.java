@@ -65,12 +65,16 @@ public final class AttentionView extends BorderPane {
         Button zoomIn = new Button("+");
         zoomOut.setOnAction(e -> heatmap.setZoom(heatmap.zoom() / 1.5));
         zoomIn.setOnAction(e -> heatmap.setZoom(heatmap.zoom() * 1.5));
+        CheckBox rowBars = new CheckBox("last row");
+        rowBars.setId("show-last-row");
+        rowBars.setTooltip(new javafx.scene.control.Tooltip("The last query's attention over every key as bars under the map"));
+        rowBars.selectedProperty().bindBidirectional(heatmap.showLastRowProperty());
         Button fit = new Button("Fit");
         fit.setId("zoom-fit");
         fit.setOnAction(e -> heatmap.setZoom(1));
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
-        HBox bar = new HBox(6, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, grow,
+        HBox bar = new HBox(6, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
                 new Label("Zoom"), zoomOut, zoomIn, fit);
         bar.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4));

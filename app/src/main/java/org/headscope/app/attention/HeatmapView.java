@@ -9,6 +9,7 @@ import javafx.beans.InvalidationListener;
 import javafx.geometry.Bounds;
 import javafx.geometry.Insets;
 import javafx.geometry.VPos;
+import javafx.scene.Node;
 import javafx.scene.canvas.Canvas;
 import javafx.scene.canvas.GraphicsContext;
 import javafx.scene.control.Label;
@@ -39,6 +40,8 @@ public final class HeatmapView extends BorderPane {
     static final double QUERY_SPACE = 74;
     static final double KEY_SPACE = 54;
     static final double LEGEND_WIDTH = 64;
+    /** Height of the last query row's bars under the map. */
+    static final double LAST_ROW = 64;
     /** Largest map image side in pixels. */
     private static final int MAX_SIDE = 4096;
     /** Smallest distance between two labels' centres, in pixels. */
@@ -56,6 +59,10 @@ public final class HeatmapView extends BorderPane {
     private final Rectangle hoverCol = highlight();
     private final Canvas legend = new Canvas(LEGEND_WIDTH, 0);
     private final Label title = new Label();
+    private final Canvas lastRow = new Canvas();
+    private final Pane lastRowClip = new Pane(lastRow);
+    private final Label lastRowLabel = new Label();
+    private final javafx.beans.property.BooleanProperty showLastRow = new javafx.beans.property.SimpleBooleanProperty(false);
     private final Label readout = new Label(" ");
     private final ScrollPane scroll;
     private final GridPane figure = new GridPane();
@@ -98,11 +105,25 @@ public final class HeatmapView extends BorderPane {
         figure.add(queryClip, 0, 1);
         figure.add(scroll, 1, 1);
         figure.add(legend, 2, 1);
+        clip(lastRowClip);
+        lastRowClip.setMinHeight(LAST_ROW);
+        lastRowClip.setPrefHeight(LAST_ROW);
+        lastRowLabel.getStyleClass().add("axis-title");
+        lastRowLabel.setWrapText(true);
+        lastRowLabel.setMaxWidth(QUERY_SPACE - 4);
+        lastRow.setId("last-row-bars");
+        figure.add(lastRowLabel, 0, 2);
+        figure.add(lastRowClip, 1, 2);
+        for (Node n : new Node[]{lastRowLabel, lastRowClip}) {
+            n.visibleProperty().bind(showLastRow);
+            n.managedProperty().bind(showLastRow);
+        }
+        showLastRow.addListener(o -> drawLastRow());
         figure.getColumnConstraints().addAll(new ColumnConstraints(QUERY_SPACE), grow(new ColumnConstraints()), new ColumnConstraints(LEGEND_WIDTH + 6));
         RowConstraints r0 = new RowConstraints(KEY_SPACE);
         RowConstraints r1 = new RowConstraints();
         r1.setVgrow(Priority.ALWAYS);
-        figure.getRowConstraints().addAll(r0, r1);
+        figure.getRowConstraints().addAll(r0, r1, new RowConstraints());
         figure.setPadding(new Insets(2, 4, 2, 2));
         figure.getStyleClass().add("figure");
         setTop(title);
@@ -379,6 +400,7 @@ public final class HeatmapView extends BorderPane {
         keyLabels.setHeight(KEY_SPACE);
         drawAxis(queryLabels.getGraphicsContext2D(), tokens, m.dim(0), true);
         drawAxis(keyLabels.getGraphicsContext2D(), tokens, m.dim(1), false);
+        drawLastRow();
         follow();
     }
 
@@ -408,6 +430,52 @@ public final class HeatmapView extends BorderPane {
         }
     }
 
+    /** Whether the last query's row is drawn as bars under the map (keys aligned with the map's columns). */
+    public javafx.beans.property.BooleanProperty showLastRowProperty() {
+        return showLastRow;
+    }
+
+    /**
+     * The last query's attention over every key as bars under the map, in line with its columns, on a scale from 0 to
+     * the row's largest value; needle keys amber, sink keys red, the rest blue.
+     */
+    private void drawLastRow() {
+        FloatTensor m = vm.currentMap();
+        if (!showLastRow.get() || m == null) {
+            return;
+        }
+        int q = m.dim(0) - 1;
+        int keys = m.dim(1);
+        int cols = (keys + pool - 1) / pool;
+        lastRow.setWidth(cols * cell);
+        lastRow.setHeight(LAST_ROW);
+        GraphicsContext g = lastRow.getGraphicsContext2D();
+        g.clearRect(0, 0, lastRow.getWidth(), LAST_ROW);
+        double max = 0;
+        for (int k = 0; k < keys; k++) {
+            max = Math.max(max, m.get(q, k));
+        }
+        boolean[] needle = vm.needleMask();
+        double[] sinkRates = sinkRates();
+        for (int c = 0; c < cols; c++) {
+            double v = 0;
+            int strongest = c * pool;
+            for (int k = c * pool; k < Math.min(keys, (c + 1) * pool); k++) {
+                if (m.get(q, k) > v) {
+                    v = m.get(q, k);
+                    strongest = k;
+                }
+            }
+            double h = max > 0 ? v / max * (LAST_ROW - 6) : 0;
+            g.setFill(strongest < needle.length && needle[strongest] ? Color.web("#f9a825")
+                    : strongest < sinkRates.length && sinkRates[strongest] >= TokenStrip.SINK_SHARE ? Color.web("#c62828") : Color.web("#3b6ea5"));
+            g.fillRect(c * cell, LAST_ROW - h, Math.max(1, cell - (cell > 3 ? 1 : 0)), h);
+        }
+        g.setStroke(Color.web("#90a4ae"));
+        g.strokeLine(0, LAST_ROW - 0.5, cols * cell, LAST_ROW - 0.5);
+        lastRowLabel.setText(String.format(Locale.ROOT, "last query row (0 to %.3f)", max));
+    }
+
     /** Keeps the pinned labels in line with the scrolled map. */
     private void follow() {
         Bounds v = scroll.getViewportBounds();
@@ -419,6 +487,7 @@ public final class HeatmapView extends BorderPane {
         double x = scroll.getHvalue() * Math.max(0, cw - v.getWidth());
         double y = scroll.getVvalue() * Math.max(0, ch - v.getHeight());
         keyLabels.setTranslateX(-x);
+        lastRow.setTranslateX(-x);
         queryLabels.setTranslateY(-y);
     }
 

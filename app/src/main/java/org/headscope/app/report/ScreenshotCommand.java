@@ -35,7 +35,7 @@ public final class ScreenshotCommand implements Command {
     @Override
     public String usage() {
         return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--map MAP.png]";
+                + "[--log] [--last-row] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--map MAP.png]";
     }
 
     @Override
@@ -45,7 +45,7 @@ public final class ScreenshotCommand implements Command {
 
     @Override
     public java.util.Set<String> flags() {
-        return java.util.Set.of("log");
+        return java.util.Set.of("log", "last-row");
     }
 
     @Override
@@ -64,6 +64,7 @@ public final class ScreenshotCommand implements Command {
         int head = args.integer("head", 3);
         List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
         boolean log = args.flag("log");
+        boolean lastRow = args.flag("last-row");
         String panel = args.string("panel", null);
         Path imageFile = args.existingFile("image");
         String image = imageFile == null ? "" : imageFile.toString();
@@ -107,6 +108,7 @@ public final class ScreenshotCommand implements Command {
                         : org.headscope.app.attention.ColourScale.LINEAR);
                 vm.attention().imagePathProperty().set(image);
                 WorkbenchView view = Workbench.show(new Stage(), vm);
+                view.attentionView().heatmap().showLastRowProperty().set(lastRow);
                 vm.start();
                 for (String h : ablate) {
                     vm.ablation().heads().add(Head.parse(h));
