@@ -45,6 +45,11 @@ public final class Workbench extends Application {
      */
     static void fitToScreen(Stage stage, javafx.geometry.Rectangle2D screen) {
         if (screen.getWidth() < 1366 || screen.getHeight() < 800) {
+            // the usable area first (a window manager that does not maximise still gets a window that fits), then maximised
+            stage.setX(screen.getMinX());
+            stage.setY(screen.getMinY());
+            stage.setWidth(screen.getWidth());
+            stage.setHeight(screen.getHeight());
             stage.setMaximized(true);
             return;
         }

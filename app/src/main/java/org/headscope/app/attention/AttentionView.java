@@ -74,8 +74,19 @@ public final class AttentionView extends BorderPane {
         fit.setOnAction(e -> heatmap.setZoom(1));
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
-        HBox bar = new HBox(6, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
-                new Label("Zoom"), zoomOut, zoomIn, fit);
+        zoomOut.setTooltip(new javafx.scene.control.Tooltip("Zoom out"));
+        zoomIn.setTooltip(new javafx.scene.control.Tooltip("Zoom in"));
+        fit.setTooltip(new javafx.scene.control.Tooltip("Fit the map to its pane"));
+        layer.setPrefWidth(62);
+        head.setPrefWidth(62);
+        HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
+                zoomOut, zoomIn, fit);
+        // controls keep their text; the spacer gives way first
+        bar.getChildren().forEach(n -> {
+            if (n instanceof javafx.scene.control.Control c && !(n instanceof Spinner<?>)) {
+                c.setMinWidth(Region.USE_PREF_SIZE);
+            }
+        });
         bar.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4));
         setTop(bar);
