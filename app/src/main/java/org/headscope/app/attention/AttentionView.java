@@ -81,10 +81,10 @@ public final class AttentionView extends BorderPane {
         head.setPrefWidth(62);
         HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
                 zoomOut, zoomIn, fit);
-        // controls keep their text; the spacer gives way first
+        // the short labels and the scale toggles keep their text; the check boxes and the spacer give way first
         bar.getChildren().forEach(n -> {
-            if (n instanceof javafx.scene.control.Control c && !(n instanceof Spinner<?>)) {
-                c.setMinWidth(Region.USE_PREF_SIZE);
+            if (n instanceof Label || n instanceof ToggleButton) {
+                ((Region) n).setMinWidth(Region.USE_PREF_SIZE);
             }
         });
         bar.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
