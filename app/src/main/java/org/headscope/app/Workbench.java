@@ -16,6 +16,7 @@ public final class Workbench extends Application {
         this.stage = stage;
         vm = new WorkbenchViewModel(new FxTaskExecutor(), Settings.load());
         show(stage, vm);
+        fitToScreen(stage, javafx.stage.Screen.getPrimary().getVisualBounds());
         String model = modelArgument(getParameters().getRaw());
         if (model == null) {
             vm.start();
@@ -36,6 +37,26 @@ public final class Workbench extends Application {
             }
         }
         return null;
+    }
+
+    /**
+     * Keeps the window on the screen: a remembered size larger than the screen's usable area is cut to it, and on a
+     * screen smaller than 1366 x 800 the window opens maximised.
+     */
+    static void fitToScreen(Stage stage, javafx.geometry.Rectangle2D screen) {
+        if (screen.getWidth() < 1366 || screen.getHeight() < 800) {
+            // the usable area first (a window manager that does not maximise still gets a window that fits), then maximised
+            stage.setX(screen.getMinX());
+            stage.setY(screen.getMinY());
+            stage.setWidth(screen.getWidth());
+            stage.setHeight(screen.getHeight());
+            stage.setMaximized(true);
+            return;
+        }
+        stage.setWidth(Math.min(stage.getWidth(), screen.getWidth()));
+        stage.setHeight(Math.min(stage.getHeight(), screen.getHeight()));
+        stage.setX(screen.getMinX() + Math.max(0, (screen.getWidth() - stage.getWidth()) / 2));
+        stage.setY(screen.getMinY() + Math.max(0, (screen.getHeight() - stage.getHeight()) / 2));
     }
 
     /** Puts a workbench for this view model on the stage (also used by tests and the screenshot command). */

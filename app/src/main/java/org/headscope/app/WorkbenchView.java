@@ -1,6 +1,7 @@
 package org.headscope.app;
 
 import java.io.File;
+import java.util.List;
 
 import javafx.geometry.Insets;
 import javafx.geometry.Orientation;
@@ -22,6 +23,8 @@ import org.headscope.app.ablation.AblationView;
 import org.headscope.app.attention.AttentionView;
 import org.headscope.app.attention.HeadGridView;
 import org.headscope.app.attention.ImagePane;
+import org.headscope.app.attention.OutputStrip;
+import org.headscope.app.attention.ScoreHeatmap;
 import org.headscope.app.attention.TokenStrip;
 import org.headscope.app.model.ModelBar;
 import org.headscope.app.redistribution.RedistributionView;
@@ -33,8 +36,10 @@ import org.headscope.app.util.MessageBar;
 import org.headscope.app.util.StatusBar;
 
 /**
- * The window's content: menus and model bar, prompt and token strip on top; the chosen head's map on the left;
- * the head grid and the panels on the right; messages and the task status at the bottom. Dropping a model file
+ * The window's content: menus, model bar, prompt and the output strip (the model's answer) on top; below them, in
+ * resizable split panes whose positions are remembered, the token strip (scrolling inside its own region), the
+ * chosen head's map (filling its pane), the head grid with the active score's heat map, and the panels; messages
+ * and the task status at the bottom. Dropping a model file
  * or folder anywhere opens it.
  */
 public final class WorkbenchView extends BorderPane {
@@ -43,6 +48,9 @@ public final class WorkbenchView extends BorderPane {
     private final HeadGridView grid;
     private final TabPane panels = new TabPane();
     private final MenuBar menus = new MenuBar();
+    private final SplitPane outer = new SplitPane();
+    private final SplitPane center = new SplitPane();
+    private final SplitPane right = new SplitPane();
 
     public WorkbenchView(WorkbenchViewModel vm) {
         this.vm = vm;
@@ -67,24 +75,38 @@ public final class WorkbenchView extends BorderPane {
         imagePane.visibleProperty().bind(javafx.beans.binding.Bindings.createBooleanBinding(() -> vm.models().loadedProperty().get() != null
                 && vm.models().loadedProperty().get().model().vision().isPresent(), vm.models().loadedProperty()));
         imagePane.managedProperty().bind(imagePane.visibleProperty());
-        VBox promptArea = new VBox(promptBar, strip);
-        HBox.setHgrow(promptArea, Priority.ALWAYS);
-        HBox promptRow = new HBox(8, promptArea, imagePane);
-        promptRow.setPadding(new Insets(0, 8, 0, 0));
-        setTop(new VBox(menus, modelBar, promptRow));
+        ScrollPane stripScroll = new ScrollPane(strip);
+        stripScroll.setId("strip-scroll");
+        stripScroll.setFitToWidth(true);
+        stripScroll.setHbarPolicy(ScrollPane.ScrollBarPolicy.NEVER);
+        stripScroll.setMinHeight(28);
+        HBox.setHgrow(stripScroll, Priority.ALWAYS);
+        HBox stripRow = new HBox(8, stripScroll);
+        stripRow.setPadding(new Insets(0, 8, 0, 0));
+        stripRow.setMinHeight(28);
+        OutputStrip output = new OutputStrip(vm.attention(), id -> {
+            var lm = vm.models().current();
+            return lm == null ? Long.toString(id) : lm.model().tokenizer().map(t -> t.tokenString(id)).orElse(Long.toString(id));
+        });
+        setTop(new VBox(menus, modelBar, promptBar, output));
 
-        attentionView = new AttentionView(vm.attention());
+        attentionView = new AttentionView(vm.attention(), () -> vm.models().titleProperty().get());
         grid = new HeadGridView(vm.attention(), vm.ablation().heads(), vm.ablation()::toggle);
         Label gridLegend = new Label();
         gridLegend.setId("grid-legend");
         gridLegend.getStyleClass().add("grid-legend");
         gridLegend.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() -> grid.scoresProperty().get() == null
                 ? "Click a head to show it; right-click to toggle its ablation."
-                : "Frames coloured by " + grid.scoresProperty().get().name() + " (viridis, low to high)", grid.scoresProperty()));
-        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, grid));
+                : "Scores: " + grid.scoresProperty().get().name() + " (heat map on the right; frames: selected orange, ablated red dashed)",
+                grid.scoresProperty()));
+        gridLegend.setWrapText(true);
+        ScoreHeatmap scoreMap = new ScoreHeatmap(vm.attention());
+        scoreMap.scoresProperty().bind(grid.scoresProperty());
+        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, new HBox(12, imagePane, grid, scoreMap)));
         gridScroll.setPadding(new Insets(6));
         panels.setId("panels");
         panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
+        panels.setMinHeight(120);
         addPanel("Ablation", new AblationView(vm.ablation(), vm.attention()));
         for (ScanViewModel scan : vm.scans()) {
             if (vm.laterScans().contains(scan)) {
@@ -97,7 +119,7 @@ public final class WorkbenchView extends BorderPane {
                 vhr.setId("apply-vhr");
                 vhr.disableProperty().bind(scan.reportProperty().isNull());
                 vhr.setOnAction(e -> vm.applyVhr());
-                panel.getChildren().add(2, vhr);
+                panel.addAction(vhr);
             }
             addPanel(scan.scan().title(), panel);
         }
@@ -107,13 +129,17 @@ public final class WorkbenchView extends BorderPane {
                     vm.messageProperty()::set));
         }
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
-        SplitPane right = new SplitPane(gridScroll, panels);
+        right.getItems().setAll(gridScroll, panels);
+        right.setId("right-split");
         right.setOrientation(Orientation.VERTICAL);
-        right.setDividerPositions(0.5);
-        SplitPane center = new SplitPane(attentionView, right);
+        center.getItems().setAll(attentionView, right);
         center.setId("main-split");
-        center.setDividerPositions(0.5);
-        setCenter(center);
+        outer.getItems().setAll(stripRow, center);
+        outer.setId("outer-split");
+        outer.setOrientation(Orientation.VERTICAL);
+        SplitPane.setResizableWithParent(stripRow, false);
+        restoreDividers();
+        setCenter(outer);
         setBottom(new VBox(new MessageBar(vm.messageProperty()), new StatusBar(vm.executor())));
 
         ExportMenu exports = new ExportMenu(this);
@@ -134,6 +160,79 @@ public final class WorkbenchView extends BorderPane {
             e.setDropCompleted(ok);
             e.consume();
         });
+    }
+
+    /** Divider positions as last left (settings), else a layout that leaves the map at least 400 px at 1366 x 768. */
+    private void restoreDividers() {
+        var settings = vm.settings();
+        outer.setDividerPositions(clampDivider(settings.number("split.strip", 0.12)));
+        center.setDividerPositions(clampDivider(settings.number("split.main", 0.47)));
+        right.setDividerPositions(clampDivider(settings.number("split.right", 0.30)));
+        listen(outer, "split.strip");
+        listen(center, "split.main");
+        listen(right, "split.right");
+    }
+
+    private static double clampDivider(double v) {
+        return Double.isFinite(v) ? Math.max(0.05, Math.min(0.95, v)) : 0.5;
+    }
+
+    private void listen(SplitPane split, String key) {
+        split.getDividers().getFirst().positionProperty().addListener((o, a, b) -> vm.settings().put(key, b.doubleValue()));
+    }
+
+    /** The attention map on screen as an SVG figure (title, axis titles, labelled tokens, colour bar and its label). */
+    public String mapSvg() {
+        var hv = attentionView.heatmap();
+        var a = vm.attention();
+        var run = a.runProperty().get();
+        var map = a.currentMap();
+        if (run == null || map == null) {
+            throw new IllegalStateException("nothing has run yet");
+        }
+        return org.headscope.app.report.Svg.attentionMap(hv.title(), run.tokens().strings(), map, a.scaleProperty().get(), run.causal(),
+                hv.labelledTokens(Math.max(map.dim(0), map.dim(1)), Math.max(1, Math.min(24, 560.0 / Math.max(map.dim(0), map.dim(1))))),
+                hv.legendLabel());
+    }
+
+    /** The active panel's score as a layers x heads SVG heat map with its colour bar. */
+    public String scoresSvg() {
+        var s = grid.scoresProperty().get();
+        var run = vm.attention().runProperty().get();
+        if (s == null || run == null) {
+            throw new IllegalStateException("the selected panel has no per-head score yet: run it first");
+        }
+        return org.headscope.app.report.Svg.scoreHeatmap(vm.models().titleProperty().get() + " \u00b7 " + s.name(), s, run.layers(), run.heads());
+    }
+
+    /** The selected panel's curve (Sink_k by position, accuracy by depth, pruning curve) as SVG. */
+    public String plotSvg() {
+        Tab tab = panels.getSelectionModel().getSelectedItem();
+        var scan = vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
+                .orElseThrow(() -> new IllegalStateException("the selected panel has no plot"));
+        var report = scan.report();
+        var curve = report == null ? null : report.figures().stream().filter(f -> f.kind().equals("curve")).findFirst().orElse(null);
+        if (curve == null) {
+            throw new IllegalStateException("the " + scan.scan().title() + " panel has no plot" + (report == null ? " yet: run it first" : ""));
+        }
+        var titled = new org.headscope.analysis.report.HeadReport.Figure(curve.kind(), vm.models().titleProperty().get() + " \u00b7 " + curve.title(),
+                curve.xLabel(), curve.yLabel(), curve.labels(), curve.series(), curve.values());
+        return org.headscope.app.report.Svg.plot(titled, ScanViewModel.chance(report, curve));
+    }
+
+    /** The strip | main, map | right and grid | panels split panes, in that order. */
+    public List<SplitPane> splits() {
+        return List.of(outer, center, right);
+    }
+
+    /** The panel titles, in tab order. */
+    public List<String> panelTitles() {
+        return panels.getTabs().stream().map(Tab::getText).toList();
+    }
+
+    /** The tab pane of the panels. */
+    public TabPane panels() {
+        return panels;
     }
 
     /** Colours the grid by the selected panel's scores (none for panels without scores). */
@@ -157,7 +256,11 @@ public final class WorkbenchView extends BorderPane {
 
     /** Adds a feature panel as a tab. */
     public void addPanel(String title, javafx.scene.Node content) {
-        Tab tab = new Tab(title, content);
+        ScrollPane scroll = new ScrollPane(content);
+        scroll.setFitToWidth(true);
+        scroll.setFitToHeight(true);
+        scroll.getStyleClass().add("panel-scroll");
+        Tab tab = new Tab(title, scroll);
         tab.setId("tab-" + title.toLowerCase(java.util.Locale.ROOT).replace(' ', '-'));
         panels.getTabs().add(tab);
     }

@@ -87,10 +87,42 @@ public final class WorkbenchViewModel implements AutoCloseable {
                 visionImage.set(now == null ? "" : now);
             }
         });
+        // state that matches the model on screen: a model switch clears the run, every result and the banner; a run of
+        // another prompt clears the results made with the old prompt
+        models.loadedProperty().addListener((o, before, now) -> {
+            if (before != now) {
+                attention.clearRun();
+                message.set(null);
+            }
+        });
+        attention.runPromptProperty().addListener((o, before, now) -> {
+            if (now == null) {
+                return;
+            }
+            for (ScanViewModel s : scans) {
+                if (s.scan().usesPrompt() && s.report() != null && !now.equals(s.reportPrompt())) {
+                    s.clear();
+                }
+            }
+            if (redistribution.resultProperty().get() != null && !now.equals(redistribution.resultPrompt())) {
+                redistribution.clear();
+            }
+        });
         attention.promptProperty().set(settings.string("prompt", AttentionViewModel.SAMPLE_PROMPT));
         attention.scaleProperty().set(ColourScale.valueOf(settings.string("scale", ColourScale.LINEAR.name())));
         attention.scaleProperty().addListener((o, a, b) -> settings.put("scale", b.name()));
         attention.runProperty().addListener((o, a, r) -> settings.put("prompt", attention.promptProperty().get()));
+    }
+
+    /** The titles of the built-in panels, in tab order (the screenshot command checks --panel against them). */
+    public static List<String> builtInPanels() {
+        List<String> titles = new ArrayList<>();
+        titles.add("Ablation");
+        for (Scan s : List.of(new HeadProfileScan(), new SinksScan(), new SweepScan(), new RetrievalHeadsScan(), new VisionScan())) {
+            titles.add(s.title());
+        }
+        titles.add("Redistribution");
+        return titles;
     }
 
     /** The first persisted setting this workbench cannot apply, or null when all can. */
@@ -107,6 +139,12 @@ public final class WorkbenchViewModel implements AutoCloseable {
                 ColourScale.valueOf(sc);
             } catch (IllegalArgumentException e) {
                 return "'scale' is '" + sc + "'; use " + java.util.Arrays.toString(ColourScale.values());
+            }
+        }
+        for (String key : List.of("split.strip", "split.main", "split.right")) {
+            Object v = all.get(key);
+            if (v != null && !(v instanceof Number n && n.doubleValue() >= 0 && n.doubleValue() <= 1)) {
+                return "'" + key + "' is " + v + ", not a divider position between 0 and 1";
             }
         }
         for (String key : List.of("width", "height")) {

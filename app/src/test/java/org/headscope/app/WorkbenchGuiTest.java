@@ -330,12 +330,22 @@ class WorkbenchGuiTest {
                         List.of(), List.of()), null, org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER);
         String shown = robot.lookup("#redistribution-summary").queryAs(Label.class).getText();
         assertTrue(shown.endsWith(String.format(Locale.ROOT, "output cosine distance %.6f", direct.cosine())), shown + " vs " + direct.cosine());
+        // before and after share one scale, from 0 to the larger maximum of the two maps
+        var view = (org.headscope.app.redistribution.RedistributionView) robot.lookup("#panel-redistribution").query();
+        double top = view.sharedRange()[1];
         Image after = WaitForAsyncUtils.asyncFx(() -> Png.snapshot(robot.lookup("#redistribution-after").query(), 1)).get();
         FloatTensor expected = direct.after().get(2).slice(3);
+        double max = 0;
+        for (FloatTensor m : List.of(expected, direct.before().get(2).slice(3))) {
+            for (float v : m.data()) {
+                max = Math.max(max, v);
+            }
+        }
+        assertEquals(max, top, 1e-6);
         int cell = (int) after.getWidth() / expected.dim(1);
         for (int q = 0; q < expected.dim(0); q++) {
             double t = Viridis.invert(after.getPixelReader().getArgb(cell / 2, q * cell + cell / 2) & 0xffffff);
-            assertEquals(expected.get(q, 0), t, COLOUR_TOLERANCE, "row " + q);
+            assertEquals(expected.get(q, 0) / top, t, COLOUR_TOLERANCE, "row " + q);
         }
     }
 
@@ -399,13 +409,16 @@ class WorkbenchGuiTest {
             total += a.get(last, 1 + i);
         }
         assertTrue(total > 0.99, "head 0 attends only to the image: " + total);
-        // the overlay's own pixels (on screen they are blended over the photo at 70% opacity)
+        // the overlay's own pixels (on screen they are blended over the photo at the slider's opacity), on the scale
+        // shared by every head for this query
+        double top = robot.lookup("#image-pane").queryAs(org.headscope.app.attention.ImagePane.class).scaleMax();
+        assertTrue(top >= max - 1e-6, "the shared scale reaches at least this head's brightest patch");
         Image overlay = robot.lookup("#image-attention").queryAs(javafx.scene.image.ImageView.class).getImage();
         int cell = (int) overlay.getWidth() / 2;
         for (int r = 0; r < 2; r++) {
             for (int c = 0; c < 2; c++) {
                 double t = Viridis.invert(overlay.getPixelReader().getArgb(c * cell + cell / 2, r * cell + cell / 2) & 0xffffff);
-                assertEquals(a.get(last, 1 + 2 * r + c) / max, t, COLOUR_TOLERANCE, "patch " + r + "," + c);
+                assertEquals(a.get(last, 1 + 2 * r + c) / top, t, COLOUR_TOLERANCE, "patch " + r + "," + c);
             }
         }
         String caption = robot.lookup("#image-caption").queryAs(Label.class).getText();

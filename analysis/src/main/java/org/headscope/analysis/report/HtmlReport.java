@@ -15,13 +15,16 @@ final class HtmlReport {
 
     static String render(HeadReport r) {
         StringBuilder b = new StringBuilder();
+        String model = r.provenance() == null ? "" : r.provenance().model();
+        String heading = r.analysis() + (model == null || model.isBlank() ? "" : " \u00b7 " + model);
         b.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>HeadScope · ")
-                .append(esc(r.analysis())).append("</title><style>")
+                .append(esc(heading)).append("</title><style>")
                 .append("body{font-family:system-ui,sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:12px}")
                 .append("td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#f3f3f3}")
                 .append("figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}.kv td{text-align:left}")
                 .append("</style></head><body>");
-        b.append("<h1>").append(esc(r.analysis())).append("</h1>");
+        b.append("<h1>").append(esc(heading)).append("</h1>");
+        headlines(b, r);
         b.append("<h2>Provenance</h2><table class=\"kv\">");
         Provenance p = r.provenance();
         row(b, "model", p.model());
@@ -51,7 +54,7 @@ final class HtmlReport {
             switch (f.kind()) {
                 case "heatmap" -> heatmap(b, f);
                 case "bars" -> bars(b, f);
-                default -> curve(b, f);
+                default -> curve(b, f, chance(r, f));
             }
             b.append("</figure>");
         }
@@ -95,6 +98,74 @@ final class HtmlReport {
         return b.append("</body></html>").toString();
     }
 
+    /** Sections the page shows elsewhere or that are too long for a headline table (they stay in the JSON). */
+    private static final java.util.Set<String> NOT_HEADLINES = java.util.Set.of("selection_notes", "departures", "chance_levels");
+
+    /**
+     * The report's headline results first, in words and numbers: every scalar section, the entries of map sections
+     * (the "summary" of answers and totals) and short lists, as tables; long series are named with their length.
+     */
+    static void headlines(StringBuilder b, HeadReport r) {
+        StringBuilder rows = new StringBuilder();
+        StringBuilder tables = new StringBuilder();
+        for (Map.Entry<String, Object> e : r.sections().entrySet()) {
+            String k = e.getKey();
+            Object v = e.getValue();
+            if (NOT_HEADLINES.contains(k)) {
+                continue;
+            }
+            if (v instanceof Map<?, ?> m) {
+                boolean scalars = m.values().stream().allMatch(HtmlReport::scalar);
+                if (scalars) {
+                    m.forEach((mk, mv) -> rows.append("<tr><th>").append(esc(k + "." + mk)).append("</th><td>")
+                            .append(esc(format(mv))).append("</td></tr>"));
+                } else {
+                    rows.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(String.valueOf(m))).append("</td></tr>");
+                }
+            } else if (scalar(v)) {
+                rows.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(format(v))).append("</td></tr>");
+            } else if (v instanceof List<?> list) {
+                if (!list.isEmpty() && list.stream().allMatch(x -> x instanceof Map<?, ?>) && list.size() <= 24) {
+                    tables.append("<h3>").append(esc(k)).append("</h3><table><tr>");
+                    Map<?, ?> first = (Map<?, ?>) list.getFirst();
+                    first.keySet().forEach(c -> tables.append("<th>").append(esc(String.valueOf(c))).append("</th>"));
+                    tables.append("</tr>");
+                    for (Object x : list) {
+                        tables.append("<tr>");
+                        first.keySet().forEach(c -> tables.append("<td>").append(esc(format(((Map<?, ?>) x).get(c)))).append("</td>"));
+                        tables.append("</tr>");
+                    }
+                    tables.append("</table>");
+                } else if (list.stream().allMatch(HtmlReport::scalar) && list.size() <= 24) {
+                    rows.append("<tr><th>").append(esc(k)).append("</th><td>")
+                            .append(esc(String.join(", ", list.stream().map(HtmlReport::format).toList()))).append("</td></tr>");
+                } else {
+                    rows.append("<tr><th>").append(esc(k)).append("</th><td>").append(list.size()).append(" entries (in report.json)</td></tr>");
+                }
+            }
+        }
+        if (rows.isEmpty() && tables.isEmpty()) {
+            return;
+        }
+        b.append("<h2>Headline results</h2>");
+        if (!rows.isEmpty()) {
+            b.append("<table class=\"kv\">").append(rows).append("</table>");
+        }
+        b.append(tables);
+    }
+
+    private static boolean scalar(Object v) {
+        return v == null || v instanceof Number || v instanceof String || v instanceof Boolean;
+    }
+
+    /** The chance level a report gives for a figure (section "chance_levels", by figure title), or null. */
+    static Double chance(HeadReport r, HeadReport.Figure f) {
+        if (r.sections().get("chance_levels") instanceof Map<?, ?> m && m.get(f.title()) instanceof Number n) {
+            return n.doubleValue();
+        }
+        return null;
+    }
+
     /** A section holding sentences, as a bulleted list under a heading; nothing when absent or empty. */
     private static void list(StringBuilder b, String title, Object section) {
         if (section instanceof List<?> items && !items.isEmpty()) {
@@ -118,17 +189,27 @@ final class HtmlReport {
                 }
             }
         }
+        boolean signed = min < 0 && max > 0;
+        if (signed) {
+            double m = Math.max(-min, max);
+            min = -m;
+            max = m;
+        } else if (min >= 0) {
+            min = 0;
+        } else {
+            max = Math.max(max, 0);
+        }
         int cell = Math.max(8, Math.min(28, 640 / Math.max(1, cols)));
         int left = 40;
         int top = 16;
         b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">",
-                left + cols * cell + 90, top + rows * cell + 30));
+                left + cols * cell + 90, top + rows * cell + 36));
         for (int r = 0; r < rows; r++) {
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">L%d</text>",
                     left - 4, top + r * cell + cell / 2 + 4, r));
             for (int c = 0; c < cols; c++) {
                 Double x = v.get(r).get(c);
-                String fill = x == null || x.isNaN() ? "#eee" : Viridis.hex(max > min ? (x - min) / (max - min) : 0.5);
+                String fill = x == null || x.isNaN() ? "#eee" : colour(max > min ? (x - min) / (max - min) : 0.5, signed);
                 b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>L%d H%d: %s</title></rect>",
                         left + c * cell, top + r * cell, cell, cell, fill, r, c, x == null ? "n/a" : format(x)));
             }
@@ -140,29 +221,67 @@ final class HtmlReport {
         int lx = left + cols * cell + 12;
         for (int i = 0; i < 10; i++) {
             b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"%d\" fill=\"%s\"/>",
-                    lx, top + (9 - i) * Math.max(1, rows * cell / 10), Math.max(1, rows * cell / 10), Viridis.hex(i / 9.0)));
+                    lx, top + (9 - i) * Math.max(1, rows * cell / 10), Math.max(1, rows * cell / 10), colour(i / 9.0, signed)));
         }
+        if (signed) {
+            b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">0</text>", lx + 16, top + rows * cell / 2 + 4));
+        }
+        String label = (f.series().isEmpty() ? "" : f.series().getFirst()) + (signed ? " (blue < 0 < red)" : "");
+        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", left, top + rows * cell + 26, esc(label)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + 8, format(max)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + rows * cell, format(min)));
         b.append("</svg>");
     }
 
+    /** Viridis for one-signed values; for signed ones a blue-white-red map with white at the middle (0). */
+    static String colour(double t, boolean signed) {
+        if (!signed) {
+            return Viridis.hex(t);
+        }
+        double u = Math.max(0, Math.min(1, t)) * 2 - 1;
+        int r;
+        int g;
+        int bl;
+        if (u < 0) {
+            double a = -u;
+            r = (int) Math.round(247 + (33 - 247) * a);
+            g = (int) Math.round(247 + (102 - 247) * a);
+            bl = (int) Math.round(247 + (172 - 247) * a);
+        } else {
+            r = (int) Math.round(247 + (178 - 247) * u);
+            g = (int) Math.round(247 + (24 - 247) * u);
+            bl = (int) Math.round(247 + (43 - 247) * u);
+        }
+        return String.format("#%02x%02x%02x", r, g, bl);
+    }
+
     private static void bars(StringBuilder b, HeadReport.Figure f) {
         List<Double> v = f.values().isEmpty() ? List.of() : f.values().get(0);
         double max = v.stream().filter(x -> !x.isNaN()).mapToDouble(Double::doubleValue).map(Math::abs).max().orElse(1);
+        boolean anyNegative = v.stream().anyMatch(x -> x < 0);
         int bar = 14;
-        b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"620\" height=\"%d\">", v.size() * (bar + 4) + 10));
+        double span = anyNegative ? 220 : 440;
+        double zero = anyNegative ? 66 + 220 : 66;
+        b.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"620\" height=\"%d\">", v.size() * (bar + 4) + 28));
         for (int i = 0; i < v.size(); i++) {
-            double w = max == 0 ? 0 : Math.abs(v.get(i)) / max * 440;
+            double x = v.get(i).isNaN() ? 0 : v.get(i);
+            double w = max == 0 ? 0 : Math.abs(x) / max * span;
+            double from = x < 0 ? zero - w : zero;
             b.append(String.format(Locale.ROOT, "<text x=\"60\" y=\"%d\" font-size=\"11\" text-anchor=\"end\">%s</text>", i * (bar + 4) + 12,
                     esc(f.labels().get(i))));
-            b.append(String.format(Locale.ROOT, "<rect x=\"66\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#3b6ea5\"/>", i * (bar + 4), w, bar));
-            b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">%s</text>", 70 + w, i * (bar + 4) + 12, format(v.get(i))));
+            b.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>", from, i * (bar + 4), w, bar,
+                    x < 0 ? "#2166ac" : "#b2182b"));
+            String shown = (x > 0 ? "+" : "") + format(v.get(i));
+            b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"%s\">%s</text>",
+                    x < 0 ? from - 4 : from + w + 4, i * (bar + 4) + 12, x < 0 ? "end" : "start", esc(shown)));
         }
+        b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" stroke=\"#555\"/>", zero, zero, v.size() * (bar + 4)));
+        b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s (0 at the line; ranked by signed value)</text>",
+                zero + (anyNegative ? 0 : 120), v.size() * (bar + 4) + 16, esc(f.yLabel())));
         b.append("</svg>");
     }
 
-    private static void curve(StringBuilder b, HeadReport.Figure f) {
+    private static void curve(StringBuilder b, HeadReport.Figure f, Double chance) {
         int w = 560;
         int h = 260;
         int pad = 40;
@@ -176,6 +295,18 @@ final class HtmlReport {
                 }
             }
         }
+        if (chance != null) {
+            min = Math.min(min, chance);
+            max = Math.max(max, chance);
+        }
+        // accuracies, shares and rates are drawn from 0 (and shares up to 1), so a small change does not look large
+        if (min >= 0) {
+            min = 0;
+            String y = (f.yLabel() + " " + f.title()).toLowerCase(Locale.ROOT);
+            if (max <= 1 && (y.contains("accuracy") || y.contains("share") || y.contains("fraction"))) {
+                max = 1;
+            }
+        }
         if (max <= min) {
             max = min + 1;
         }
@@ -186,6 +317,13 @@ final class HtmlReport {
         b.append(String.format(Locale.ROOT, "<text x=\"4\" y=\"16\" font-size=\"10\">%s</text><text x=\"4\" y=\"%d\" font-size=\"10\">%s</text>",
                 format(max), h, format(min)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\">%s</text>", (w + pad) / 2, h + 30, esc(f.xLabel())));
+        b.append(String.format(Locale.ROOT, "<text x=\"12\" y=\"%d\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 12 %d)\">%s</text>",
+                h / 2, h / 2, esc(f.yLabel())));
+        if (chance != null) {
+            double cy = h - (chance - min) / (max - min) * (h - 10);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#9e9e9e\" stroke-dasharray=\"4 3\"/>"
+                    + "<text x=\"%d\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\" fill=\"#777\">chance %s</text>", pad, cy, w, cy, w, cy - 2, format(chance)));
+        }
         for (int s = 0; s < f.values().size(); s++) {
             List<Double> ys = f.values().get(s);
             StringBuilder pts = new StringBuilder();

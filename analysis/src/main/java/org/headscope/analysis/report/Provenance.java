@@ -22,7 +22,10 @@ public record Provenance(String model, String modelSha256, String producer, long
     }
 
     public static Provenance of(HookedModel model, String prompt, Map<String, String> metricVersions) {
-        return new Provenance(model.model().path().getFileName().toString(), model.model().sha256(), model.model().producer(),
+        String file = model.model().path().getFileName().toString();
+        String name = model.manifest() == null ? null : model.manifest().name();
+        String shown = name == null || name.isBlank() || name.equals(file) ? file : name + " (" + file + ")";
+        return new Provenance(shown, model.model().sha256(), model.model().producer(),
                 model.model().opset(), model.device().toString(), "float32",
                 model.tokenizer().map(t -> t.file().getFileName().toString()).orElse("none (token ids given)"),
                 prompt, TOOL_VERSION, Instant.now().toString(), Map.copyOf(metricVersions));

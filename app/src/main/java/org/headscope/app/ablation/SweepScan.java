@@ -43,11 +43,30 @@ public final class SweepScan implements Scan {
     }
 
     @Override
+    public java.util.Set<String> perModelParameters() {
+        return java.util.Set.of("target");
+    }
+
+    @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
         AblationScan.Mode mode = AblationScan.Mode.parse(v.string("mode"));
         AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));
         HsTokenizer tk = model.requireTokenizer();
-        AblationScan.Target target = AblationScan.Target.of(tk.encode(prompt).ids(), tk.encodePlain(v.text().get("target")));
+        long[] promptIds = tk.encode(prompt).ids();
+        long[] targetIds = tk.encodePlain(v.text().get("target"));
+        Integer max = model.manifest().maxLength();
+        if (max != null && promptIds.length + targetIds.length > max) {
+            throw new org.headscope.hooks.ModelException("The prompt (" + promptIds.length + " tokens) and the target continuation ("
+                    + targetIds.length + ") make " + (promptIds.length + targetIds.length) + " tokens; " + model.manifest().name()
+                    + " takes at most " + max + ".", "Shorten the prompt by " + (promptIds.length + targetIds.length - max)
+                    + " tokens or the target, then run the sweep again.");
+        }
+        if (max != null && promptIds.length + params.generateTokens() > max) {
+            throw new org.headscope.hooks.ModelException("The sweep generates " + params.generateTokens() + " tokens after the prompt ("
+                    + promptIds.length + " tokens); " + model.manifest().name() + " takes at most " + max + ".",
+                    "Shorten the prompt by " + (promptIds.length + params.generateTokens() - max) + " tokens, then run the sweep again.");
+        }
+        AblationScan.Target target = AblationScan.Target.of(promptIds, targetIds);
         AblationScan.MeanOutputs means = mode == AblationScan.Mode.MEAN
                 ? AblationScan.meanOutputs(model, ProbeTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
                         .stream().map(s -> tk.encode(s).ids()).toList(), cancel)

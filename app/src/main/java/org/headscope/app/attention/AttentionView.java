@@ -20,7 +20,12 @@ public final class AttentionView extends BorderPane {
     private final HeatmapView heatmap;
 
     public AttentionView(AttentionViewModel vm) {
-        heatmap = new HeatmapView(vm);
+        this(vm, () -> "");
+    }
+
+    /** {@code modelName} names the open model in the map's title. */
+    public AttentionView(AttentionViewModel vm, java.util.function.Supplier<String> modelName) {
+        heatmap = new HeatmapView(vm, modelName);
         Spinner<Integer> layer = new Spinner<>(new SpinnerValueFactory.IntegerSpinnerValueFactory(0, 999, 0));
         Spinner<Integer> head = new Spinner<>(new SpinnerValueFactory.IntegerSpinnerValueFactory(0, 999, 0));
         layer.setId("layer-spinner");
@@ -51,7 +56,7 @@ public final class AttentionView extends BorderPane {
             }
         });
         vm.scaleProperty().addListener((o, a, b) -> (b == ColourScale.LOG ? log : linear).setSelected(true));
-        CheckBox after = new CheckBox("after ablation");
+        CheckBox after = new CheckBox("after edit");
         after.setId("show-ablated");
         after.selectedProperty().bindBidirectional(vm.showAblatedProperty());
         after.disableProperty().bind(javafx.beans.binding.Bindings.createBooleanBinding(
@@ -60,10 +65,28 @@ public final class AttentionView extends BorderPane {
         Button zoomIn = new Button("+");
         zoomOut.setOnAction(e -> heatmap.setZoom(heatmap.zoom() / 1.5));
         zoomIn.setOnAction(e -> heatmap.setZoom(heatmap.zoom() * 1.5));
+        CheckBox rowBars = new CheckBox("last row");
+        rowBars.setId("show-last-row");
+        rowBars.setTooltip(new javafx.scene.control.Tooltip("The last query's attention over every key as bars under the map"));
+        rowBars.selectedProperty().bindBidirectional(heatmap.showLastRowProperty());
+        Button fit = new Button("Fit");
+        fit.setId("zoom-fit");
+        fit.setOnAction(e -> heatmap.setZoom(1));
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
-        HBox bar = new HBox(6, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, grow,
-                new Label("Zoom"), zoomOut, zoomIn);
+        zoomOut.setTooltip(new javafx.scene.control.Tooltip("Zoom out"));
+        zoomIn.setTooltip(new javafx.scene.control.Tooltip("Zoom in"));
+        fit.setTooltip(new javafx.scene.control.Tooltip("Fit the map to its pane"));
+        layer.setPrefWidth(62);
+        head.setPrefWidth(62);
+        HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
+                zoomOut, zoomIn, fit);
+        // the short labels and the scale toggles keep their text; the check boxes and the spacer give way first
+        bar.getChildren().forEach(n -> {
+            if (n instanceof Label || n instanceof ToggleButton) {
+                ((Region) n).setMinWidth(Region.USE_PREF_SIZE);
+            }
+        });
         bar.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
         bar.setPadding(new Insets(4));
         setTop(bar);

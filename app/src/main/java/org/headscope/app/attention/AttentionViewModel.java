@@ -41,7 +41,14 @@ public final class AttentionViewModel {
     private final BooleanProperty showAblated = new SimpleBooleanProperty(false);
     private final IntegerProperty hoveredToken = new SimpleIntegerProperty(-1);
     private final ReadOnlyObjectWrapper<AttentionRun> run = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<NeedleAnswer> answer = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<String> runPrompt = new ReadOnlyObjectWrapper<>();
+    private boolean[] needle = new boolean[0];
     private Supplier<Ablator> ablator = () -> Ablator.NONE;
+
+    /** One prompt run with what the output strip shows beside it. */
+    private record Outcome(AttentionRun run, NeedleAnswer answer, boolean[] needle) {
+    }
 
     public AttentionViewModel(TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
         this.executor = executor;
@@ -67,11 +74,24 @@ public final class AttentionViewModel {
             HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), text);
             boolean withImage = lm.model().vision().isPresent() && image != null && !image.isBlank();
             PromptInput input = PromptInput.of(lm.model(), tokens, withImage ? PromptInput.readImage(image) : null);
-            return AttentionRunner.run(lm.model(), lm.source(), input, a.intervention(lm.model(), input, cancel), cancel);
-        }).onSuccess(r -> {
+            var edit = a.intervention(lm.model(), input, cancel);
+            AttentionRun r = AttentionRunner.run(lm.model(), lm.source(), input, edit, cancel);
+            boolean[] mask = org.headscope.analysis.Needle.tokensInside(text, tokens.spans(), BundledNeedles.get());
+            NeedleAnswer answer = null;
+            var needleFound = NeedleAnswer.find(text, BundledNeedles.get());
+            if (needleFound != null && r.cleanOutput().kind() == OutputSummary.Kind.NEXT_TOKEN && input.patches() == null) {
+                progress.update(9, 10, "Generating the needle answer");
+                answer = NeedleAnswer.generate(lm.model(), needleFound, tokens.ids(), edit, cancel);
+            }
+            return new Outcome(r, answer, mask);
+        }).onSuccess(o -> {
+            AttentionRun r = o.run();
             layer.set(Math.min(layer.get(), r.layers() - 1));
             head.set(Math.min(head.get(), r.heads() - 1));
             hoveredToken.set(-1);
+            needle = o.needle();
+            answer.set(o.answer());
+            runPrompt.set(text);
             run.set(r);
             then.run();
         }).onFailure(e -> messages.accept(Message.of("Running the prompt", e)))
@@ -103,6 +123,29 @@ public final class AttentionViewModel {
         String[] s = r.tokens().strings();
         return String.format(Locale.ROOT, "L%d H%d  query %d '%s' \u2192 key %d '%s': %.4f", layer.get(), head.get(), query,
                 s[query], key, s[key], m.get(query, key));
+    }
+
+    /** The greedy answer of the needle episode on screen (null when the prompt is not one). */
+    public ReadOnlyObjectProperty<NeedleAnswer> answerProperty() {
+        return answer.getReadOnlyProperty();
+    }
+
+    /** The prompt text of the run on screen. */
+    public ReadOnlyObjectProperty<String> runPromptProperty() {
+        return runPrompt.getReadOnlyProperty();
+    }
+
+    /** Which tokens of the run on screen belong to a bundled needle sentence. */
+    public boolean[] needleMask() {
+        return needle.clone();
+    }
+
+    /** Forgets the run on screen (another model was opened). */
+    public void clearRun() {
+        answer.set(null);
+        needle = new boolean[0];
+        runPrompt.set(null);
+        run.set(null);
     }
 
     /** The image file shown with the prompt to vision-language models (empty: none). */

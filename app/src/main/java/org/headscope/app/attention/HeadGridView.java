@@ -14,7 +14,6 @@ import javafx.scene.image.ImageView;
 import javafx.scene.input.MouseButton;
 import javafx.scene.layout.GridPane;
 import javafx.scene.layout.StackPane;
-import org.headscope.analysis.report.Viridis;
 import org.headscope.hooks.Intervention.Head;
 
 /**
@@ -115,8 +114,8 @@ public final class HeadGridView extends GridPane {
             boolean selected = head.layer() == vm.layerProperty().get() && head.head() == vm.headProperty().get();
             node.pseudoClassStateChanged(javafx.css.PseudoClass.getPseudoClass("selected"), selected);
             node.pseudoClassStateChanged(javafx.css.PseudoClass.getPseudoClass("ablated"), toggled.contains(head));
-            double t = s == null ? Double.NaN : s.position(head);
-            node.setStyle(Double.isNaN(t) ? "" : "-fx-background-color: " + Viridis.hex(t) + ";");
+            String colour = s == null ? null : s.hex(head);
+            node.setStyle(colour == null ? "" : "-fx-background-color: " + colour + ";");
         }
     }
 }

@@ -68,6 +68,49 @@ public final class HeatmapImages {
         return wrap(pixels, w, h);
     }
 
+    /**
+     * A [T,K] map on a given linear range [lo, hi] of viridis (one range for figures compared side by side, so the
+     * same colour means the same value in both); masked keys of causal models as {@link #MASKED}.
+     */
+    public static WritableImage renderRange(FloatTensor map, int cell, double lo, double hi, boolean causal) {
+        return renderWith(map, cell, causal, v -> 0xff000000 | org.headscope.analysis.report.Viridis.rgb(hi > lo ? (v - lo) / (hi - lo) : 0));
+    }
+
+    /** A signed [T,K] map (e.g. after - before) on the diverging map, 0 white, symmetric over [-maxAbs, maxAbs]. */
+    public static WritableImage renderSigned(FloatTensor map, int cell, double maxAbs, boolean causal) {
+        return renderWith(map, cell, causal, v -> 0xff000000 | Diverging.rgb(maxAbs > 0 ? v / maxAbs : 0));
+    }
+
+    private static WritableImage renderWith(FloatTensor map, int cell, boolean causal, java.util.function.DoubleToIntFunction colour) {
+        int rows = map.dim(0);
+        int cols = map.dim(1);
+        int w = cols * cell;
+        int h = rows * cell;
+        int[] pixels = new int[w * h];
+        float[] d = map.data();
+        int past = cols - rows;
+        for (int q = 0; q < rows; q++) {
+            for (int k = 0; k < cols; k++) {
+                int argb = causal && k > q + past ? MASKED : colour.applyAsInt(d[q * cols + k]);
+                for (int y = q * cell; y < (q + 1) * cell; y++) {
+                    java.util.Arrays.fill(pixels, y * w + k * cell, y * w + (k + 1) * cell, argb);
+                }
+            }
+        }
+        return wrap(pixels, w, h);
+    }
+
+    /** The largest value of any of the maps (the top of a shared scale). */
+    public static double max(FloatTensor... maps) {
+        double m = 0;
+        for (FloatTensor t : maps) {
+            for (float v : t.data()) {
+                m = Math.max(m, v);
+            }
+        }
+        return m;
+    }
+
     /** The colour bar: {@code width x height}, bottom = 0, top = 1 on the colour map. */
     public static WritableImage legend(int width, int height, ColourScale scale) {
         int[] pixels = new int[width * height];

@@ -1,69 +1,133 @@
 package org.headscope.app.attention;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+
 import javafx.beans.InvalidationListener;
+import javafx.geometry.Bounds;
 import javafx.geometry.Insets;
 import javafx.geometry.VPos;
+import javafx.scene.Node;
 import javafx.scene.canvas.Canvas;
 import javafx.scene.canvas.GraphicsContext;
 import javafx.scene.control.Label;
 import javafx.scene.control.ScrollPane;
 import javafx.scene.image.ImageView;
 import javafx.scene.layout.BorderPane;
+import javafx.scene.layout.ColumnConstraints;
 import javafx.scene.layout.GridPane;
-import javafx.scene.layout.HBox;
 import javafx.scene.layout.Pane;
+import javafx.scene.layout.Priority;
+import javafx.scene.layout.RowConstraints;
 import javafx.scene.paint.Color;
 import javafx.scene.shape.Rectangle;
 import javafx.scene.text.Font;
+import javafx.scene.text.FontWeight;
 import javafx.scene.text.TextAlignment;
 import org.headscope.hooks.FloatTensor;
 
 /**
- * One head's attention map with token labels (queries down, keys across), a colour legend and a hover readout.
- * The map is one image from {@link HeatmapImages}; zoom changes the cell size and the scroll pane pans. Maps of
- * more than 1024 tokens open as a max-pooled overview, and zooming in brings back one cell per token.
+ * One head's attention map as a figure: a title (model, layer, head, clean or edited), query labels down and key labels
+ * across that stay pinned while the map scrolls and zooms, a colour bar with its label, and a hover readout. The map
+ * fills its pane: the cell size follows the pane, and zoom multiplies it. Maps wider than the pane at one pixel per
+ * token scroll (up to 1024 tokens), longer ones open as a max-pooled overview and zooming in restores one cell per
+ * token. Labels are chosen by importance, not every n-th: the hovered token, the last query, the needle span, the
+ * sinks and the first token first, then evenly spaced tokens where room is left.
  */
 public final class HeatmapView extends BorderPane {
-    private static final double LABEL_SPACE = 96;
-    private static final int FIT = 440;
+    static final double QUERY_SPACE = 74;
+    static final double KEY_SPACE = 54;
+    static final double LEGEND_WIDTH = 64;
+    /** Height of the last query row's bars under the map. */
+    static final double LAST_ROW = 64;
     /** Largest map image side in pixels. */
     private static final int MAX_SIDE = 4096;
+    /** Smallest distance between two labels' centres, in pixels. */
+    static final double LABEL_GAP = 11;
 
     private final AttentionViewModel vm;
+    private final Supplier<String> modelName;
     private final ImageView map = new ImageView();
     private final Canvas queryLabels = new Canvas();
     private final Canvas keyLabels = new Canvas();
+    private final Pane queryClip = new Pane(queryLabels);
+    private final Pane keyClip = new Pane(keyLabels);
     private final Pane overlay = new Pane();
     private final Rectangle hoverRow = highlight();
     private final Rectangle hoverCol = highlight();
-    private final ImageView legend = new ImageView();
-    private final Canvas legendTicks = new Canvas(46, 0);
+    private final Canvas legend = new Canvas(LEGEND_WIDTH, 0);
+    private final Label title = new Label();
+    private final Canvas lastRow = new Canvas();
+    private final Pane lastRowClip = new Pane(lastRow);
+    private final Label lastRowLabel = new Label();
+    private final javafx.beans.property.BooleanProperty showLastRow = new javafx.beans.property.SimpleBooleanProperty(false);
     private final Label readout = new Label(" ");
+    private final ScrollPane scroll;
     private final GridPane figure = new GridPane();
     private double zoom = 1;
     private int cell = 1;
     private int pool = 1;
+    private AttentionRun ratesRun;
+    private double[] rates = new double[0];
 
     public HeatmapView(AttentionViewModel vm) {
+        this(vm, () -> "");
+    }
+
+    /** {@code modelName} names the open model in the title. */
+    public HeatmapView(AttentionViewModel vm, Supplier<String> modelName) {
         this.vm = vm;
+        this.modelName = modelName;
         map.setId("heatmap");
         map.setSmooth(false);
         readout.setId("readout");
         readout.getStyleClass().add("readout");
+        title.setId("heatmap-title");
+        title.getStyleClass().add("figure-title");
         overlay.setMouseTransparent(true);
         overlay.getChildren().addAll(hoverRow, hoverCol);
         Pane mapPane = new Pane(map, overlay);
-        figure.add(keyLabels, 1, 0);
-        figure.add(queryLabels, 0, 1);
-        figure.add(mapPane, 1, 1);
-        HBox legendBox = new HBox(4, legend, legendTicks);
-        legendBox.setPadding(new Insets(LABEL_SPACE, 0, 0, 8));
-        figure.add(legendBox, 2, 0, 1, 2);
-        figure.setPadding(new Insets(6));
-        figure.getStyleClass().add("figure");
-        ScrollPane scroll = new ScrollPane(figure);
+        scroll = new ScrollPane(mapPane);
+        scroll.setId("heatmap-scroll");
         scroll.setPannable(true);
-        setCenter(scroll);
+        scroll.getStyleClass().add("edge-to-edge");
+        Label axes = new Label("keys \u2192\nqueries \u2193");
+        axes.getStyleClass().add("axis-title");
+        axes.setId("heatmap-axes");
+        clip(queryClip);
+        clip(keyClip);
+        queryClip.setMinWidth(QUERY_SPACE);
+        keyClip.setMinHeight(KEY_SPACE);
+        figure.add(axes, 0, 0);
+        figure.add(keyClip, 1, 0);
+        figure.add(queryClip, 0, 1);
+        figure.add(scroll, 1, 1);
+        figure.add(legend, 2, 1);
+        clip(lastRowClip);
+        lastRowClip.setMinHeight(LAST_ROW);
+        lastRowClip.setPrefHeight(LAST_ROW);
+        lastRowLabel.getStyleClass().add("axis-title");
+        lastRowLabel.setWrapText(true);
+        lastRowLabel.setMaxWidth(QUERY_SPACE - 4);
+        lastRow.setId("last-row-bars");
+        figure.add(lastRowLabel, 0, 2);
+        figure.add(lastRowClip, 1, 2);
+        for (Node n : new Node[]{lastRowLabel, lastRowClip}) {
+            n.visibleProperty().bind(showLastRow);
+            n.managedProperty().bind(showLastRow);
+        }
+        showLastRow.addListener(o -> drawLastRow());
+        figure.getColumnConstraints().addAll(new ColumnConstraints(QUERY_SPACE), grow(new ColumnConstraints()), new ColumnConstraints(LEGEND_WIDTH + 6));
+        RowConstraints r0 = new RowConstraints(KEY_SPACE);
+        RowConstraints r1 = new RowConstraints();
+        r1.setVgrow(Priority.ALWAYS);
+        figure.getRowConstraints().addAll(r0, r1, new RowConstraints());
+        figure.setPadding(new Insets(2, 4, 2, 2));
+        figure.getStyleClass().add("figure");
+        setTop(title);
+        setCenter(figure);
         setBottom(readout);
         map.setOnMouseMoved(e -> {
             FloatTensor m = vm.currentMap();
@@ -82,8 +146,31 @@ public final class HeatmapView extends BorderPane {
         vm.headProperty().addListener(redraw);
         vm.scaleProperty().addListener(redraw);
         vm.showAblatedProperty().addListener(redraw);
-        vm.hoveredTokenProperty().addListener(o -> placeHighlight());
+        vm.hoveredTokenProperty().addListener(o -> {
+            placeHighlight();
+            drawLabels();
+        });
+        scroll.viewportBoundsProperty().addListener((o, a, b) -> {
+            if (a == null || Math.abs(a.getWidth() - b.getWidth()) > 0.5 || Math.abs(a.getHeight() - b.getHeight()) > 0.5) {
+                resize();
+            }
+            follow();
+        });
+        scroll.hvalueProperty().addListener(o -> follow());
+        scroll.vvalueProperty().addListener(o -> follow());
         redraw();
+    }
+
+    private static ColumnConstraints grow(ColumnConstraints c) {
+        c.setHgrow(Priority.ALWAYS);
+        return c;
+    }
+
+    private static void clip(Pane p) {
+        Rectangle r = new Rectangle();
+        r.widthProperty().bind(p.widthProperty());
+        r.heightProperty().bind(p.heightProperty());
+        p.setClip(r);
     }
 
     private static Rectangle highlight() {
@@ -95,9 +182,9 @@ public final class HeatmapView extends BorderPane {
         return r;
     }
 
-    /** Multiplies the automatic cell size (1 = fit about 440 px). */
+    /** Multiplies the cell size that fits the pane (1 = the map fills the pane). */
     public void setZoom(double factor) {
-        zoom = Math.max(0.25, Math.min(16, factor));
+        zoom = Math.max(0.25, Math.min(64, factor));
         redraw();
     }
 
@@ -120,76 +207,288 @@ public final class HeatmapView extends BorderPane {
         return map;
     }
 
-    /** The whole figure: labels, map and legend, for export. */
+    /** The scroll pane the map sits in (its viewport is the map's visible area). */
+    public ScrollPane mapScroll() {
+        return scroll;
+    }
+
+    /** The figure as on screen: pinned labels, map and colour bar. */
     public GridPane figure() {
         return figure;
+    }
+
+    /**
+     * The whole figure for export, off-screen: the title, the full map (not only the part scrolled into view) with its
+     * labelled tokens on both axes, the axis titles and the colour bar with its label. Call on the FX thread.
+     */
+    public javafx.scene.layout.Region exportFigure() {
+        FloatTensor m = vm.currentMap();
+        AttentionRun r = vm.runProperty().get();
+        if (m == null || r == null) {
+            throw new IllegalStateException("nothing has run yet");
+        }
+        String[] tokens = r.tokens().strings();
+        int rows = (m.dim(0) + pool - 1) / pool;
+        int cols = (m.dim(1) + pool - 1) / pool;
+        Canvas q = new Canvas(QUERY_SPACE, rows * cell);
+        Canvas k = new Canvas(cols * cell, KEY_SPACE);
+        drawAxis(q.getGraphicsContext2D(), tokens, m.dim(0), true);
+        drawAxis(k.getGraphicsContext2D(), tokens, m.dim(1), false);
+        ImageView image = new ImageView(map.getImage());
+        image.setSmooth(false);
+        double h = Math.max(80, Math.min(260, rows * cell));
+        Canvas bar = new Canvas(LEGEND_WIDTH, h + 16);
+        drawColourBar(bar.getGraphicsContext2D(), vm.scaleProperty().get(), h, legendLabel());
+        Label axes = new Label("keys \u2192\nqueries \u2193");
+        axes.setStyle("-fx-font-size: 10px; -fx-text-fill: #546e7a;");
+        GridPane g = new GridPane();
+        g.add(axes, 0, 0);
+        g.add(k, 1, 0);
+        g.add(q, 0, 1);
+        g.add(image, 1, 1);
+        g.add(bar, 2, 1);
+        Label t = new Label(title());
+        t.setStyle("-fx-font-weight: bold; -fx-font-size: 13px; -fx-padding: 2 0 4 0;");
+        javafx.scene.layout.VBox figure = new javafx.scene.layout.VBox(t, g);
+        figure.setPadding(new Insets(8));
+        figure.setStyle("-fx-background-color: white;");
+        new javafx.scene.Scene(figure);
+        figure.applyCss();
+        figure.layout();
+        return figure;
+    }
+
+    /** The title: model, layer, head, clean or edited. */
+    public String title() {
+        AttentionRun r = vm.runProperty().get();
+        String model = modelName.get();
+        String state = r != null && r.hasAblation() && vm.showAblatedProperty().get() ? "after the edit" : "clean";
+        return (model == null || model.isBlank() ? "" : model + " \u00b7 ") + "layer " + vm.layerProperty().get() + ", head "
+                + vm.headProperty().get() + " \u00b7 " + state + (r == null ? "" : " \u00b7 " + r.tokens().size() + " tokens");
+    }
+
+    /** The colour bar's label. */
+    public String legendLabel() {
+        return vm.scaleProperty().get() == ColourScale.LOG ? "attention probability (log10)" : "attention probability";
+    }
+
+    /** Token indices to label along an axis of {@code n} tokens drawn {@code step} pixels apart, most important first. */
+    public List<Integer> labelledTokens(int n, double step) {
+        List<Integer> order = new ArrayList<>();
+        int hovered = vm.hoveredTokenProperty().get();
+        if (hovered >= 0 && hovered < n) {
+            order.add(hovered);
+        }
+        order.add(n - 1);
+        boolean[] needle = vm.needleMask();
+        for (int i = 0; i < Math.min(n, needle.length); i++) {
+            if (needle[i]) {
+                order.add(i);
+            }
+        }
+        double[] sinkRates = sinkRates();
+        for (int i = 0; i < Math.min(n, sinkRates.length); i++) {
+            if (sinkRates[i] >= TokenStrip.SINK_SHARE) {
+                order.add(i);
+            }
+        }
+        order.add(0);
+        int every = Math.max(1, (int) Math.ceil(LABEL_GAP * (step < 8 ? 1.5 : 1) / step));
+        for (int i = 0; i < n; i += every) {
+            order.add(i);
+        }
+        List<Integer> chosen = new ArrayList<>();
+        for (int i : order) {
+            if (chosen.contains(i)) {
+                continue;
+            }
+            boolean free = chosen.stream().allMatch(c -> Math.abs(c - i) * step >= LABEL_GAP);
+            if (free) {
+                chosen.add(i);
+            }
+        }
+        return chosen;
+    }
+
+    private double[] sinkRates() {
+        AttentionRun r = vm.runProperty().get();
+        if (r != ratesRun) {
+            ratesRun = r;
+            rates = r == null ? new double[0] : r.sinkRates(TokenStrip.SINK_EPS);
+        }
+        return rates;
+    }
+
+    /** The colour of a token's label: hovered orange, needle amber, sink red, last query blue, others grey. */
+    Color labelColour(int token, int n) {
+        boolean[] needle = vm.needleMask();
+        double[] sinkRates = sinkRates();
+        if (token == vm.hoveredTokenProperty().get()) {
+            return Color.web("#e65100");
+        }
+        if (token < needle.length && needle[token]) {
+            return Color.web("#b26a00");
+        }
+        if (token < sinkRates.length && sinkRates[token] >= TokenStrip.SINK_SHARE) {
+            return Color.web("#c62828");
+        }
+        if (token == n - 1) {
+            return Color.web("#1565c0");
+        }
+        return Color.web("#455a64");
+    }
+
+    private void resize() {
+        int[] before = {cell, pool};
+        computeCell();
+        if (before[0] != cell || before[1] != pool) {
+            redraw();
+        }
+    }
+
+    private void computeCell() {
+        FloatTensor m = vm.currentMap();
+        if (m == null) {
+            return;
+        }
+        int n = Math.max(m.dim(0), m.dim(1));
+        Bounds v = scroll.getViewportBounds();
+        double avail = v == null || v.getWidth() < 40 || v.getHeight() < 40 ? 440 : Math.min(v.getWidth(), v.getHeight()) - 2;
+        double perToken = avail / n * zoom;
+        perToken = Math.min(perToken, Math.floor(MAX_SIDE / (double) n) >= 1 ? Math.floor(MAX_SIDE / (double) n) : MAX_SIDE / (double) n);
+        if (perToken >= 1) {
+            pool = 1;
+            cell = (int) Math.floor(perToken);
+        } else if (n <= 1024 && zoom >= 1) {
+            pool = 1;
+            cell = 1;
+        } else {
+            cell = 1;
+            pool = (int) Math.ceil(1 / perToken);
+        }
     }
 
     private void redraw() {
         FloatTensor m = vm.currentMap();
         ColourScale scale = vm.scaleProperty().get();
+        title.setText(title());
         drawLegend(scale);
         if (m == null) {
             map.setImage(null);
+            queryLabels.setWidth(0);
+            keyLabels.setWidth(0);
             return;
         }
-        int t = m.dim(0);
-        int k = m.dim(1);
-        int n = Math.max(t, k);
-        // at least 2 px per token up to 1024 tokens; longer maps start as a pooled overview, and zooming in
-        // shrinks the pool until every token has its own cell (images stay within MAX_SIDE pixels)
-        double perToken = Math.min(32, Math.max(FIT / (double) n, n <= 1024 ? 2 : 0)) * zoom;
-        perToken = Math.min(perToken, MAX_SIDE / (double) n >= 1 ? Math.floor(MAX_SIDE / (double) n) : MAX_SIDE / (double) n);
-        if (perToken >= 1) {
-            pool = 1;
-            cell = Math.max(1, (int) Math.round(perToken));
-        } else {
-            cell = 1;
-            pool = (int) Math.ceil(1 / perToken);
-        }
+        computeCell();
         map.setImage(HeatmapImages.render(m, cell, pool, scale, vm.runProperty().get().causal()));
-        String[] tokens = vm.runProperty().get().tokens().strings();
-        drawQueryLabels(tokens, (t + pool - 1) / pool);
-        drawKeyLabels(tokens, (k + pool - 1) / pool);
+        drawLabels();
         placeHighlight();
     }
 
-    private void drawQueryLabels(String[] tokens, int rows) {
-        queryLabels.setWidth(LABEL_SPACE);
+    private void drawLabels() {
+        FloatTensor m = vm.currentMap();
+        AttentionRun r = vm.runProperty().get();
+        if (m == null || r == null) {
+            return;
+        }
+        String[] tokens = r.tokens().strings();
+        int rows = (m.dim(0) + pool - 1) / pool;
+        int cols = (m.dim(1) + pool - 1) / pool;
+        queryLabels.setWidth(QUERY_SPACE);
         queryLabels.setHeight(rows * cell);
-        GraphicsContext g = queryLabels.getGraphicsContext2D();
-        g.clearRect(0, 0, queryLabels.getWidth(), queryLabels.getHeight());
-        int every = labelStride();
-        g.setFont(Font.font(Math.min(12, Math.max(7, cell - 2))));
-        g.setFill(Color.web("#333"));
-        g.setTextAlign(TextAlignment.RIGHT);
-        g.setTextBaseline(VPos.CENTER);
-        for (int q = 0; q < rows; q += every) {
-            g.fillText(clip(tokens[Math.min(tokens.length - 1, q * pool)]), LABEL_SPACE - 4, q * cell + cell / 2.0);
-        }
-    }
-
-    private void drawKeyLabels(String[] tokens, int cols) {
         keyLabels.setWidth(cols * cell);
-        keyLabels.setHeight(LABEL_SPACE);
-        GraphicsContext g = keyLabels.getGraphicsContext2D();
-        g.clearRect(0, 0, keyLabels.getWidth(), keyLabels.getHeight());
-        int every = labelStride();
-        g.setFont(Font.font(Math.min(12, Math.max(7, cell - 2))));
-        g.setFill(Color.web("#333"));
-        g.setTextAlign(TextAlignment.LEFT);
+        keyLabels.setHeight(KEY_SPACE);
+        drawAxis(queryLabels.getGraphicsContext2D(), tokens, m.dim(0), true);
+        drawAxis(keyLabels.getGraphicsContext2D(), tokens, m.dim(1), false);
+        drawLastRow();
+        follow();
+    }
+
+    /** Draws one axis's labels (queries: right-aligned down the left; keys: rotated along the top). */
+    private void drawAxis(GraphicsContext g, String[] tokens, int n, boolean queries) {
+        Canvas c = g.getCanvas();
+        g.clearRect(0, 0, c.getWidth(), c.getHeight());
+        double step = cell / (double) pool;
         g.setTextBaseline(VPos.CENTER);
-        for (int k = 0; k < cols; k += every) {
-            g.save();
-            g.translate(k * cell + cell / 2.0, LABEL_SPACE - 4);
-            g.rotate(-90);
-            g.fillText(clip(tokens[Math.min(tokens.length - 1, k * pool)]), 0, 0);
-            g.restore();
+        g.setTextAlign(queries ? TextAlignment.RIGHT : TextAlignment.LEFT);
+        for (int t : labelledTokens(n, step)) {
+            boolean strong = t == n - 1 || t == vm.hoveredTokenProperty().get() || labelColour(t, n) != Color.web("#455a64");
+            g.setFont(Font.font("System", strong ? FontWeight.BOLD : FontWeight.NORMAL, Math.min(12, Math.max(9, step - 2))));
+            g.setFill(labelColour(t, n));
+            double at = (t / pool) * cell + cell / 2.0;
+            String token = tokens[Math.min(tokens.length - 1, t)];
+            String text = step < 8 ? (token.length() > 7 ? token.substring(0, 6) + "\u2026" : token) + " " + t : clip(token);
+            if (queries) {
+                g.fillText(text, QUERY_SPACE - 4, at);
+            } else {
+                g.save();
+                g.translate(at, KEY_SPACE - 4);
+                g.rotate(-90);
+                g.fillText(text, 0, 0);
+                g.restore();
+            }
         }
     }
 
-    private int labelStride() {
-        return Math.max(1, (int) Math.ceil(9.0 / cell));
+    /** Whether the last query's row is drawn as bars under the map (keys aligned with the map's columns). */
+    public javafx.beans.property.BooleanProperty showLastRowProperty() {
+        return showLastRow;
+    }
+
+    /**
+     * The last query's attention over every key as bars under the map, in line with its columns, on a scale from 0 to
+     * the row's largest value; needle keys amber, sink keys red, the rest blue.
+     */
+    private void drawLastRow() {
+        FloatTensor m = vm.currentMap();
+        if (!showLastRow.get() || m == null) {
+            return;
+        }
+        int q = m.dim(0) - 1;
+        int keys = m.dim(1);
+        int cols = (keys + pool - 1) / pool;
+        lastRow.setWidth(cols * cell);
+        lastRow.setHeight(LAST_ROW);
+        GraphicsContext g = lastRow.getGraphicsContext2D();
+        g.clearRect(0, 0, lastRow.getWidth(), LAST_ROW);
+        double max = 0;
+        for (int k = 0; k < keys; k++) {
+            max = Math.max(max, m.get(q, k));
+        }
+        boolean[] needle = vm.needleMask();
+        double[] sinkRates = sinkRates();
+        for (int c = 0; c < cols; c++) {
+            double v = 0;
+            int strongest = c * pool;
+            for (int k = c * pool; k < Math.min(keys, (c + 1) * pool); k++) {
+                if (m.get(q, k) > v) {
+                    v = m.get(q, k);
+                    strongest = k;
+                }
+            }
+            double h = max > 0 ? v / max * (LAST_ROW - 6) : 0;
+            g.setFill(strongest < needle.length && needle[strongest] ? Color.web("#f9a825")
+                    : strongest < sinkRates.length && sinkRates[strongest] >= TokenStrip.SINK_SHARE ? Color.web("#c62828") : Color.web("#3b6ea5"));
+            g.fillRect(c * cell, LAST_ROW - h, Math.max(1, cell - (cell > 3 ? 1 : 0)), h);
+        }
+        g.setStroke(Color.web("#90a4ae"));
+        g.strokeLine(0, LAST_ROW - 0.5, cols * cell, LAST_ROW - 0.5);
+        lastRowLabel.setText(String.format(Locale.ROOT, "last query row (0 to %.3f)", max));
+    }
+
+    /** Keeps the pinned labels in line with the scrolled map. */
+    private void follow() {
+        Bounds v = scroll.getViewportBounds();
+        if (v == null) {
+            return;
+        }
+        double cw = keyLabels.getWidth();
+        double ch = queryLabels.getHeight();
+        double x = scroll.getHvalue() * Math.max(0, cw - v.getWidth());
+        double y = scroll.getVvalue() * Math.max(0, ch - v.getHeight());
+        keyLabels.setTranslateX(-x);
+        lastRow.setTranslateX(-x);
+        queryLabels.setTranslateY(-y);
     }
 
     private static String clip(String s) {
@@ -197,19 +496,44 @@ public final class HeatmapView extends BorderPane {
     }
 
     private void drawLegend(ColourScale scale) {
-        int h = 200;
-        legend.setImage(HeatmapImages.legend(14, h, scale));
-        legendTicks.setHeight(h + 12);
-        legend.setTranslateY(6);
-        GraphicsContext g = legendTicks.getGraphicsContext2D();
-        g.clearRect(0, 0, legendTicks.getWidth(), legendTicks.getHeight());
+        double h = Math.max(80, Math.min(220, (scroll.getViewportBounds() == null ? 220 : scroll.getViewportBounds().getHeight()) - 20));
+        legend.setHeight(h + 16);
+        drawColourBar(legend.getGraphicsContext2D(), scale, h, legendLabel());
+    }
+
+    /** The colour bar with ticks and its label rotated beside it, on a canvas {@link #LEGEND_WIDTH} wide. */
+    static void drawColourBar(GraphicsContext g, ColourScale scale, double h, String label) {
+        Canvas c = g.getCanvas();
+        g.clearRect(0, 0, c.getWidth(), c.getHeight());
+        double top = 8;
+        double x = 8;
+        for (int i = 0; i < h; i++) {
+            double t = 1 - i / (h - 1);
+            int argb = scale.argb(scale.probability(t));
+            g.setFill(Color.rgb((argb >> 16) & 0xff, (argb >> 8) & 0xff, argb & 0xff));
+            g.fillRect(x, top + i, 14, 1);
+        }
+        g.setStroke(Color.web("#90a4ae"));
+        g.setLineWidth(0.5);
+        g.strokeRect(x, top, 14, h);
         g.setFont(Font.font(10));
         g.setFill(Color.web("#333"));
         g.setTextBaseline(VPos.CENTER);
+        g.setTextAlign(TextAlignment.LEFT);
         for (double tick : scale.ticks()) {
-            double y = 6 + (1 - scale.position(tick)) * (h - 1);
-            g.fillText(scale == ColourScale.LOG ? String.format("1e%d", Math.round(Math.log10(tick))) : String.valueOf(tick), 2, y);
+            double y = top + (1 - scale.position(tick)) * (h - 1);
+            g.fillText(tickText(scale, tick), x + 18, y);
         }
+        g.save();
+        g.translate(c.getWidth() - 6, top + h / 2);
+        g.rotate(-90);
+        g.setTextAlign(TextAlignment.CENTER);
+        g.fillText(label, 0, 0);
+        g.restore();
+    }
+
+    static String tickText(ColourScale scale, double tick) {
+        return scale == ColourScale.LOG ? String.format(Locale.ROOT, "1e%d", Math.round(Math.log10(tick))) : String.valueOf(tick);
     }
 
     private void placeHighlight() {

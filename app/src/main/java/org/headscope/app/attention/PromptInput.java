@@ -50,6 +50,11 @@ public record PromptInput(RunRequest request, HsTokenizer.Tokens tokens, ImagePa
         return new PromptInput(request, withImageTokens(tokens, patches, v.spec().imageTokenId()), patches);
     }
 
+    /** The image tokens' key span [start, end) the manifest gives a vision-language model, or null for text models. */
+    public static int[] imageSpan(HookedModel model) {
+        return model.vision().map(v -> new int[]{v.imageStart(), v.imageStart() + v.gridRows() * v.gridCols()}).orElse(null);
+    }
+
     /** Reads an image file, or says clearly why it cannot. */
     public static BufferedImage readImage(String file) {
         try {

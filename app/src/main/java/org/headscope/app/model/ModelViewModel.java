@@ -69,9 +69,7 @@ public final class ModelViewModel implements AutoCloseable {
             for (String w : lm.model().warnings()) {
                 messages.accept(new Message(w, "The model opened; check the file if you did not change it on purpose.", false));
             }
-            if (!BundledModels.available().contains(source)) {
-                recent.setAll(settings.addRecent(lm.source()));
-            }
+            recent.setAll(settings.addRecent(lm.source()));
             settings.put("model", lm.source());
             then.run();
         }).onFailure(e -> messages.accept(Message.of("Opening " + source, e))));

@@ -37,6 +37,10 @@ public final class RedistributionView extends VBox {
     private final GridPane sliders = new GridPane();
     private final ImageView before = new ImageView();
     private final ImageView after = new ImageView();
+    private final ImageView change = new ImageView();
+    private final Label scaleLabel = new Label();
+    private double[] shared = {0, 1};
+    private double changeMax;
     private final Label summary = new Label("Press Run to compare the prompt before and after.");
     private final Label notes = new Label();
     private final Label mapTitle = new Label();
@@ -91,7 +95,16 @@ public final class RedistributionView extends VBox {
         after.setSmooth(false);
         before.setId("redistribution-before");
         after.setId("redistribution-after");
-        HBox maps = new HBox(10, new VBox(2, new Label("before"), before), new VBox(2, new Label("after"), after));
+        for (ImageView iv : new ImageView[]{before, after, change}) {
+            iv.setPreserveRatio(true);
+        }
+        change.setSmooth(false);
+        change.setId("redistribution-change");
+        scaleLabel.setId("redistribution-scale");
+        scaleLabel.setWrapText(true);
+        scaleLabel.getStyleClass().add("default-value");
+        HBox maps = new HBox(10, new VBox(2, new Label("before"), before), new VBox(2, new Label("after"), after),
+                new VBox(2, new Label("after − before"), change));
         tokens.setId("redistribution-tokens");
         tokens.setPrefHeight(140);
         tokens.getColumns().add(column("next token", t -> t.text()));
@@ -99,7 +112,7 @@ public final class RedistributionView extends VBox {
         tokens.getColumns().add(column("after", t -> String.format(Locale.ROOT, "%.4f", t.after())));
         tokens.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         tokens.setPlaceholder(new Label("Next-token shifts appear here for decoders."));
-        getChildren().addAll(top, sliders, summary, notes, mapTitle, maps, tokens);
+        getChildren().addAll(top, sliders, summary, notes, mapTitle, maps, scaleLabel, tokens);
         vm.methodProperty().addListener((o, a, b) -> {
             buildSliders();
             vm.rerunIfLive();
@@ -155,9 +168,12 @@ public final class RedistributionView extends VBox {
         if (r == null) {
             before.setImage(null);
             after.setImage(null);
+            change.setImage(null);
             tokens.getItems().clear();
             mapTitle.setText("");
             notes.setText("");
+            scaleLabel.setText("");
+            summary.setText("Press Run to compare the prompt before and after.");
             return;
         }
         notes.setText(notesText(r));
@@ -170,10 +186,37 @@ public final class RedistributionView extends VBox {
         FloatTensor a = r.after().get(l).slice(h);
         int cell = Math.max(1, MAP / Math.max(b.dim(0), b.dim(1)));
         boolean causal = attention.runProperty().get() != null && attention.runProperty().get().causal();
-        before.setImage(HeatmapImages.render(b, cell, attention.scaleProperty().get(), causal));
-        after.setImage(HeatmapImages.render(a, cell, attention.scaleProperty().get(), causal));
+        // long maps (more tokens than the thumbnail has pixels) are shown shrunk to the thumbnail
+        double fit = Math.max(b.dim(0), b.dim(1)) * cell > MAP ? MAP : 0;
+        for (ImageView iv : new ImageView[]{before, after, change}) {
+            iv.setFitWidth(fit);
+            iv.setFitHeight(fit);
+        }
+        // one colour scale for both maps, so the same colour is the same probability before and after
+        shared = new double[]{0, Math.max(1e-6, HeatmapImages.max(b, a))};
+        before.setImage(HeatmapImages.renderRange(b, cell, shared[0], shared[1], causal));
+        after.setImage(HeatmapImages.renderRange(a, cell, shared[0], shared[1], causal));
+        float[] diff = new float[a.data().length];
+        changeMax = 0;
+        for (int i = 0; i < diff.length; i++) {
+            diff[i] = a.data()[i] - b.data()[i];
+            changeMax = Math.max(changeMax, Math.abs(diff[i]));
+        }
+        change.setImage(HeatmapImages.renderSigned(new FloatTensor(a.shape(), diff), cell, changeMax, causal));
+        scaleLabel.setText(String.format(Locale.ROOT, "before and after share one scale: viridis from 0 to %.3f (the larger maximum "
+                + "of the two); the change is blue where attention fell, red where it rose, white at 0 (±%.3f)", shared[1], changeMax));
         mapTitle.setText("layer " + l + ", head " + h + " (pick another in the grid)");
         tokens.getItems().setAll(r.topTokens());
+    }
+
+    /** The [min, max] of the colour scale both the before and the after map use. */
+    public double[] sharedRange() {
+        return shared.clone();
+    }
+
+    /** The largest |after - before| of the change map (its diverging scale runs from minus this to plus this). */
+    public double changeRange() {
+        return changeMax;
     }
 
     /** What the method selected nothing of (with the largest value and the threshold that would select it), then the departures. */

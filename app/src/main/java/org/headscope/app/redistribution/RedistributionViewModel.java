@@ -45,6 +45,7 @@ public final class RedistributionViewModel implements PanelState {
     private final ReadOnlyObjectWrapper<HeadScores> scores = new ReadOnlyObjectWrapper<>();
     private String lastPrompt;
     private String lastImage;
+    private String resultPrompt;
 
     public RedistributionViewModel(TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
         this.executor = executor;
@@ -59,7 +60,10 @@ public final class RedistributionViewModel implements PanelState {
             }
         }
         result.addListener((o, a, r) -> scores.set(r == null ? null : scores(r)));
-        models.loadedProperty().addListener(o -> result.set(null));
+        models.loadedProperty().addListener(o -> {
+            clear();
+            imageSpan.set(defaultSpan());
+        });
     }
 
     /** The option chosen for one of a method's selection rules. */
@@ -87,11 +91,13 @@ public final class RedistributionViewModel implements PanelState {
             params = m.method(k -> valueProperty(m, k).get(), k -> choiceProperty(m, k).get(), open == null ? 0 : open.model().layers());
             span = imageSpan.get() == null || imageSpan.get().isBlank() ? null : Redistribution.KeySpan.parse(imageSpan.get().trim());
         } catch (IllegalArgumentException e) {
+            clear();
             messages.accept(Message.of(m + " redistribution", e));
             return;
         }
         boolean withImage = image != null && !image.isBlank();
         if (m.needsImageSpan() && span == null && !withImage) {
+            clear();
             messages.accept(new Message(m + " edits attention to image tokens, and there is neither an image nor a key span.",
                     "Choose an image (vision-language models) or type the image tokens' key positions as START:END (e.g. 1:65); "
                             + "on a text model use ACT or ZeroTuning.", true));
@@ -112,9 +118,42 @@ public final class RedistributionViewModel implements PanelState {
                         "Type the image tokens' key positions as START:END, or use ACT or ZeroTuning.");
             }
             return Redistribution.run(lm.model(), input.request(), params, keys, progress, cancel);
-        }).onSuccess(result::set)
-                .onFailure(e -> messages.accept(Message.of(m + " redistribution", e)))
+        }).onSuccess(r -> {
+            resultPrompt = prompt;
+            result.set(r);
+        }).onFailure(e -> {
+            // no result beside the error of a later run
+            clear();
+            messages.accept(Message.of(m + " redistribution", e));
+        })
                 .onCancelled(() -> messages.accept(Message.info(m + " redistribution was cancelled; the last result is kept."))));
+    }
+
+    /** Forgets the result on screen (another model or prompt). */
+    public void clear() {
+        result.set(null);
+        resultPrompt = null;
+    }
+
+    /** The prompt of the result on screen, or null. */
+    public String resultPrompt() {
+        return result.get() == null ? null : resultPrompt;
+    }
+
+    /** The open model's image key span from its manifest (where the image tokens go), as START:END, or "". */
+    private String defaultSpan() {
+        LoadedModel lm = models.current();
+        if (lm == null) {
+            return "";
+        }
+        return lm.model().vision().map(v -> {
+            try {
+                var span = org.headscope.app.attention.PromptInput.imageSpan(lm.model());
+                return span == null ? "" : span[0] + ":" + span[1];
+            } catch (RuntimeException e) {
+                return "";
+            }
+        }).orElse("");
     }
 
     /** Re-runs on the last prompt when live (a slider was released or the method changed). */

@@ -47,8 +47,12 @@ public final class ExportMenu {
     public Menu export() {
         Menu m = new Menu("Export");
         m.getItems().addAll(
-                png("Attention map as PNG (1x)\u2026", "attention-map.png", () -> view.attentionView().heatmap().figure(), 1),
-                png("Attention map as PNG (2x)\u2026", "attention-map@2x.png", () -> view.attentionView().heatmap().figure(), 2),
+                png("Attention map as PNG (1x)\u2026", "attention-map.png", () -> view.attentionView().heatmap().exportFigure(), 1),
+                png("Attention map as PNG (2x)\u2026", "attention-map@2x.png", () -> view.attentionView().heatmap().exportFigure(), 2),
+                png("Attention map as PNG (4x)\u2026", "attention-map@4x.png", () -> view.attentionView().heatmap().exportFigure(), 4),
+                svg("Attention map as SVG\u2026", "attention-map.svg", view::mapSvg),
+                svg("Head scores heat map as SVG\u2026", "head-scores.svg", view::scoresSvg),
+                svg("Panel plot as SVG\u2026", "plot.svg", view::plotSvg),
                 png("Head grid as PNG (1x)\u2026", "head-grid.png", view::grid, 1),
                 png("Head grid as PNG (2x)\u2026", "head-grid@2x.png", view::grid, 2),
                 new SeparatorMenuItem(),
@@ -66,6 +70,12 @@ public final class ExportMenu {
         }
         return ContactSheet.build(run, vm.attention().layerProperty().get(), vm.attention().scaleProperty().get(),
                 vm.attention().showAblatedProperty().get());
+    }
+
+    private MenuItem svg(String title, String name, Supplier<String> figure) {
+        MenuItem item = new MenuItem(title);
+        item.setOnAction(e -> saveTo(title, name, p -> Svg.write(figure.get(), p)));
+        return item;
     }
 
     private MenuItem png(String title, String name, Supplier<Node> figure, double scale) {

@@ -23,6 +23,27 @@ public interface Scan {
     /** The score column the head grid is coloured by at first. */
     String defaultColumn();
 
+    /**
+     * Whether the result depends on the workbench's prompt (then it is cleared when another prompt runs); scans over
+     * their own probes (sinks, retrieval) keep their result until the model changes.
+     */
+    default boolean usesPrompt() {
+        return true;
+    }
+
+    /** Parameters whose typed value belongs to one model (a target continuation): reset to the default on a model switch. */
+    default java.util.Set<String> perModelParameters() {
+        return java.util.Set.of();
+    }
+
+    /**
+     * The scan's own headline for a report in one or two sentences (e.g. the answers before and after an edit), put
+     * before the panel's generic findings; null when the generic findings say it all.
+     */
+    default String headline(org.headscope.analysis.report.HeadReport report) {
+        return null;
+    }
+
     /** Runs the analysis on the open model; {@code prompt} is the workbench's prompt, for scans that take one. */
     HeadReport run(HookedModel model, String prompt, Values values, Progress progress, CancelToken cancel) throws Exception;
 

@@ -28,7 +28,8 @@ import org.headscope.hooks.ModelException;
 
 /**
  * A panel over one {@link Scan}: the parameter values (defaults until edited), the last report, and the score
- * column the head grid is coloured by. A failed or cancelled run keeps the last report and the values.
+ * column the head grid is coloured by. A cancelled run keeps the last report; a failed run clears it (so no result
+ * is shown beside the error); opening another model clears it.
  */
 public final class ScanViewModel implements PanelState {
     private final Scan scan;
@@ -39,6 +40,7 @@ public final class ScanViewModel implements PanelState {
     private final ReadOnlyObjectWrapper<HeadReport> report = new ReadOnlyObjectWrapper<>();
     private final ObjectProperty<String> column = new SimpleObjectProperty<>();
     private final ReadOnlyObjectWrapper<HeadScores> scores = new ReadOnlyObjectWrapper<>();
+    private String reportPrompt;
 
     public ScanViewModel(Scan scan, TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
         this.scan = scan;
@@ -51,7 +53,100 @@ public final class ScanViewModel implements PanelState {
         column.set(scan.defaultColumn());
         report.addListener(o -> scores.set(scores(column.get())));
         column.addListener(o -> scores.set(scores(column.get())));
-        models.loadedProperty().addListener(o -> report.set(null));
+        models.loadedProperty().addListener(o -> {
+            clear();
+            for (String k : scan.perModelParameters()) {
+                scan.parameters().stream().filter(p -> p.key().equals(k)).findFirst().ifPresent(p -> values.get(k).set(p.defaultValue()));
+            }
+        });
+    }
+
+    /** The last report, or null. */
+    public HeadReport report() {
+        return report.get();
+    }
+
+    /** The prompt the report on screen was made with (null without a report). */
+    public String reportPrompt() {
+        return report.get() == null ? null : reportPrompt;
+    }
+
+    /** Forgets the report (another model or prompt is on screen). */
+    public void clear() {
+        report.set(null);
+        reportPrompt = null;
+    }
+
+    /** The definition, unit and display kind of a score column of the last report. */
+    public MetricDefinitions.Definition definition(String column) {
+        HeadReport r = report.get();
+        List<Object> values = r == null ? List.of() : r.heads().stream().map(h -> h.get(column)).toList();
+        return MetricDefinitions.of(column, values);
+    }
+
+    /** A column header's tooltip: the metric in words, its unit, and the report's definition version. */
+    public String tooltip(String column) {
+        MetricDefinitions.Definition d = definition(column);
+        HeadReport r = report.get();
+        String version = r == null ? null : r.provenance().metricVersions().get(column);
+        return column + ": " + d.text() + (d.unit().isEmpty() ? "" : "\nunit: " + d.unit())
+                + (version == null ? "" : "\ndefinition: " + version) + "\n(docs/METRICS.md has every definition)";
+    }
+
+    /** The chance level a report gives for one of its figures (section "chance_levels", by figure title), or null. */
+    public static Double chance(HeadReport r, HeadReport.Figure f) {
+        if (r.sections().get("chance_levels") instanceof Map<?, ?> m && m.get(f.title()) instanceof Number n) {
+            return n.doubleValue();
+        }
+        return null;
+    }
+
+    /**
+     * The finding of the last run in one paragraph of words and numbers: how many heads, the top three and the
+     * lowest by the ranking column (with its unit), how many raise or lower a signed score, and the flagged heads.
+     */
+    public String findings() {
+        HeadReport r = report.get();
+        if (r == null) {
+            return "";
+        }
+        String by = column.get();
+        StringBuilder sb = new StringBuilder();
+        LoadedModel lm = models.current();
+        String own = scan.headline(r);
+        if (own != null && !own.isBlank()) {
+            sb.append(own).append(" ");
+        }
+        sb.append(scan.title()).append(lm == null ? "" : " on " + lm.name()).append(": ").append(r.heads().size()).append(" heads");
+        if (by != null && !columns().isEmpty()) {
+            MetricDefinitions.Definition d = definition(by);
+            List<Map<String, Object>> ranked = ranked(by).stream().filter(h -> h.get(by) instanceof Number n && !Double.isNaN(n.doubleValue())).toList();
+            if (!ranked.isEmpty()) {
+                sb.append(" ranked by ").append(by).append(d.unit().isEmpty() ? "" : " (" + d.unit() + ")").append(". Highest: ");
+                sb.append(String.join(", ", ranked.stream().limit(3).map(h -> head(h) + " " + MetricDefinitions.format(h.get(by), d.kind())).toList()));
+                Map<String, Object> low = ranked.getLast();
+                sb.append("; lowest: ").append(head(low)).append(" ").append(MetricDefinitions.format(low.get(by), d.kind())).append(".");
+                long pos = ranked.stream().filter(h -> ((Number) h.get(by)).doubleValue() > 0).count();
+                long neg = ranked.stream().filter(h -> ((Number) h.get(by)).doubleValue() < 0).count();
+                if (pos > 0 && neg > 0) {
+                    sb.append(" ").append(pos).append(" heads raise it and ").append(neg).append(" lower it (signed: the heat map is blue below 0, red above).");
+                }
+            }
+        }
+        for (String c : columns()) {
+            if (definition(c).kind() == MetricDefinitions.Kind.FLAG) {
+                List<String> flagged = r.heads().stream().filter(h -> h.get(c) instanceof Number n && n.doubleValue() != 0
+                        || Boolean.TRUE.equals(h.get(c))).map(ScanViewModel::head).toList();
+                sb.append(" ").append(flagged.size()).append(flagged.size() == 1 ? " head is " : " heads are ").append(c)
+                        .append(flagged.isEmpty() ? "" : " (" + String.join(", ", flagged.stream().limit(8).toList())
+                                + (flagged.size() > 8 ? ", \u2026" : "") + ")").append(".");
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String head(Map<String, Object> h) {
+        return h.get("layer") + "." + h.get("head");
     }
 
     public Scan scan() {
@@ -67,8 +162,14 @@ public final class ScanViewModel implements PanelState {
                 throw new ModelException("No model is open.", "Open a model from the Model menu first.");
             }
             return scan.run(lm.model(), prompt, v, progress, cancel);
-        }).onSuccess(report::set)
-                .onFailure(e -> messages.accept(Message.of("The " + scan.title() + " scan", e)))
+        }).onSuccess(r -> {
+            reportPrompt = prompt;
+            report.set(r);
+        }).onFailure(e -> {
+            // a result is never shown beside the error of a later run of the same panel
+            clear();
+            messages.accept(Message.of("The " + scan.title() + " scan", e));
+        })
                 .onCancelled(() -> messages.accept(Message.info("The " + scan.title() + " scan was cancelled; earlier results are kept."))));
     }
 
@@ -101,6 +202,30 @@ public final class ScanViewModel implements PanelState {
         }
         for (String section : List.of("selection_notes", "departures")) {
             if (r.sections().get(section) instanceof List<?> lines && !lines.isEmpty()) {
+                sb.append(sb.isEmpty() ? "" : "\n").append(section.equals("departures") ? "Departures from the papers' code:" : "Selected nothing:");
+                lines.forEach(line -> sb.append("\n- ").append(line));
+            }
+        }
+        return sb.toString();
+    }
+
+    /** The report's "summary" section (answers, totals), one "key: value" line per entry, or "". */
+    public String headline() {
+        HeadReport r = report.get();
+        StringBuilder sb = new StringBuilder();
+        if (r != null && r.sections().get("summary") instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> sb.append(sb.isEmpty() ? "" : "\n").append(k).append(": ").append(v instanceof Double d
+                    ? String.format(java.util.Locale.ROOT, "%.4g", d) : v));
+        }
+        return sb.toString();
+    }
+
+    /** What the selection rules selected nothing of and the departures from the papers' code, or "". */
+    public String notes() {
+        HeadReport r = report.get();
+        StringBuilder sb = new StringBuilder();
+        for (String section : List.of("selection_notes", "departures")) {
+            if (r != null && r.sections().get(section) instanceof List<?> lines && !lines.isEmpty()) {
                 sb.append(sb.isEmpty() ? "" : "\n").append(section.equals("departures") ? "Departures from the papers' code:" : "Selected nothing:");
                 lines.forEach(line -> sb.append("\n- ").append(line));
             }

@@ -23,7 +23,8 @@ import org.headscope.hooks.Intervention.Head;
 
 /**
  * Renders the workbench off-screen (JavaFX's Headless platform, software rendering) on a model and prompt, and
- * writes the window as a PNG: the README's screenshot is made by this command, never by hand.
+ * writes the window as a PNG at 1x, 2x or 4x (and, with --svg, the attention map as an SVG figure): the README's
+ * screenshots are made by this command, never by hand. A --panel that is not a panel title exits 2 with the titles.
  */
 public final class ScreenshotCommand implements Command {
     @Override
@@ -34,7 +35,7 @@ public final class ScreenshotCommand implements Command {
     @Override
     public String usage() {
         return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--image FILE] [--panel TITLE] [--width 1360] [--height 860]";
+                + "[--log] [--last-row] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--map MAP.png]";
     }
 
     @Override
@@ -44,7 +45,7 @@ public final class ScreenshotCommand implements Command {
 
     @Override
     public java.util.Set<String> flags() {
-        return java.util.Set.of("log");
+        return java.util.Set.of("log", "last-row");
     }
 
     @Override
@@ -68,11 +69,32 @@ public final class ScreenshotCommand implements Command {
         }
         List<String> ablate = args.has("ablate") ? List.of(args.require("ablate").split(",")) : List.of();
         boolean log = args.flag("log");
+        boolean lastRow = args.flag("last-row");
         String panel = args.string("panel", null);
         Path imageFile = args.existingFile("image");
         String image = imageFile == null ? "" : imageFile.toString();
         double width = args.integer("width", 1360);
         double height = args.integer("height", 860);
+        int scale = args.integer("scale", 1);
+        if (scale != 1 && scale != 2 && scale != 4) {
+            throw new org.headscope.app.cli.UsageException("--scale must be 1, 2 or 4, got " + scale);
+        }
+        Path svg;
+        try {
+            svg = args.has("svg") ? org.headscope.app.util.UserPaths.resolve(args.require("svg")) : null;
+        } catch (IllegalArgumentException e) {
+            throw new org.headscope.app.cli.UsageException("--svg: " + e.getMessage());
+        }
+        Path mapPng;
+        try {
+            mapPng = args.has("map") ? org.headscope.app.util.UserPaths.resolve(args.require("map")) : null;
+        } catch (IllegalArgumentException e) {
+            throw new org.headscope.app.cli.UsageException("--map: " + e.getMessage());
+        }
+        List<String> panels = WorkbenchViewModel.builtInPanels();
+        if (panel != null && !panels.contains(panel)) {
+            throw new org.headscope.app.cli.UsageException("--panel '" + panel + "' is not a panel; panels: " + String.join(", ", panels));
+        }
         args.rejectUnknown();
         System.setProperty("glass.platform", "Headless");
         System.setProperty("prism.order", "sw");
@@ -91,6 +113,7 @@ public final class ScreenshotCommand implements Command {
                         : org.headscope.app.attention.ColourScale.LINEAR);
                 vm.attention().imagePathProperty().set(image);
                 WorkbenchView view = Workbench.show(new Stage(), vm);
+                view.attentionView().heatmap().showLastRowProperty().set(lastRow);
                 vm.start();
                 for (String h : ablate) {
                     vm.ablation().heads().add(Head.parse(h));
@@ -102,6 +125,9 @@ public final class ScreenshotCommand implements Command {
                     view.selectPanel(panel);
                     vm.scans().stream().filter(s -> s.scan().title().equals(panel)).findFirst()
                             .ifPresent(s -> s.run(vm.attention().promptProperty().get()));
+                    if (panel.equals("Redistribution")) {
+                        vm.redistribution().run(vm.attention().promptProperty().get(), vm.attention().imagePathProperty().get());
+                    }
                 }
                 org.headscope.app.attention.AttentionRun shown = vm.attention().runProperty().get();
                 if (shown != null) {
@@ -123,7 +149,16 @@ public final class ScreenshotCommand implements Command {
                 }
                 view.applyCss();
                 view.layout();
-                Png.write(view, 1, file);
+                // a second pass lets panes that size themselves from the first layout (the map's cells) settle
+                view.applyCss();
+                view.layout();
+                Png.write(view, scale, file);
+                if (svg != null) {
+                    Svg.write(view.mapSvg(), svg);
+                }
+                if (mapPng != null) {
+                    Png.write(view.attentionView().heatmap().exportFigure(), scale, mapPng);
+                }
                 vm.close();
                 done.complete(null);
             } catch (Exception e) {

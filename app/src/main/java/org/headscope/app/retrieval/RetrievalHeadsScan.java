@@ -49,6 +49,11 @@ public final class RetrievalHeadsScan implements Scan {
     }
 
     @Override
+    public boolean usesPrompt() {
+        return false;
+    }
+
+    @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
         List<Integer> lengths = v.string("lengths").equalsIgnoreCase("auto") ? RetrievalScan.defaultLengths(model)
                 : Arrays.stream(v.string("lengths").split(",")).map(String::trim).map(s -> {

@@ -45,6 +45,11 @@ public final class SinksScan implements Scan {
     }
 
     @Override
+    public boolean usesPrompt() {
+        return false;
+    }
+
+    @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
         int tokens = v.integer("tokens");
         int prompts = v.integer("prompts");

@@ -1,23 +1,20 @@
 package org.headscope.app.util;
 
 import javafx.beans.binding.Bindings;
-import javafx.geometry.Insets;
-import javafx.geometry.Pos;
 import javafx.scene.control.Button;
 import javafx.scene.control.Label;
 import javafx.scene.control.ProgressBar;
-import javafx.scene.layout.HBox;
-import javafx.scene.layout.Priority;
-import javafx.scene.layout.Region;
 
-/** What the background worker is doing, its progress, and Cancel. */
-public final class StatusBar extends HBox {
+/**
+ * What the background worker is doing, its progress, and Cancel: ControlsFX's status bar, whose text and progress
+ * follow the task executor; the progress bar and the status text keep their ids for tests and styling.
+ */
+public final class StatusBar extends org.controlsfx.control.StatusBar {
     public StatusBar(TaskExecutor executor) {
-        super(8);
         setId("status-bar");
         getStyleClass().add("status-bar");
-        setAlignment(Pos.CENTER_LEFT);
-        setPadding(new Insets(3, 8, 3, 8));
+        // ControlsFX draws its own text and progress; the labelled copies below carry the ids the workbench looks up
+        setText("");
         ProgressBar bar = new ProgressBar();
         bar.setId("progress");
         bar.setPrefWidth(160);
@@ -27,12 +24,11 @@ public final class StatusBar extends HBox {
         Label text = new Label();
         text.setId("status-text");
         text.textProperty().bind(Bindings.when(executor.busyProperty()).then(executor.messageProperty()).otherwise("Ready"));
-        Region grow = new Region();
-        HBox.setHgrow(grow, Priority.ALWAYS);
         Button cancel = new Button("Cancel");
         cancel.setId("cancel");
         cancel.disableProperty().bind(executor.busyProperty().not());
         cancel.setOnAction(e -> executor.cancelAll());
-        getChildren().addAll(bar, text, grow, cancel);
+        getLeftItems().addAll(bar, text);
+        getRightItems().add(cancel);
     }
 }

@@ -44,6 +44,22 @@ public final class VisionScan implements Scan {
     }
 
     @Override
+    public String headline(HeadReport r) {
+        if (!(r.sections().get("summary") instanceof java.util.Map<?, ?> m)) {
+            return null;
+        }
+        Object heads = m.get("reinforced_heads");
+        int n = heads instanceof java.util.List<?> l ? l.size() : 0;
+        return String.format(java.util.Locale.ROOT, "Answer without VHR: '%s'; with VHR (\u03b1 %s on %d heads): '%s'. T-VHD %s before, %s after.",
+                String.valueOf(m.get("answer")).trim(), r.parameters().get("alpha"), n, String.valueOf(m.get("answer_with_vhr")).trim(),
+                num(m.get("t_vhd")), num(m.get("t_vhd_after_vhr")));
+    }
+
+    private static String num(Object v) {
+        return v instanceof Number x ? String.format(java.util.Locale.ROOT, "%.4g", x.doubleValue()) : String.valueOf(v);
+    }
+
+    @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
         if (model.vision().isEmpty()) {
             throw new ModelException(model.manifest().name() + " is not a vision-language model: VHD compares runs with and "
