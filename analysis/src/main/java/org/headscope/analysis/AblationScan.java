@@ -4,6 +4,7 @@ import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
@@ -631,7 +632,7 @@ public final class AblationScan {
 
     /**
      * Greedy continuations of the prompt, clean and with each head ablated, all in one batch per generated token
-     * (every sequence has the same length at each step).
+     * (every sequence has the same length at each step), with the KV cache when the graph has past inputs.
      */
     public List<Generated> generate(long[] prompt, List<Head> heads, Progress progress, CancelToken cancel) {
         if (!languageModel) {
@@ -645,31 +646,15 @@ public final class AblationScan {
             batch.add(ablation(List.of(h)));
             labels.add(h.toString());
         }
-        long[][] seqs = new long[batch.size()][];
-        Arrays.fill(seqs, prompt.clone());
         HookSet hooks = params.mode().hooks();
         HookedSession s = model.session(TapSet.NONE, hooks);
-        for (int step = 0; step < params.generateTokens(); step++) {
-            cancel.check();
-            RunRequest req = RunRequest.batch(seqs).withOutputs(Set.of(output));
-            RunResult r = s.run(batch.size() == 1 ? req : req.withInterventions(batch), cancel);
-            FloatTensor logits = r.output(output);
-            for (int b = 0; b < seqs.length; b++) {
-                float[] row = logits.slice(b, seqs[b].length - 1).data();
-                int best = 0;
-                for (int v = 1; v < row.length; v++) {
-                    if (row[v] > row[best]) {
-                        best = v;
-                    }
-                }
-                seqs[b] = Arrays.copyOf(seqs[b], seqs[b].length + 1);
-                seqs[b][seqs[b].length - 1] = best;
-            }
-            progress.update(step + 1, params.generateTokens(), "ablation: generating token " + (step + 1));
-        }
+        long[][] gens = GreedyDecoder.decode(model, s, GreedyDecoder.Inputs.tokens(), prompt, batch.size() == 1 ? List.of() : batch,
+                output, params.generateTokens(), null, GreedyDecoder.way(model),
+                step -> progress.update(step.index() + 1, params.generateTokens(), "ablation: generating token " + (step.index() + 1)),
+                cancel);
         List<Generated> out = new ArrayList<>();
-        for (int b = 0; b < seqs.length; b++) {
-            long[] gen = Arrays.copyOfRange(seqs[b], prompt.length, seqs[b].length);
+        for (int b = 0; b < gens.length; b++) {
+            long[] gen = gens[b];
             String text = model.tokenizer().map(t -> t.decode(gen)).orElse(Arrays.toString(gen));
             out.add(new Generated(labels.get(b), gen, text));
         }

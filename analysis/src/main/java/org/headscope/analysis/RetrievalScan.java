@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
@@ -32,8 +33,9 @@ import java.util.stream.IntStream;
  * retrieval head is one scoring above 0.1.
  *
  * <p>The argmax is the in-graph {@link TapKind#ARGMAX} reduction: no attention matrix leaves the device. The
- * generative mode re-runs the growing sequence once per generated token (no key/value cache, the bundled models
- * are small). The teacher-forced mode feeds prompt and answer once and reads, at each answer position s, the argmax
+ * generative mode decodes with {@link GreedyDecoder}: the prompt once, then one-token steps on the key/value cache
+ * when the graph has past inputs (each step's attention row spans every key), else the growing sequence once per
+ * token. The teacher-forced mode feeds prompt and answer once and reads, at each answer position s, the argmax
  * of the row before it and the model's own greedy prediction there; its ROUGE gate is taken over those
  * predictions. When the greedy answer equals the needle's answer (followed by EOS) both modes give identical scores.
  */
@@ -48,11 +50,11 @@ public final class RetrievalScan {
     public enum Mode {
         /** Prompt and needle answer in one pass; the grid costs one run per test. */
         TEACHER,
-        /** Greedy decoding as the reference does, one run per generated token, argmax in the graph. */
+        /** Greedy decoding as the reference does (prefill + KV-cache steps when the graph has past inputs), argmax in the graph. */
         GENERATE,
         /**
-         * The reference code's way, kept as the baseline: greedy decoding, one run per generated token, the full
-         * attention matrices of every layer fetched from every run and the argmax taken on the host.
+         * The reference code's way, kept as the baseline: greedy decoding (prefill + KV-cache steps when the graph has
+         * past inputs), the attention probabilities of every layer fetched from every run and the argmax taken on the host.
          */
         REFERENCE;
 
@@ -253,21 +255,17 @@ public final class RetrievalScan {
         long[] prompt = e.prompt();
         Integer max = model.manifest().maxLength();
         double[][] scores = new double[model.layers()][model.heads()];
-        long[] seq = prompt;
-        List<Long> generated = new ArrayList<>();
-        for (int step = 0; step < maxNew && (max == null || seq.length < max || step == 0); step++) {
-            RunResult r = traffic.add(session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel));
-            int q = seq.length - 1;
-            long next = argmaxRow(r.output(logits), 0, q);
-            generated.add(next);
-            TopKey top = tap == TapKind.PROBS ? (l, h) -> argmaxKey(r.tap(TapKind.PROBS, l), h, q) : (l, h) -> (int) r.argmax(l).get(0, h, q);
-            addCopyScores(model, top, next, prompt, e, scores);
-            if (eos != null && next == eos) {
-                break;
-            }
-            seq = concat(seq, new long[]{next});
-        }
-        long[] tokens = generated.stream().mapToLong(Long::longValue).toArray();
+        int steps = max == null ? maxNew : Math.min(maxNew, Math.max(1, max - prompt.length));
+        // the reference code decodes with the cache too; each step's attention row spans every key (prompt + generated)
+        GreedyDecoder.Way way = GreedyDecoder.way(model);
+        long[] tokens = GreedyDecoder.decode(model, session, GreedyDecoder.Inputs.tokens(), prompt, List.of(), logits, steps, eos,
+                way, step -> {
+                    RunResult r = traffic.add(step.result());
+                    int q = step.row();
+                    TopKey top = tap == TapKind.PROBS ? (l, h) -> argmaxKey(r.tap(TapKind.PROBS, l), h, q)
+                            : (l, h) -> (int) r.argmax(l).get(0, h, q);
+                    addCopyScores(model, top, step.next()[0], prompt, e, scores);
+                }, cancel)[0];
         long[] answer = e.answer();
         boolean exact = tokens.length >= answer.length && Arrays.equals(Arrays.copyOf(tokens, answer.length), answer)
                 && (eos == null || tokens.length == answer.length + 1 && tokens[answer.length] == eos);
