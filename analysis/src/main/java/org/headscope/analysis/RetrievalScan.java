@@ -150,6 +150,12 @@ public final class RetrievalScan {
     /** Runs the grid needles x lengths x depths. Cancelled scans throw and return nothing. */
     public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p,
                                        Progress progress, CancelToken cancel) {
+        return scan(model, needles, haystack, p, GreedyDecoder.way(model), progress, cancel);
+    }
+
+    /** The scan with the decoding way chosen (tests compare the KV-cache steps with the full re-run). */
+    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p, GreedyDecoder.Way way,
+                                Progress progress, CancelToken cancel) {
         requireDecoder(model);
         Grid grid = grid(model, needles, haystack, p);
         List<NeedleEpisodes.Episode> episodes = grid.episodes();
@@ -165,7 +171,7 @@ public final class RetrievalScan {
             cancel.check();
             progress.update(done, episodes.size(), "retrieval L=" + e.length() + " d=" + e.depth() + "% needle " + (e.needleIndex() + 1));
             Scored s = p.mode() == Mode.TEACHER ? teacher(model, session, logits, e, eos, traffic, cancel)
-                    : generate(model, session, logits, e, eos, p.maxNewTokens(), tap, traffic, cancel);
+                    : generate(model, session, logits, e, eos, p.maxNewTokens(), tap, way, traffic, cancel);
             double rouge = rouge1Recall(tok.decode(answerOf(s, eos)), needles.get(e.needleIndex()).answer(), p.rougeStemmer());
             tests.add(new Test(e.needleIndex(), e.length(), e.depth(), tok.decode(s.tokens()), rouge, rouge > p.rougeGate(),
                     s.exact(), s.scores()));
@@ -251,13 +257,11 @@ public final class RetrievalScan {
     }
 
     private static Scored generate(HookedModel model, HookedSession session, String logits, NeedleEpisodes.Episode e, Long eos,
-                                   int maxNew, TapKind tap, Traffic traffic, CancelToken cancel) {
+                                   int maxNew, TapKind tap, GreedyDecoder.Way way, Traffic traffic, CancelToken cancel) {
         long[] prompt = e.prompt();
         Integer max = model.manifest().maxLength();
         double[][] scores = new double[model.layers()][model.heads()];
         int steps = max == null ? maxNew : Math.min(maxNew, Math.max(1, max - prompt.length));
-        // the reference code decodes with the cache too; each step's attention row spans every key (prompt + generated)
-        GreedyDecoder.Way way = GreedyDecoder.way(model);
         long[] tokens = GreedyDecoder.decode(model, session, GreedyDecoder.Inputs.tokens(), prompt, List.of(), logits, steps, eos,
                 way, step -> {
                     RunResult r = traffic.add(step.result());
