@@ -218,6 +218,7 @@ public final class HookedModel implements AutoCloseable {
     OrtSession.SessionOptions options(boolean allowCuda) throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         try {
+            RuntimeSettings.current().applyTo(o);
             if (allowCuda && device.isCuda()) {
                 o.addCUDA(0);
             }

@@ -23,7 +23,7 @@ public record Provenance(String model, String modelSha256, String producer, long
 
     public static Provenance of(HookedModel model, String prompt, Map<String, String> metricVersions) {
         return new Provenance(model.model().path().getFileName().toString(), model.model().sha256(), model.model().producer(),
-                model.model().opset(), model.device().toString(), "float32",
+                model.model().opset(), model.device() + " (" + org.headscope.hooks.RuntimeSettings.current().describe() + ")", "float32",
                 model.tokenizer().map(t -> t.file().getFileName().toString()).orElse("none (token ids given)"),
                 prompt, TOOL_VERSION, Instant.now().toString(), Map.copyOf(metricVersions));
     }

@@ -43,6 +43,7 @@ public final class ModelArgs {
     public static HookedModel open(Args args) {
         String model = args.positional(0, "MODEL (a .onnx file, a model folder or a bundled name)");
         DevicePreference device = DevicePreference.parse(args.string("device", "auto"));
+        runtimeSettings(args);
         Path path = resolve(model);
         ScanIo.token().check();
         HookedModel m;
@@ -63,6 +64,20 @@ public final class ModelArgs {
             ScanIo.token().check();
         }
         return m;
+    }
+
+    /**
+     * {@code --threads N} (ONNX Runtime intra-op threads; default 0, ONNX Runtime's choice) and {@code --spin on|off}
+     * (spin-waiting of idle worker threads; default on, off is faster on a machine shared with other work), applied to
+     * the sessions opened from here on and written into the reports' provenance.
+     */
+    static void runtimeSettings(Args args) {
+        int threads = args.integer("threads", 0, 0, 1024, "the number of intra-op threads");
+        String spin = args.string("spin", "on");
+        if (!spin.equals("on") && !spin.equals("off")) {
+            throw new UsageException("--spin must be on or off, got '" + spin + "'");
+        }
+        org.headscope.hooks.RuntimeSettings.set(new org.headscope.hooks.RuntimeSettings(threads, spin.equals("on")));
     }
 
     /** The model's name for messages: the manifest's, else its file's. */
