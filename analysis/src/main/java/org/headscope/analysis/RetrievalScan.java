@@ -9,6 +9,7 @@ import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
 import org.headscope.hooks.ModelException;
+import org.headscope.hooks.OutputGather;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
 import org.headscope.hooks.TapKind;
@@ -182,6 +183,27 @@ public final class RetrievalScan {
                 traffic.runs, traffic.bytes);
     }
 
+    /**
+     * The grid's tests as token ids, for running the same tests elsewhere (the PyTorch side of the benchmarks): per
+     * test the needle index, length, depth, prompt ids, the answer span [answerStart, answerEnd) in the prompt and the
+     * answer's ids.
+     */
+    public static List<Map<String, Object>> episodeIds(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (NeedleEpisodes.Episode e : grid(model, needles, haystack, p).episodes()) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("needle", e.needleIndex());
+            m.put("length", e.length());
+            m.put("depth", e.depth());
+            m.put("prompt", e.prompt());
+            m.put("answerStart", e.answerStart());
+            m.put("answerEnd", e.answerEnd());
+            m.put("answer", e.answer());
+            out.add(m);
+        }
+        return out;
+    }
+
     /** Runs made and bytes of output tensors copied out of the runtime. */
     private static final class Traffic {
         long runs;
@@ -239,19 +261,25 @@ public final class RetrievalScan {
         long[] prompt = e.prompt();
         long[] answer = e.answer();
         long[] seq = concat(prompt, answer);
-        RunResult r = traffic.add(session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel));
+        // logits only where read: the answer positions and the one after the answer (EOS), gathered before the LM head
+        float[] at = new float[answer.length + 1];
+        for (int s = 0; s < at.length; s++) {
+            at[s] = prompt.length - 1 + s;
+        }
+        RunResult r = traffic.add(model.readingSession(0, session.taps(), HookSet.NONE, logits).run(RunRequest.tokens(seq)
+                .withOutputs(Set.of(logits)).withStates(Map.of(OutputGather.POSITIONS, new FloatTensor(new long[]{1, at.length}, at))), cancel));
         FloatTensor lg = r.output(logits);
         double[][] scores = new double[model.layers()][model.heads()];
         long[] predicted = new long[answer.length];
         boolean exact = true;
         for (int s = 0; s < answer.length; s++) {
             int q = prompt.length - 1 + s;
-            predicted[s] = argmaxRow(lg, 0, q);
+            predicted[s] = argmaxRow(lg, 0, s);
             exact &= predicted[s] == answer[s];
             addCopyScores(model, (l, h) -> (int) r.argmax(l).get(0, h, q), answer[s], prompt, e, scores);
         }
         if (eos != null) {
-            exact &= argmaxRow(lg, 0, seq.length - 1) == eos;
+            exact &= argmaxRow(lg, 0, answer.length) == eos;
         }
         return new Scored(predicted, exact, scores);
     }
