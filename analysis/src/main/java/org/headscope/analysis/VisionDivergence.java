@@ -290,7 +290,7 @@ public final class VisionDivergence {
         long[] tokens = GreedyDecoder.decode(model, s, inputs, ids, edit == null || edit.isEmpty() ? List.of() : List.of(edit),
                 logits, maxNew, eos, GreedyDecoder.way(model), step -> {
                     if (step.index() == 0) {
-                        margin[0] = margin(step.result().output(logits).slice(0, step.row()).data());
+                        margin[0] = margin(step.result().output(logits).slice(0, step.logitsRow()).data());
                     }
                 }, cancel)[0];
         int n = tokens.length;

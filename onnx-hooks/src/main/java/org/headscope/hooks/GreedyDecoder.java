@@ -28,8 +28,11 @@ public final class GreedyDecoder {
         FULL_RERUN
     }
 
-    /** What a step hands to its listener: the run, the query row of the new token in it, and the chosen tokens. */
-    public record Step(int index, RunResult result, int row, long[] next) {
+    /**
+     * What a step hands to its listener: the run, the query row of the new token's prediction in its taps, the row of
+     * the logits output holding that prediction (the logits are computed only there), and the chosen tokens.
+     */
+    public record Step(int index, RunResult result, int row, int logitsRow, long[] next) {
     }
 
     @FunctionalInterface
@@ -126,7 +129,8 @@ public final class GreedyDecoder {
     /**
      * Decodes up to {@code maxNew} tokens greedily after {@code prompt} for every element of the batch.
      *
-     * @param session       the session whose taps and hooks every run uses
+     * @param session       the session whose taps every run carries (runs go through the model's reading session with
+     *                      those taps and the interventions' hook families)
      * @param interventions empty, one for all elements, or one per element (the batch size)
      * @param logits        the logits output
      * @param eos           stop token, or null; decoding stops when every element has produced it (the EOS is
@@ -143,6 +147,12 @@ public final class GreedyDecoder {
         if (way == Way.KV_CACHE && pairs.isEmpty()) {
             throw new IllegalArgumentException(model.manifest().name() + " has no past key/value inputs to decode with a cache");
         }
+        // logits only where read: each run computes them at the last position alone (gathered before the LM head)
+        HookSet needed = HookSet.NONE;
+        for (Intervention i : interventions) {
+            needed = needed.union(i.hooks());
+        }
+        HookedSession reader = model.readingSession(0, session.taps(), needed, logits);
         Set<String> fetch = new LinkedHashSet<>();
         fetch.add(logits);
         fetch.addAll(pairs.values());
@@ -159,21 +169,21 @@ public final class GreedyDecoder {
             } else {
                 req = inputs.step(generated.get(generated.size() - 1)).withPast(past);
             }
-            req = req.withOutputs(fetch);
+            int row = req.length() - 1;
+            req = req.withOutputs(fetch).withStates(Map.of(OutputGather.POSITIONS, new FloatTensor(new long[]{1, 1}, new float[]{row})));
             if (!interventions.isEmpty() && !(interventions.size() == 1 && interventions.get(0).isEmpty())) {
                 req = req.withInterventions(interventions);
             } else if (batch > 1 && req.batchSize() == 1) {
                 req = req.repeat(batch);
             }
-            RunResult r = session.run(req, cancel);
+            RunResult r = reader.run(req, cancel);
             FloatTensor lg = r.output(logits);
-            int row = lg.dim(1) - 1;
             long[] next = new long[batch];
             for (int b = 0; b < batch; b++) {
-                next[b] = done[b] ? eos : argmax(lg, lg.dim(0) == 1 ? 0 : b, row);
+                next[b] = done[b] ? eos : argmax(lg, lg.dim(0) == 1 ? 0 : b, 0);
             }
             generated.add(next);
-            listener.onStep(new Step(step, r, row, next.clone()));
+            listener.onStep(new Step(step, r, row, 0, next.clone()));
             boolean all = true;
             for (int b = 0; b < batch; b++) {
                 done[b] |= eos != null && next[b] == eos;

@@ -74,7 +74,7 @@ class GreedyDecoderTest {
                     List<Float> p = new ArrayList<>();
                     List<Long> a = new ArrayList<>();
                     for (int b = 0; b < batch.size(); b++) {
-                        for (float x : lg.slice(b, step.row()).data()) {
+                        for (float x : lg.slice(b, step.logitsRow()).data()) {
                             l.add(x);
                         }
                         for (int layer = 0; layer < model.layers(); layer++) {
