@@ -108,6 +108,11 @@ def tokenizer_ids(folder, text, special):
 
 
 def timed(fn, repeats):
+    """One warm-up run, then `repeats` timed runs; repeats 0 times a single cold run (for whole-process timing)."""
+    if repeats == 0:
+        t0 = time.perf_counter()
+        out = fn()
+        return out, [time.perf_counter() - t0]
     fn()  # warm-up
     t = []
     out = None
