@@ -63,6 +63,9 @@ final class AblateCommand implements Command {
         List<String> referenceLines = reference != null ? readLines(reference) : null;
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            if (generate > 0 && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
+                err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
+            }
             HsTokenizer tk = m.requireTokenizer();
             long[] prompt = ModelArgs.promptIds(m, promptText, "prompt");
             if (targetText.isBlank()) {
