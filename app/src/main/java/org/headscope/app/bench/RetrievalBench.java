@@ -38,7 +38,7 @@ public final class RetrievalBench implements Command {
     @Override
     public String usage() {
         return "bench-retrieval MODEL [--needles 5] [--lengths 64,128,256,512] [--depths 10] [--rounds 3] [--dump-ids FILE] "
-                + "[--device auto|cuda|cpu] [--threads N] [--spin on|off]";
+                + "[--device auto|cuda|cpu] [--threads N] [--spin auto|on|off]";
     }
 
     @Override

@@ -25,7 +25,7 @@ final class AblateCommand implements Command {
     public String usage() {
         return "ablate MODEL --prompt TEXT --target TEXT [--mode zero|mean|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
                 + "[--answers A,B] [--batch 16] [--amp] [--pruning per-layer|global] [--reference FILE] [--generate N] --out DIR "
-                + "[--device auto|cuda|cpu] [--threads N] [--spin on|off]\n"
+                + "[--device auto|cuda|cpu] [--threads N] [--spin auto|on|off]\n"
                 + "  runs the single-head sweep alone; --amp adds AMP importance and the pruning curve, --generate N greedy continuations";
     }
 
