@@ -76,7 +76,7 @@ public final class AblationBench implements Command {
             org.headscope.hooks.HookedSession plain = m.plain();
             for (int i = 0; i < repeats; i++) {
                 long tp0 = System.nanoTime();
-                plain.run(org.headscope.hooks.RunRequest.tokens(target.ids()), CancelToken.NEVER);
+                plain.run(org.headscope.hooks.RunRequest.tokens(ids), CancelToken.NEVER);
                 tp[i] = System.nanoTime() - tp0;
                 long t0 = System.nanoTime();
                 batched.sweep(target, clean, heads, Progress.NONE, CancelToken.NEVER);
