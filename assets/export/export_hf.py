@@ -15,8 +15,10 @@ What it does by default
   * loads the model in float32 with attn_implementation="eager", so every attention
     head is exported as explicit MatMul -> Softmax -> MatMul nodes (no SDPA, no fused
     attention; no onnxruntime attention fusion is applied afterwards);
-  * exports with the TorchScript exporter at opset 14, dynamic batch and sequence axes,
-    no past key/values (use_cache=False);
+  * exports with the TorchScript exporter at opset 14, dynamic batch and sequence axes;
+    decoders get past key/value inputs and present outputs (--past, default on for
+    TorchScript exports without quantisation or fusion): one graph that takes an empty past
+    for the prompt and the cache for each next token, checked against the uncached model;
   * decoder-only LMs (GPT-2, Llama, Qwen2, Mistral, ...): model.onnx with inputs
     input_ids, attention_mask (+ position_ids except for GPT-2 / BLOOM) and output logits;
   * BERT-style encoders: model.onnx with input_ids, attention_mask -> logits (masked-LM
@@ -207,8 +209,17 @@ def export_decoder(args, cfg, out):
     tok = write_tokenizer(args, cfg, out)
     use_pos = cfg.model_type not in NO_POSITION_IDS
     ext = model_bytes(model) > TWO_GB
-    hm.export_decoder(model, os.path.join(out, "model.onnx"), use_position_ids=use_pos, hf=True,
-                      vocab_hint=min(1000, cfg.vocab_size), external_data=ext, **export_kw(args))
+    path = os.path.join(out, "model.onnx")
+    if args.past == "on":
+        layers, kv_heads, head_dim = cache_shape(cfg)
+        reference = reference_logits(model, use_pos, cfg.vocab_size)
+        hm.export_decoder_with_past(model, path, use_pos, layers, kv_heads, head_dim,
+                                    vocab_hint=min(1000, cfg.vocab_size), external_data=ext,
+                                    **export_kw(args))
+        check_past_decoding(path, reference, use_pos, layers, kv_heads, head_dim)
+    else:
+        hm.export_decoder(model, path, use_position_ids=use_pos, hf=True,
+                          vocab_hint=min(1000, cfg.vocab_size), external_data=ext, **export_kw(args))
     inputs = {"input_ids": "input_ids", "attention_mask": "attention_mask"}
     if use_pos:
         inputs["position_ids"] = "position_ids"
@@ -219,6 +230,59 @@ def export_decoder(args, cfg, out):
                             eos=eos, pad=pad,
                             max_length=args.max_length or max_len_of(cfg),
                             extra={"source": source_of(args), "modelType": cfg.model_type})
+
+
+def cache_shape(cfg):
+    """(layers, key/value heads, head size) of a decoder's key/value cache."""
+    layers = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer")
+    heads = getattr(cfg, "num_attention_heads", None) or getattr(cfg, "n_head")
+    kv = getattr(cfg, "num_key_value_heads", None) or heads
+    if getattr(cfg, "multi_query", False):
+        kv = 1
+    hidden = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd")
+    head_dim = getattr(cfg, "head_dim", None) or hidden // heads
+    return layers, kv, head_dim
+
+
+def reference_logits(model, use_pos, vocab):
+    """Token ids and the model's own logits over them (no cache), before export."""
+    g = torch.Generator().manual_seed(11)
+    ids = torch.randint(4, min(1000, vocab), (1, 12), generator=g)
+    with torch.no_grad():
+        logits = model(input_ids=ids, use_cache=False).logits
+    return ids, logits.numpy()
+
+
+def check_past_decoding(path, reference, use_pos, layers, kv_heads, head_dim, tol=1e-3):
+    """Prefill 8 tokens on an empty past, then 4 one-token steps on the returned cache, in
+    onnxruntime; every step's logits must equal the model's full run (no cache)."""
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError:
+        print("  past: onnxruntime missing, cached decoding not checked", file=sys.stderr)
+        return
+    ids, want = reference
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    past = [np.zeros((1, kv_heads, 0, head_dim), np.float32) for _ in range(2 * layers)]
+    worst = 0.0
+    for start, end in [(0, 8)] + [(j, j + 1) for j in range(8, ids.shape[1])]:
+        feed = {"input_ids": ids[:, start:end].numpy(),
+                "attention_mask": np.ones((1, end), np.int64)}
+        if use_pos:
+            feed["position_ids"] = np.arange(start, end, dtype=np.int64)[None]
+        for i in range(layers):
+            feed["past_key_values.%d.key" % i] = past[2 * i]
+            feed["past_key_values.%d.value" % i] = past[2 * i + 1]
+        out = sess.run(None, {k: v for k, v in feed.items() if k in names})
+        worst = max(worst, float(np.abs(out[0] - want[:, start:end]).max()))
+        past = out[1:]
+    del sess
+    if worst > tol:
+        raise SystemExit("the export with past key/values decodes differently from the model "
+                         "(max |logit diff| %.3g); export with --past off" % worst)
+    print("  past: prefill + 4 cached steps equal the full run (max |logit diff| %.2g)" % worst)
 
 
 def export_encoder(args, cfg, out):
@@ -561,6 +625,11 @@ def parser():
     ap.add_argument("--ort-fuse", choices=["bert", "gpt2"], default=None,
                     help="run onnxruntime.transformers' optimizer (attention fusion) with "
                          "this model type")
+    ap.add_argument("--past", choices=["auto", "on", "off"], default="auto",
+                    help="decoders: past key/value inputs and present outputs, one graph for "
+                         "prefill (empty past) and one-token steps, so HeadScope decodes with "
+                         "a KV cache (auto: on for TorchScript exports without --quantize or "
+                         "--ort-fuse; checked against the model's uncached run)")
     ap.add_argument("--quantize", choices=["int8", "qdq", "int4"], default=None,
                     help="int8: dynamic int8 quantisation; qdq: static int8 in QDQ format (calibrated "
                          "on random prompts); int4: 4-bit MatMulNBits weights (onnxruntime.quantization)")
@@ -577,6 +646,11 @@ def resolve(args):
         args.exporter = "torchscript" if args.attn == "eager" else "dynamo"
     if args.opset is None:
         args.opset = hm.OPSET if args.exporter == "torchscript" else 18
+    if args.past == "auto":
+        # verified for TorchScript exports of fp32 and fp16 graphs; quantisation calibrates
+        # and the fusion tool rewrites graphs without past inputs
+        plain = args.exporter == "torchscript" and not args.quantize and not args.ort_fuse
+        args.past = "on" if plain else "off"
     args.name = args.name or os.path.basename(os.path.normpath(args.out))
     return args
 
@@ -596,7 +670,7 @@ def export(args):
         man = {"decoder": export_decoder, "encoder": export_encoder, "vlm": export_vlm}[kind](
             args, cfg, args.out)
     post_process(args, cfg, args.out, onnx_files(args.out))
-    man["export"] = {"attn": args.attn, "exporter": args.exporter, "opset": args.opset,
+    man["export"] = {"past": args.past == "on" and kind == "decoder", "attn": args.attn, "exporter": args.exporter, "opset": args.opset,
                      "dtype": args.dtype, "ortOptimize": bool(args.ort_optimize),
                      "ortFuse": args.ort_fuse, "quantize": args.quantize,
                      "torch": torch.__version__, "transformers": _transformers_version()}

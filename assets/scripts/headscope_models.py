@@ -419,6 +419,65 @@ class DecoderExportWrapper(nn.Module):
         return self.model(input_ids, attention_mask)
 
 
+class DecoderWithPastExportWrapper(nn.Module):
+    """input_ids, attention_mask[, position_ids], past_key_values.{i}.key/value ->
+    logits, present.{i}.key/value, for a Hugging Face causal LM. One graph serves prefill
+    (past of length 0) and one-token steps. Without position_ids inputs the positions are
+    taken from the mask (cumsum - 1 over the past and new tokens), so they never depend on
+    the traced example's past length."""
+
+    def __init__(self, model, use_position_ids, layers):
+        super().__init__()
+        self.model = model
+        self.use_position_ids = use_position_ids
+        self.layers = layers
+
+    def forward(self, input_ids, attention_mask, *rest):
+        from transformers import DynamicCache
+        if self.use_position_ids:
+            position_ids, flat = rest[0], rest[1:]
+        else:
+            pos = attention_mask.cumsum(-1) - 1
+            position_ids, flat = pos[:, pos.shape[1] - input_ids.shape[1]:], rest
+        cache = DynamicCache(ddp_cache_data=[(flat[2 * i], flat[2 * i + 1])
+                                             for i in range(self.layers)], config=self.model.config)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                         position_ids=position_ids, past_key_values=cache, use_cache=True,
+                         return_dict=True)
+        present = []
+        for layer in out.past_key_values.layers:
+            present += [layer.keys, layer.values]
+        return (out.logits, *present)
+
+
+def export_decoder_with_past(model, path, use_position_ids, layers, kv_heads, head_dim,
+                             vocab_hint=16, external_data=False, **export_kw):
+    """A decoder with past key/value inputs and present outputs ([batch, kv_heads, length,
+    head_dim] each), traced on a non-empty past so that the past length stays dynamic."""
+    wrapper = DecoderWithPastExportWrapper(model, use_position_ids, layers)
+    B, P, T = 1, 3, 5
+    ids = torch.randint(4, vocab_hint, (B, T), dtype=torch.long)
+    am = torch.ones(B, P + T, dtype=torch.long)
+    names = ["input_ids", "attention_mask"]
+    args = [ids, am]
+    dyn = {"input_ids": {0: "batch", 1: "sequence"},
+           "attention_mask": {0: "batch", 1: "total_sequence"},
+           "logits": {0: "batch", 1: "sequence"}}
+    if use_position_ids:
+        args.append(torch.arange(P, P + T, dtype=torch.long).unsqueeze(0))
+        names.append("position_ids")
+        dyn["position_ids"] = {0: "batch", 1: "sequence"}
+    outputs = ["logits"]
+    for i in range(layers):
+        for kv in ("key", "value"):
+            names.append("past_key_values.%d.%s" % (i, kv))
+            dyn[names[-1]] = {0: "batch", 2: "past_sequence"}
+            outputs.append("present.%d.%s" % (i, kv))
+            dyn[outputs[-1]] = {0: "batch", 2: "total_sequence"}
+            args.append(torch.randn(B, kv_heads, P, head_dim))
+    return export_onnx(wrapper, tuple(args), path, names, outputs, dyn, external_data, **export_kw)
+
+
 class EmbedsDecoderExportWrapper(nn.Module):
     """inputs_embeds, attention_mask, position_ids -> logits."""
 

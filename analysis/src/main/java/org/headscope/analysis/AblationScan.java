@@ -4,6 +4,7 @@ import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
@@ -87,11 +88,12 @@ public final class AblationScan {
      * @param topGenerated    how many of the most harmful heads get a generated text
      * @param pruneFractions  fractions of heads pruned along the curve
      * @param globalPruning   true: the k least important heads overall; false: the same fraction in every layer (AMP)
+     * @param amp             compute AMP importance and the pruning curve (when the output projections were found)
      */
     public record Params(Mode mode, float alpha, int batchSize, int generateTokens, int topGenerated,
-                         List<Double> pruneFractions, boolean globalPruning) {
+                         List<Double> pruneFractions, boolean globalPruning, boolean amp) {
         public static final Params DEFAULTS = new Params(Mode.ZERO, 2.0f, 16, 8, 3,
-                List.of(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), false);
+                List.of(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), false, true);
 
         public Params {
             if (batchSize < 1) {
@@ -106,19 +108,24 @@ public final class AblationScan {
         }
 
         public Params withMode(Mode m, float a) {
-            return new Params(m, a, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning);
+            return new Params(m, a, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning, amp);
         }
 
         public Params withBatchSize(int b) {
-            return new Params(mode, alpha, b, generateTokens, topGenerated, pruneFractions, globalPruning);
+            return new Params(mode, alpha, b, generateTokens, topGenerated, pruneFractions, globalPruning, amp);
         }
 
         public Params withPruning(List<Double> fractions, boolean global) {
-            return new Params(mode, alpha, batchSize, generateTokens, topGenerated, fractions, global);
+            return new Params(mode, alpha, batchSize, generateTokens, topGenerated, fractions, global, amp);
         }
 
         public Params withGeneration(int tokens, int top) {
-            return new Params(mode, alpha, batchSize, tokens, top, pruneFractions, globalPruning);
+            return new Params(mode, alpha, batchSize, tokens, top, pruneFractions, globalPruning, amp);
+        }
+
+        /** With or without AMP importance and the pruning curve built on it. */
+        public Params withAmp(boolean on) {
+            return new Params(mode, alpha, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning, on);
         }
 
         Map<String, Object> asMap() {
@@ -136,8 +143,11 @@ public final class AblationScan {
             }
             m.put("batch_size", batchSize);
             m.put("generate_tokens", generateTokens);
-            m.put("prune_fractions", pruneFractions.toString());
-            m.put("pruning", globalPruning ? "global" : "per-layer uniform (AMP)");
+            m.put("amp_and_pruning", amp);
+            if (amp) {
+                m.put("prune_fractions", pruneFractions.toString());
+                m.put("pruning", globalPruning ? "global" : "per-layer uniform (AMP)");
+            }
             return m;
         }
     }
@@ -426,16 +436,26 @@ public final class AblationScan {
     public Result run(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
         checkTarget(target);
         int sweepRuns = (heads.size() + params.batchSize() - 1) / params.batchSize();
-        boolean amp = model.sites().stream().allMatch(s -> s.outputWeight() != null);
+        boolean amp = params.amp() && model.sites().stream().allMatch(s -> s.outputWeight() != null);
         int pruneRuns = amp ? (params.pruneFractions().size() + params.batchSize() - 1) / params.batchSize() : 0;
         int genRuns = languageModel ? params.generateTokens() : 0;
         long total = 1 + sweepRuns + (amp ? 1 : 0) + pruneRuns + genRuns;
         long[] done = {0};
         Progress step = (d, t, m) -> progress.update(++done[0], total, m);
         progress.update(0, total, "ablation: clean run");
-        Outcome clean = evaluate(target, List.of(Intervention.NONE), cancel).get(0);
-        step.update(0, 0, "ablation: clean run done");
-        List<HeadEffect> effects = sweep(target, clean, heads, step, cancel);
+        Outcome clean;
+        List<HeadEffect> effects;
+        if (languageModel) {
+            // one clean run gives the clean reading and the residual streams the sweep's suffix runs start from
+            Swept swept = sweepReading(target, heads, step, cancel);
+            clean = swept.clean();
+            effects = swept.effects();
+            step.update(0, 0, "ablation: clean run done");
+        } else {
+            clean = evaluate(target, List.of(Intervention.NONE), cancel).get(0);
+            step.update(0, 0, "ablation: clean run done");
+            effects = sweep(target, clean, heads, step, cancel);
+        }
         HeadGrid importance = null;
         List<PruningPoint> curve = List.of();
         if (amp) {
@@ -453,8 +473,57 @@ public final class AblationScan {
                 model.heads(), (int) done[0]);
     }
 
-    /** The single-head sweep alone: per layer, {@code ceil(heads / batchSize)} batched runs of the layers from there on. */
+    /** The clean outcome and every head's effect, from one sweep. */
+    public record Swept(Outcome clean, List<HeadEffect> effects) {
+    }
+
+    /**
+     * The single-head sweep alone: per layer, {@code ceil(heads / batchSize)} batched runs of the layers from there on.
+     * For language models every run computes the logits only at the positions the metrics read (the target span and the
+     * next-token position), gathered before the LM head ({@link LayerSweep#read}).
+     */
     public List<HeadEffect> sweep(Target target, Outcome clean, List<Head> heads, Progress progress, CancelToken cancel) {
+        checkTarget(target);
+        if (languageModel) {
+            List<Outcome> ablated = readAll(target, heads, progress, cancel).outputs().stream().map(o -> readOutcome(o, target)).toList();
+            List<HeadEffect> out = new ArrayList<>();
+            for (int i = 0; i < heads.size(); i++) {
+                out.add(new HeadEffect(heads.get(i), Effect.of(clean, ablated.get(i))));
+            }
+            return out;
+        }
+        return sweepFullOutput(target, clean, heads, progress, cancel);
+    }
+
+    /** The sweep with the clean outcome from the same pass; language models only (logits read where the metrics need them). */
+    public Swept sweepReading(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
+        checkTarget(target);
+        if (!languageModel) {
+            throw new IllegalArgumentException("reading sweeps need next-token logits; this model outputs '" + output + "'");
+        }
+        LayerSweep.Reading r = readAll(target, heads, progress, cancel);
+        Outcome clean = readOutcome(r.clean(), target);
+        List<HeadEffect> out = new ArrayList<>();
+        for (int i = 0; i < heads.size(); i++) {
+            out.add(new HeadEffect(heads.get(i), Effect.of(clean, readOutcome(r.outputs().get(i), target))));
+        }
+        return new Swept(clean, out);
+    }
+
+    private LayerSweep.Reading readAll(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
+        List<Intervention> batch = heads.stream().map(h -> ablation(List.of(h))).toList();
+        HookSet hooks = params.mode().hooks();
+        for (Intervention i : batch) {
+            hooks = hooks.union(i.hooks());
+        }
+        int p = target.prompt.length;
+        int[] positions = IntStream.range(p - 1, p - 1 + target.continuation.length).toArray();
+        return LayerSweep.read(model, RunRequest.tokens(target.ids()), batch, hooks, output, positions,
+                params.batchSize(), cancel, (done, total) -> progress.update(done, total, "ablation sweep: " + done + "/" + total + " heads"));
+    }
+
+    /** The sweep that fetches the whole output of every run (every position); encoders, and the check of the reading sweep. */
+    List<HeadEffect> sweepFullOutput(Target target, Outcome clean, List<Head> heads, Progress progress, CancelToken cancel) {
         checkTarget(target);
         List<Intervention> batch = heads.stream().map(h -> ablation(List.of(h))).toList();
         HookSet hooks = params.mode().hooks();
@@ -470,6 +539,21 @@ public final class AblationScan {
             out.add(new HeadEffect(heads.get(i), Effect.of(clean, languageModel ? lmOutcome(o, 0, target) : encoderOutcome(o, 0))));
         }
         return out;
+    }
+
+    /** The metrics from logits read at positions {@code p-1 .. T-2} only ([1, N, V], row i is position p-1+i). */
+    private static Outcome readOutcome(FloatTensor logits, Target target) {
+        long[] ids = target.ids();
+        int p = target.prompt.length;
+        double sum = 0;
+        for (int pos = p; pos < ids.length; pos++) {
+            float[] row = logits.slice(0, pos - p).data();
+            sum += logSumExp(row) - row[(int) ids[pos]];
+        }
+        double loss = sum / (ids.length - p);
+        float[] next = logits.slice(0, 0).data();
+        double diff = target.hasAnswers() ? next[(int) target.answerA()] - next[(int) target.answerB()] : Double.NaN;
+        return new Outcome(loss, diff, next, null);
     }
 
     /** Metrics of the clean run. */
@@ -631,7 +715,7 @@ public final class AblationScan {
 
     /**
      * Greedy continuations of the prompt, clean and with each head ablated, all in one batch per generated token
-     * (every sequence has the same length at each step).
+     * (every sequence has the same length at each step), with the KV cache when the graph has past inputs.
      */
     public List<Generated> generate(long[] prompt, List<Head> heads, Progress progress, CancelToken cancel) {
         if (!languageModel) {
@@ -645,31 +729,15 @@ public final class AblationScan {
             batch.add(ablation(List.of(h)));
             labels.add(h.toString());
         }
-        long[][] seqs = new long[batch.size()][];
-        Arrays.fill(seqs, prompt.clone());
         HookSet hooks = params.mode().hooks();
         HookedSession s = model.session(TapSet.NONE, hooks);
-        for (int step = 0; step < params.generateTokens(); step++) {
-            cancel.check();
-            RunRequest req = RunRequest.batch(seqs).withOutputs(Set.of(output));
-            RunResult r = s.run(batch.size() == 1 ? req : req.withInterventions(batch), cancel);
-            FloatTensor logits = r.output(output);
-            for (int b = 0; b < seqs.length; b++) {
-                float[] row = logits.slice(b, seqs[b].length - 1).data();
-                int best = 0;
-                for (int v = 1; v < row.length; v++) {
-                    if (row[v] > row[best]) {
-                        best = v;
-                    }
-                }
-                seqs[b] = Arrays.copyOf(seqs[b], seqs[b].length + 1);
-                seqs[b][seqs[b].length - 1] = best;
-            }
-            progress.update(step + 1, params.generateTokens(), "ablation: generating token " + (step + 1));
-        }
+        long[][] gens = GreedyDecoder.decode(model, s, GreedyDecoder.Inputs.tokens(), prompt, batch.size() == 1 ? List.of() : batch,
+                output, params.generateTokens(), null, GreedyDecoder.way(model),
+                step -> progress.update(step.index() + 1, params.generateTokens(), "ablation: generating token " + (step.index() + 1)),
+                cancel);
         List<Generated> out = new ArrayList<>();
-        for (int b = 0; b < seqs.length; b++) {
-            long[] gen = Arrays.copyOfRange(seqs[b], prompt.length, seqs[b].length);
+        for (int b = 0; b < gens.length; b++) {
+            long[] gen = gens[b];
             String text = model.tokenizer().map(t -> t.decode(gen)).orElse(Arrays.toString(gen));
             out.add(new Generated(labels.get(b), gen, text));
         }

@@ -2,12 +2,14 @@ package org.headscope.analysis;
 
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
 import org.headscope.hooks.ModelException;
+import org.headscope.hooks.OutputGather;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
 import org.headscope.hooks.TapKind;
@@ -32,8 +34,9 @@ import java.util.stream.IntStream;
  * retrieval head is one scoring above 0.1.
  *
  * <p>The argmax is the in-graph {@link TapKind#ARGMAX} reduction: no attention matrix leaves the device. The
- * generative mode re-runs the growing sequence once per generated token (no key/value cache, the bundled models
- * are small). The teacher-forced mode feeds prompt and answer once and reads, at each answer position s, the argmax
+ * generative mode decodes with {@link GreedyDecoder}: the prompt once, then one-token steps on the key/value cache
+ * when the graph has past inputs (each step's attention row spans every key), else the growing sequence once per
+ * token. The teacher-forced mode feeds prompt and answer once and reads, at each answer position s, the argmax
  * of the row before it and the model's own greedy prediction there; its ROUGE gate is taken over those
  * predictions. When the greedy answer equals the needle's answer (followed by EOS) both modes give identical scores.
  */
@@ -48,11 +51,11 @@ public final class RetrievalScan {
     public enum Mode {
         /** Prompt and needle answer in one pass; the grid costs one run per test. */
         TEACHER,
-        /** Greedy decoding as the reference does, one run per generated token, argmax in the graph. */
+        /** Greedy decoding as the reference does (prefill + KV-cache steps when the graph has past inputs), argmax in the graph. */
         GENERATE,
         /**
-         * The reference code's way, kept as the baseline: greedy decoding, one run per generated token, the full
-         * attention matrices of every layer fetched from every run and the argmax taken on the host.
+         * The reference code's way, kept as the baseline: greedy decoding (prefill + KV-cache steps when the graph has
+         * past inputs), the attention probabilities of every layer fetched from every run and the argmax taken on the host.
          */
         REFERENCE;
 
@@ -148,6 +151,12 @@ public final class RetrievalScan {
     /** Runs the grid needles x lengths x depths. Cancelled scans throw and return nothing. */
     public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p,
                                        Progress progress, CancelToken cancel) {
+        return scan(model, needles, haystack, p, GreedyDecoder.way(model), progress, cancel);
+    }
+
+    /** The scan with the decoding way chosen (tests compare the KV-cache steps with the full re-run). */
+    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p, GreedyDecoder.Way way,
+                                Progress progress, CancelToken cancel) {
         requireDecoder(model);
         Grid grid = grid(model, needles, haystack, p);
         List<NeedleEpisodes.Episode> episodes = grid.episodes();
@@ -163,7 +172,7 @@ public final class RetrievalScan {
             cancel.check();
             progress.update(done, episodes.size(), "retrieval L=" + e.length() + " d=" + e.depth() + "% needle " + (e.needleIndex() + 1));
             Scored s = p.mode() == Mode.TEACHER ? teacher(model, session, logits, e, eos, traffic, cancel)
-                    : generate(model, session, logits, e, eos, p.maxNewTokens(), tap, traffic, cancel);
+                    : generate(model, session, logits, e, eos, p.maxNewTokens(), tap, way, traffic, cancel);
             double rouge = rouge1Recall(tok.decode(answerOf(s, eos)), needles.get(e.needleIndex()).answer(), p.rougeStemmer());
             tests.add(new Test(e.needleIndex(), e.length(), e.depth(), tok.decode(s.tokens()), rouge, rouge > p.rougeGate(),
                     s.exact(), s.scores()));
@@ -172,6 +181,27 @@ public final class RetrievalScan {
         progress.update(done, episodes.size(), "retrieval done");
         return new RetrievalResult(p, model.layers(), model.heads(), tests, needles.size(), grid.template(), grid.sentenceEnd(),
                 traffic.runs, traffic.bytes);
+    }
+
+    /**
+     * The grid's tests as token ids, for running the same tests elsewhere (the PyTorch side of the benchmarks): per
+     * test the needle index, length, depth, prompt ids, the answer span [answerStart, answerEnd) in the prompt and the
+     * answer's ids.
+     */
+    public static List<Map<String, Object>> episodeIds(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (NeedleEpisodes.Episode e : grid(model, needles, haystack, p).episodes()) {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("needle", e.needleIndex());
+            m.put("length", e.length());
+            m.put("depth", e.depth());
+            m.put("prompt", e.prompt());
+            m.put("answerStart", e.answerStart());
+            m.put("answerEnd", e.answerEnd());
+            m.put("answer", e.answer());
+            out.add(m);
+        }
+        return out;
     }
 
     /** Runs made and bytes of output tensors copied out of the runtime. */
@@ -231,43 +261,43 @@ public final class RetrievalScan {
         long[] prompt = e.prompt();
         long[] answer = e.answer();
         long[] seq = concat(prompt, answer);
-        RunResult r = traffic.add(session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel));
+        // logits only where read: the answer positions and the one after the answer (EOS), gathered before the LM head
+        float[] at = new float[answer.length + 1];
+        for (int s = 0; s < at.length; s++) {
+            at[s] = prompt.length - 1 + s;
+        }
+        RunResult r = traffic.add(model.readingSession(0, session.taps(), HookSet.NONE, logits).run(RunRequest.tokens(seq)
+                .withOutputs(Set.of(logits)).withStates(Map.of(OutputGather.POSITIONS, new FloatTensor(new long[]{1, at.length}, at))), cancel));
         FloatTensor lg = r.output(logits);
         double[][] scores = new double[model.layers()][model.heads()];
         long[] predicted = new long[answer.length];
         boolean exact = true;
         for (int s = 0; s < answer.length; s++) {
             int q = prompt.length - 1 + s;
-            predicted[s] = argmaxRow(lg, 0, q);
+            predicted[s] = argmaxRow(lg, 0, s);
             exact &= predicted[s] == answer[s];
             addCopyScores(model, (l, h) -> (int) r.argmax(l).get(0, h, q), answer[s], prompt, e, scores);
         }
         if (eos != null) {
-            exact &= argmaxRow(lg, 0, seq.length - 1) == eos;
+            exact &= argmaxRow(lg, 0, answer.length) == eos;
         }
         return new Scored(predicted, exact, scores);
     }
 
     private static Scored generate(HookedModel model, HookedSession session, String logits, NeedleEpisodes.Episode e, Long eos,
-                                   int maxNew, TapKind tap, Traffic traffic, CancelToken cancel) {
+                                   int maxNew, TapKind tap, GreedyDecoder.Way way, Traffic traffic, CancelToken cancel) {
         long[] prompt = e.prompt();
         Integer max = model.manifest().maxLength();
         double[][] scores = new double[model.layers()][model.heads()];
-        long[] seq = prompt;
-        List<Long> generated = new ArrayList<>();
-        for (int step = 0; step < maxNew && (max == null || seq.length < max || step == 0); step++) {
-            RunResult r = traffic.add(session.run(RunRequest.tokens(seq).withOutputs(Set.of(logits)), cancel));
-            int q = seq.length - 1;
-            long next = argmaxRow(r.output(logits), 0, q);
-            generated.add(next);
-            TopKey top = tap == TapKind.PROBS ? (l, h) -> argmaxKey(r.tap(TapKind.PROBS, l), h, q) : (l, h) -> (int) r.argmax(l).get(0, h, q);
-            addCopyScores(model, top, next, prompt, e, scores);
-            if (eos != null && next == eos) {
-                break;
-            }
-            seq = concat(seq, new long[]{next});
-        }
-        long[] tokens = generated.stream().mapToLong(Long::longValue).toArray();
+        int steps = max == null ? maxNew : Math.min(maxNew, Math.max(1, max - prompt.length));
+        long[] tokens = GreedyDecoder.decode(model, session, GreedyDecoder.Inputs.tokens(), prompt, List.of(), logits, steps, eos,
+                way, step -> {
+                    RunResult r = traffic.add(step.result());
+                    int q = step.row();
+                    TopKey top = tap == TapKind.PROBS ? (l, h) -> argmaxKey(r.tap(TapKind.PROBS, l), h, q)
+                            : (l, h) -> (int) r.argmax(l).get(0, h, q);
+                    addCopyScores(model, top, step.next()[0], prompt, e, scores);
+                }, cancel)[0];
         long[] answer = e.answer();
         boolean exact = tokens.length >= answer.length && Arrays.equals(Arrays.copyOf(tokens, answer.length), answer)
                 && (eos == null || tokens.length == answer.length + 1 && tokens[answer.length] == eos);

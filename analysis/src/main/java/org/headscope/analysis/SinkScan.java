@@ -707,28 +707,34 @@ public final class SinkScan {
         return n == 0 ? Double.NaN : sum / n;
     }
 
-    /** Max over keys seen by at least two queries of the normalised entropy of the key's column. */
+    /**
+     * Max over keys seen by at least two queries of the normalised entropy of the key's column. One row-major pass
+     * over the head's probabilities accumulates each column's sum {@code s} and {@code sum p log p}; the entropy of
+     * the column normalised by s is then {@code log s - (sum p log p) / s}.
+     */
     static double columnEntropy(FloatTensor probs, int h, int t, boolean causal) {
-        double best = Double.NaN;
-        for (int k = 0; k < t; k++) {
-            int seen = causal ? t - k : t;
-            if (seen < 2) {
-                continue;
-            }
-            double s = 0;
-            for (int q = causal ? k : 0; q < t; q++) {
-                s += probs.get(0, h, q, k);
-            }
-            if (s <= 0) {
-                continue;
-            }
-            double e = 0;
-            for (int q = causal ? k : 0; q < t; q++) {
-                double p = probs.get(0, h, q, k) / s;
+        double[] sum = new double[t];
+        double[] plogp = new double[t];
+        float[] d = probs.data();
+        int keys = probs.dim(3);
+        for (int q = 0; q < t; q++) {
+            int row = probs.offset(0, h, q, 0);
+            int last = causal ? q : t - 1;
+            for (int k = 0; k <= last; k++) {
+                float p = d[row + k];
                 if (p > 0) {
-                    e -= p * Math.log(p);
+                    sum[k] += p;
+                    plogp[k] += p * Math.log(p);
                 }
             }
+        }
+        double best = Double.NaN;
+        for (int k = 0; k < Math.min(t, keys); k++) {
+            int seen = causal ? t - k : t;
+            if (seen < 2 || sum[k] <= 0) {
+                continue;
+            }
+            double e = Math.log(sum[k]) - plogp[k] / sum[k];
             double v = e / Math.log(seen);
             best = Double.isNaN(best) ? v : Math.max(best, v);
         }

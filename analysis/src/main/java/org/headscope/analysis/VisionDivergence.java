@@ -4,6 +4,7 @@ import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
@@ -278,31 +279,26 @@ public final class VisionDivergence {
         return new Divergence(raw, textNorm, vhd, aware, tvhd);
     }
 
-    /** Greedy decoding with the image, under an intervention; the answer stops at EOS. */
+    /** Greedy decoding with the image, under an intervention, through {@link GreedyDecoder}; the answer stops at EOS. */
     public static Answer answer(HookedModel model, long[] ids, FloatTensor image, Intervention edit, int maxNew, CancelToken cancel) {
         VisionParts vision = requireVision(model);
         HookedSession s = model.session(TapSet.NONE, HookSet.HEAD);
         String logits = RetrievalScan.logitsName(model);
         Long eos = model.manifest().eos();
-        long[] seq = ids;
-        List<Long> out = new ArrayList<>();
-        double margin = Double.NaN;
-        for (int step = 0; step < maxNew; step++) {
-            FloatTensor lg = s.run(RunRequest.embeddings(vision.sequence(seq, image)).withIntervention(edit)
-                    .withOutputs(Set.of(logits)), cancel).output(logits);
-            int q = lg.dim(1) - 1;
-            long next = RetrievalScan.argmaxRow(lg, 0, q);
-            if (step == 0) {
-                margin = margin(lg.slice(0, q).data());
-            }
-            if (eos != null && next == eos) {
-                break;
-            }
-            out.add(next);
-            seq = RetrievalScan.concat(seq, new long[]{next});
+        double[] margin = {Double.NaN};
+        GreedyDecoder.Inputs inputs = GreedyDecoder.Inputs.embeddings(seq -> vision.sequence(seq, image), vision::embedTokens);
+        long[] tokens = GreedyDecoder.decode(model, s, inputs, ids, edit == null || edit.isEmpty() ? List.of() : List.of(edit),
+                logits, maxNew, eos, GreedyDecoder.way(model), step -> {
+                    if (step.index() == 0) {
+                        margin[0] = margin(step.result().output(logits).slice(0, step.logitsRow()).data());
+                    }
+                }, cancel)[0];
+        int n = tokens.length;
+        if (eos != null && n > 0 && tokens[n - 1] == eos) {
+            n--;
         }
-        long[] tokens = out.stream().mapToLong(Long::longValue).toArray();
-        return new Answer(model.requireTokenizer().decode(tokens), tokens, margin);
+        long[] answer = Arrays.copyOf(tokens, n);
+        return new Answer(model.requireTokenizer().decode(answer), answer, margin[0]);
     }
 
     /** Next-token logits after the prompt with the image, one row per intervention, from one batched run. */

@@ -137,11 +137,16 @@ final class PlantedDecoders {
         return dir;
     }
 
-    private static String tokenizerJson() {
+    static String tokenizerJson() {
+        return tokenizerJson(WORDS.size());
+    }
+
+    /** The word-level tokenizer of {@link #WORDS}, padded with words w28, w29, ... to {@code size} entries. */
+    static String tokenizerJson(int size) {
         StringBuilder vocab = new StringBuilder();
         StringBuilder added = new StringBuilder();
-        for (int i = 0; i < WORDS.size(); i++) {
-            vocab.append(i == 0 ? "" : ", ").append('"').append(WORDS.get(i)).append("\": ").append(i);
+        for (int i = 0; i < size; i++) {
+            vocab.append(i == 0 ? "" : ", ").append('"').append(i < WORDS.size() ? WORDS.get(i) : "w" + i).append("\": ").append(i);
             if (i < 4) {
                 added.append(i == 0 ? "" : ", ").append("{\"id\": ").append(i).append(", \"content\": \"").append(WORDS.get(i))
                         .append("\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}");

@@ -41,6 +41,12 @@ public final class HookedModel implements AutoCloseable {
     private record Key(TapSet taps, HookSet hooks) {
     }
 
+    /** A reading session: from a layer (0: the whole model), with taps and hooks, one output gathered at positions. */
+    private record ReadKey(int fromLayer, TapSet taps, HookSet hooks, String output) {
+    }
+
+    private final Map<ReadKey, CompiledSession> reading = new LinkedHashMap<>(16, 0.75f, true);
+
     private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
         this.manifest = manifest;
         this.deployed = model;
@@ -224,6 +230,7 @@ public final class HookedModel implements AutoCloseable {
     OrtSession.SessionOptions options(boolean allowCuda) throws OrtException {
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         try {
+            RuntimeSettings.current().applyTo(o);
             if (allowCuda && device.isCuda()) {
                 o.addCUDA(0);
             }
@@ -377,6 +384,47 @@ public final class HookedModel implements AutoCloseable {
         return Unembedding.find(model.graph(), logits);
     }
 
+    /**
+     * A session that computes {@code output} only at the positions fed as {@link OutputGather#POSITIONS} (through
+     * {@link RunRequest#withStates}; row i of the output is position i of that list), in-graph before the LM head
+     * when the graph allows it (see {@link OutputGather}). From {@code fromLayer > 0} it starts at the residual
+     * stream entering that layer, like {@link #openSuffixSession}. Compiled once and cached with the model (runs
+     * go through the graph with all of {@code hooks}, neutral where unused); the returned handle need not be closed.
+     */
+    public synchronized HookedSession readingSession(int fromLayer, TapSet taps, HookSet hooks, String output) {
+        ensureOpen();
+        ReadKey key = new ReadKey(fromLayer, taps, hooks, output);
+        CompiledSession s = reading.get(key);
+        if (s == null) {
+            OnnxMl.ModelProto proto = GraphRewriter.rewrite(model, sites, taps, hooks);
+            List<ModelInput> in = new ArrayList<>(inputs);
+            if (fromLayer > 0) {
+                taps.layers().forEach((kind, ls) -> ls.forEach(l -> {
+                    if (l < fromLayer) {
+                        throw new IllegalArgumentException("tap " + kind + " of layer " + l + " lies before the suffix starting at layer " + fromLayer);
+                    }
+                }));
+                AttentionSite site = sites.get(fromLayer);
+                List<String> outputs = new ArrayList<>(List.of(output));
+                taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
+                proto = GraphRewriter.suffix(proto, site, outputs);
+                in.add(new ModelInput(site.residual(), InputRole.OTHER, new GraphIndex(model.graph()).elemType(site.residual()),
+                        new long[]{-1, -1, -1}));
+            }
+            proto = OutputGather.apply(proto, output).model();
+            in.add(new ModelInput(OutputGather.POSITIONS, InputRole.OTHER, OnnxMl.TensorProto.DataType.FLOAT.getNumber(), new long[]{-1, -1}));
+            s = newSession(proto, List.copyOf(in), taps, hooks, sites, true);
+            reading.put(key, s);
+            if (reading.size() > MAX_SESSIONS) {
+                Iterator<Map.Entry<ReadKey, CompiledSession>> it = reading.entrySet().iterator();
+                it.next().getValue().retire();
+                it.remove();
+            }
+        }
+        CompiledSession compiled = s;
+        return HookedSession.cached(taps, hooks, used -> compiled, device, sites);
+    }
+
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("model is closed");
@@ -445,6 +493,8 @@ public final class HookedModel implements AutoCloseable {
         closed = true;
         sessions.values().forEach(CompiledSession::retire);
         sessions.clear();
+        reading.values().forEach(CompiledSession::retire);
+        reading.clear();
         if (plain != null) {
             plain.retire();
         }

@@ -60,9 +60,10 @@ public final class HsTokenizer implements AutoCloseable {
         String[] strings = e.getTokens();
         CharSpan[] cs = e.getCharTokenSpans();
         int[][] spans = new int[ids.length][];
+        int[] charAt = charIndices(text);
         for (int i = 0; i < ids.length; i++) {
             CharSpan s = cs == null || i >= cs.length ? null : cs[i];
-            spans[i] = s == null ? new int[]{-1, -1} : new int[]{charIndex(text, s.getStart()), charIndex(text, s.getEnd())};
+            spans[i] = s == null ? new int[]{-1, -1} : new int[]{charIndex(text, charAt, s.getStart()), charIndex(text, charAt, s.getEnd())};
         }
         if (bos != null && (ids.length == 0 || ids[0] != bos)) {
             long[] ids2 = new long[ids.length + 1];
@@ -93,13 +94,32 @@ public final class HsTokenizer implements AutoCloseable {
         return s.isEmpty() ? "<" + id + ">" : s;
     }
 
-    /** Converts a code-point offset into a Java char index. */
-    private static int charIndex(String text, int codePoints) {
+    /**
+     * The Java char index of every code-point offset of the text (one pass), or null when every code point is one char
+     * (no surrogate pairs), where the two offsets are equal.
+     */
+    static int[] charIndices(String text) {
         int cps = text.codePointCount(0, text.length());
-        if (codePoints >= cps) {
-            return text.length();
+        if (cps == text.length()) {
+            return null;
         }
-        return text.offsetByCodePoints(0, Math.max(0, codePoints));
+        int[] at = new int[cps + 1];
+        int c = 0;
+        for (int cp = 0; cp < cps; cp++) {
+            at[cp] = c;
+            c += Character.charCount(text.codePointAt(c));
+        }
+        at[cps] = text.length();
+        return at;
+    }
+
+    /** Converts a code-point offset into a Java char index, through the table of {@link #charIndices}. */
+    static int charIndex(String text, int[] charAt, int codePoints) {
+        int cp = Math.max(0, codePoints);
+        if (charAt == null) {
+            return Math.min(cp, text.length());
+        }
+        return cp >= charAt.length - 1 ? text.length() : charAt[cp];
     }
 
     @Override

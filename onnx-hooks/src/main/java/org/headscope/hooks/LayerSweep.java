@@ -71,6 +71,69 @@ public final class LayerSweep {
         return results;
     }
 
+    /**
+     * A sweep's readings: the clean run's output and each intervention's, {@code [1, N, V]} at the read positions.
+     */
+    public record Reading(FloatTensor clean, List<FloatTensor> outputs) {
+    }
+
+    /**
+     * The sweep for metrics that read one output at a few positions (a loss over a target span, the next-token
+     * distribution): every run computes that output only at {@code positions} ({@link HookedModel#readingSession},
+     * gathered before the LM head when the graph allows it), the clean run gives both the clean reading and the
+     * residual streams the layer-suffix runs start from, and the suffix sessions are cached with the model.
+     */
+    public static Reading read(HookedModel model, RunRequest input, List<Intervention> interventions, HookSet hooks,
+                               String output, int[] positions, int batch, CancelToken cancel,
+                               java.util.function.BiConsumer<Integer, Integer> progress) {
+        if (input.batchSize() != 1) {
+            throw new IllegalArgumentException("a sweep runs on one sequence");
+        }
+        FloatTensor at = new FloatTensor(new long[]{1, positions.length}, new float[positions.length]);
+        for (int i = 0; i < positions.length; i++) {
+            if (positions[i] < 0 || positions[i] >= input.length()) {
+                throw new IllegalArgumentException("position " + positions[i] + " lies outside the " + input.length() + " tokens");
+            }
+            at.data()[i] = positions[i];
+        }
+        List<AttentionSite> sites = model.sites();
+        boolean cut = sites.stream().allMatch(s -> s.residual() != null);
+        Map<Integer, List<Integer>> byLayer = new TreeMap<>();
+        for (int i = 0; i < interventions.size(); i++) {
+            byLayer.computeIfAbsent(cut ? firstLayer(interventions.get(i)) : 0, k -> new ArrayList<>()).add(i);
+        }
+        List<Integer> all = java.util.stream.IntStream.range(0, sites.size()).boxed().toList();
+        TapSet cleanTaps = cut ? TapSet.of(TapKind.RESIDUAL, all) : TapSet.NONE;
+        RunRequest base = input.withOutputs(java.util.Set.of(output));
+        RunResult clean = model.readingSession(0, cleanTaps, HookSet.NONE, output)
+                .run(base.withStates(Map.of(OutputGather.POSITIONS, at)), cancel);
+        List<FloatTensor> results = new ArrayList<>(java.util.Collections.nCopies(interventions.size(), null));
+        int done = 0;
+        for (var e : byLayer.entrySet()) {
+            int layer = e.getKey();
+            List<Integer> members = e.getValue();
+            HookedSession session = model.readingSession(cut ? layer : 0, TapSet.NONE, hooks, output);
+            Map<String, FloatTensor> states = new LinkedHashMap<>();
+            states.put(OutputGather.POSITIONS, at);
+            if (cut && layer > 0) {
+                states.put(sites.get(layer).residual(), clean.tap(TapKind.RESIDUAL, layer));
+            }
+            RunRequest req = base.withStates(states);
+            for (int start = 0; start < members.size(); start += batch) {
+                cancel.check();
+                List<Integer> part = members.subList(start, Math.min(members.size(), start + batch));
+                RunResult r = session.run(req.withInterventions(part.stream().map(interventions::get).toList()), cancel);
+                FloatTensor t = r.output(output);
+                for (int j = 0; j < part.size(); j++) {
+                    results.set(part.get(j), rows(t, j, part.size()));
+                }
+                done += part.size();
+                progress.accept(done, interventions.size());
+            }
+        }
+        return new Reading(clean.output(output), results);
+    }
+
     private static Map<String, FloatTensor> merge(Map<String, FloatTensor> m, String k, FloatTensor v) {
         Map<String, FloatTensor> out = m == null ? new LinkedHashMap<>() : m;
         out.put(k, v);

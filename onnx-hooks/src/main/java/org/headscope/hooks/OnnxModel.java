@@ -57,15 +57,26 @@ public final class OnnxModel {
         }
         String hash;
         OnnxMl.ModelProto proto;
+        String stamp = stamp(file);
+        Path memo = stamp == null ? null : weightsCache.resolve("sha256").resolve(sha1(stamp));
+        String known = memo == null ? null : readMemo(memo, stamp);
         try (InputStream raw = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
-            DigestInputStream in = new DigestInputStream(new BufferedInputStream(raw, 1 << 20), digest);
+            InputStream buffered = new BufferedInputStream(raw, 1 << 20);
+            // the file's hash is remembered per (path, size, modification time, file key): hashing a large model at
+            // every start costs more than parsing it
+            InputStream in = known != null ? buffered : new DigestInputStream(buffered, digest);
             CodedInputStream coded = CodedInputStream.newInstance(in);
             coded.setSizeLimit(Integer.MAX_VALUE);
             coded.setRecursionLimit(512);
             proto = OnnxMl.ModelProto.parseFrom(coded);
-            in.transferTo(OutputStream.nullOutputStream());
-            hash = HexFormat.of().formatHex(digest.digest());
+            if (known != null) {
+                hash = known;
+            } else {
+                in.transferTo(OutputStream.nullOutputStream());
+                hash = HexFormat.of().formatHex(digest.digest());
+                writeMemo(memo, stamp, hash);
+            }
         } catch (InvalidProtocolBufferException e) {
             throw new ModelException("File " + file.getFileName() + " is not a readable ONNX model: it is truncated or corrupt ("
                     + e.getMessage() + ").",
@@ -91,6 +102,48 @@ public final class OnnxModel {
         WeightsCache.touch(cacheFolder);
         new WeightsCache(weightsCache).prune(WeightsCache.maxBytes(), cacheFolder);
         return new OnnxModel(file, skeleton, cacheFolder, hash);
+    }
+
+    /** What identifies this version of the file: path, size, modification time (ns) and file key; null if unreadable. */
+    private static String stamp(Path file) {
+        try {
+            var a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+            return file + "|" + a.size() + "|" + a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + "|" + a.fileKey();
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String sha1(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The remembered hash when the memo names exactly this stamp, else null. */
+    private static String readMemo(Path memo, String stamp) {
+        try {
+            if (!Files.isRegularFile(memo) || Files.size(memo) > 4096) {
+                return null;
+            }
+            List<String> lines = Files.readAllLines(memo);
+            return lines.size() == 2 && lines.get(0).equals(stamp) && lines.get(1).matches("[0-9a-f]{64}") ? lines.get(1) : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void writeMemo(Path memo, String stamp, String hash) {
+        try {
+            Files.createDirectories(memo.getParent());
+            Path tmp = Files.createTempFile(memo.getParent(), "memo", ".tmp");
+            Files.writeString(tmp, stamp + "\n" + hash + "\n");
+            Files.move(tmp, memo, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException e) {
+            // a cache that cannot be written only costs the hash again next time
+        }
     }
 
     private static long sizeOf(Path file) {

@@ -26,7 +26,7 @@ public record Provenance(String model, String modelSha256, String producer, long
         String name = model.manifest() == null ? null : model.manifest().name();
         String shown = name == null || name.isBlank() || name.equals(file) ? file : name + " (" + file + ")";
         return new Provenance(shown, model.model().sha256(), model.model().producer(),
-                model.model().opset(), model.device().toString(), "float32",
+                model.model().opset(), model.device() + " (" + org.headscope.hooks.RuntimeSettings.current().describe() + ")", "float32",
                 model.tokenizer().map(t -> t.file().getFileName().toString()).orElse("none (token ids given)"),
                 prompt, TOOL_VERSION, Instant.now().toString(), Map.copyOf(metricVersions));
     }

@@ -72,7 +72,12 @@ public final class AblationBench implements Command {
                     single.sweep(target, clean, heads, Progress.NONE, CancelToken.NEVER));
             long[] tb = new long[repeats];
             long[] ts = new long[repeats];
+            long[] tp = new long[repeats];
+            org.headscope.hooks.HookedSession plain = m.plain();
             for (int i = 0; i < repeats; i++) {
+                long tp0 = System.nanoTime();
+                plain.run(org.headscope.hooks.RunRequest.tokens(ids), CancelToken.NEVER);
+                tp[i] = System.nanoTime() - tp0;
                 long t0 = System.nanoTime();
                 batched.sweep(target, clean, heads, Progress.NONE, CancelToken.NEVER);
                 long t1 = System.nanoTime();
@@ -88,6 +93,8 @@ public final class AblationBench implements Command {
             out.printf(Locale.ROOT, "batched sweep      : %9.1f ms (median of %d)%n", mb, repeats);
             out.printf(Locale.ROOT, "one run per head   : %9.1f ms (median of %d)%n", ms, repeats);
             out.printf(Locale.ROOT, "ratio (per-head / batched): %.2fx; largest difference in effects: %.2e%n", ms / mb, diff);
+            double mp = median(tp) / 1e6;
+            out.printf(Locale.ROOT, "one plain forward : %9.1f ms (median of %d); batched sweep = %.1f forward passes%n", mp, repeats, mb / mp);
             return Cli.OK;
         }
     }

@@ -11,6 +11,7 @@ import org.headscope.app.cli.ModelArgs;
 import org.headscope.app.cli.UsageException;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookedModel;
 
 import java.io.PrintStream;
@@ -19,11 +20,14 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A retrieval scan over the full length x depth grid three ways, side by side in one process: the teacher-forced scan
- * with the in-graph argmax (one run per test), the generative scan with the in-graph argmax (one run per generated
- * token), and the reference code's way (one run per generated token, the full attention matrices of every layer out
- * of every run, argmax on the host). Prints wall time, runs, bytes of output tensors copied out of the runtime, the
- * ratios, and whether the scores agree.
+ * A retrieval scan over the full length x depth grid three ways, side by side in one process, in interleaved rounds
+ * (the order alternates each round): the teacher-forced scan with the in-graph argmax (one run per test), the
+ * generative scan with the in-graph argmax, and the reference code's way (greedy decoding with the full attention
+ * probabilities of every layer out of every run, argmax on the host). Both decoding ways prefill once and step on the
+ * KV cache when the graph has past inputs, as the Retrieval Head code does; on a graph without them both re-run the
+ * sequence per token, and the output says so. Prints min/median/max wall time per way, runs, bytes copied out of the
+ * runtime, the ratios of medians, and whether the scores agree. {@code --dump-ids FILE} writes the grid's token ids
+ * and HeadScope's per-test scores for assets/bench/peer_bench.py.
  */
 public final class RetrievalBench implements Command {
     @Override
@@ -33,12 +37,13 @@ public final class RetrievalBench implements Command {
 
     @Override
     public String usage() {
-        return "bench-retrieval MODEL [--needles 5] [--lengths 64,128,256,512] [--depths 10] [--device auto|cuda|cpu]";
+        return "bench-retrieval MODEL [--needles 5] [--lengths 64,128,256,512] [--depths 10] [--rounds 3] [--dump-ids FILE] "
+                + "[--device auto|cuda|cpu] [--threads N] [--spin auto|on|off]";
     }
 
     @Override
     public String summary() {
-        return "benchmark the teacher-forced in-graph retrieval scan against the reference's one-run-per-token full-matrix way";
+        return "benchmark the in-graph retrieval scans against the reference's way (prefill + KV cache, full probabilities), interleaved";
     }
 
     @Override
@@ -49,6 +54,8 @@ public final class RetrievalBench implements Command {
         int count = args.integer("needles", 5);
         List<Integer> lengths = args.integers("lengths", null);
         int depths = args.integer("depths", 10);
+        int rounds = args.integer("rounds", 3, 1, 1000, "the number of rounds");
+        java.nio.file.Path dump = args.path("dump-ids");
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             List<Needle> all = Needle.read(BundledModels.needles().resolve("needles.jsonl"));
@@ -56,44 +63,85 @@ public final class RetrievalBench implements Command {
             String haystack = Files.readString(BundledModels.needles().resolve("haystack.txt"));
             RetrievalScan.Parameters p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m))
                     .withDepths(depths);
-            out.printf(Locale.ROOT, "model %s, %d layers x %d heads, device %s%n", m.model().path().getFileName(), m.layers(), m.heads(),
-                    m.device());
+            out.printf(Locale.ROOT, "model %s, %d layers x %d heads, device %s (%s)%n", m.model().path().getFileName(), m.layers(), m.heads(),
+                    m.device(), org.headscope.hooks.RuntimeSettings.current().describe());
             out.printf(Locale.ROOT, "grid: %d needles x lengths %s x %d depths = %d tests%n", needles.size(), p.lengths(), depths,
                     needles.size() * p.lengths().size() * depths);
+            out.printf(Locale.ROOT, "decoding: %s%n", GreedyDecoder.describe(GreedyDecoder.way(m)));
             RetrievalScan.Parameters warm = new RetrievalScan.Parameters(p.lengths().subList(0, 1), 1, RetrievalScan.Mode.TEACHER,
                     p.rougeGate(), p.threshold(), p.maxNewTokens());
             for (RetrievalScan.Mode mode : RetrievalScan.Mode.values()) {
                 RetrievalScan.scan(m, needles.subList(0, 1), haystack, warm.withMode(mode), Progress.NONE, CancelToken.NEVER);
             }
-            Measured teacher = measure(m, needles, haystack, p.withMode(RetrievalScan.Mode.TEACHER), err);
-            Measured generate = measure(m, needles, haystack, p.withMode(RetrievalScan.Mode.GENERATE), err);
-            Measured reference = measure(m, needles, haystack, p.withMode(RetrievalScan.Mode.REFERENCE), err);
-            out.printf(Locale.ROOT, "%-34s %10s %8s %12s%n", "way", "time", "runs", "bytes out");
-            for (Measured x : List.of(reference, generate, teacher)) {
-                out.printf(Locale.ROOT, "%-34s %8.1f s %8d %12s%n", x.label(), x.seconds(), x.result().runs(), human(x.result().bytesFetched()));
+            List<RetrievalScan.Mode> modes = List.of(RetrievalScan.Mode.REFERENCE, RetrievalScan.Mode.GENERATE, RetrievalScan.Mode.TEACHER);
+            java.util.Map<RetrievalScan.Mode, List<Double>> times = new java.util.EnumMap<>(RetrievalScan.Mode.class);
+            java.util.Map<RetrievalScan.Mode, RetrievalResult> results = new java.util.EnumMap<>(RetrievalScan.Mode.class);
+            for (int round = 0; round < rounds; round++) {
+                List<RetrievalScan.Mode> order = new java.util.ArrayList<>(modes);
+                if (round % 2 == 1) {
+                    java.util.Collections.reverse(order);
+                }
+                for (RetrievalScan.Mode mode : order) {
+                    Measured x = measure(m, needles, haystack, p.withMode(mode), err);
+                    times.computeIfAbsent(mode, k -> new java.util.ArrayList<>()).add(x.seconds());
+                    results.put(mode, x.result());
+                }
+                err.printf(Locale.ROOT, "round %d/%d done%n", round + 1, rounds);
             }
-            out.printf(Locale.ROOT, "teacher-forced in-graph vs reference: %.1fx faster, %.0fx fewer bytes%n",
-                    reference.seconds() / teacher.seconds(), (double) reference.result().bytesFetched() / teacher.result().bytesFetched());
-            out.printf(Locale.ROOT, "generative in-graph vs reference:     %.1fx faster, %.0fx fewer bytes%n",
-                    reference.seconds() / generate.seconds(), (double) reference.result().bytesFetched() / generate.result().bytesFetched());
+            RetrievalResult reference = results.get(RetrievalScan.Mode.REFERENCE);
+            RetrievalResult generate = results.get(RetrievalScan.Mode.GENERATE);
+            RetrievalResult teacher = results.get(RetrievalScan.Mode.TEACHER);
+            out.printf(Locale.ROOT, "%-40s %8s %8s %8s %8s %12s%n", "way", "min s", "median", "max s", "runs", "bytes out");
+            for (RetrievalScan.Mode mode : modes) {
+                List<Double> t = times.get(mode);
+                out.printf(Locale.ROOT, "%-40s %8.2f %8.2f %8.2f %8d %12s%n", label(mode), java.util.Collections.min(t), median(t),
+                        java.util.Collections.max(t), results.get(mode).runs(), human(results.get(mode).bytesFetched()));
+            }
+            double ref = median(times.get(RetrievalScan.Mode.REFERENCE));
+            out.printf(Locale.ROOT, "teacher-forced in-graph / reference (time, medians): %.2f; %.0fx fewer bytes%n",
+                    median(times.get(RetrievalScan.Mode.TEACHER)) / ref, (double) reference.bytesFetched() / teacher.bytesFetched());
+            out.printf(Locale.ROOT, "generative in-graph / reference (time, medians):     %.2f; %.0fx fewer bytes%n",
+                    median(times.get(RetrievalScan.Mode.GENERATE)) / ref, (double) reference.bytesFetched() / generate.bytesFetched());
             out.printf(Locale.ROOT, "scores: generative in-graph = reference on every test: %s; teacher = reference on the %d of %d tests "
-                    + "answered exactly: %s%n", sameScores(generate.result(), reference.result(), false), exact(reference.result()),
-                    reference.result().tests().size(), sameScores(teacher.result(), reference.result(), true));
+                    + "answered exactly: %s%n", sameScores(generate, reference, false), exact(reference),
+                    reference.tests().size(), sameScores(teacher, reference, true));
             out.printf(Locale.ROOT, "retrieval heads (score > %.2g): teacher %s, reference %s%n", p.threshold(),
-                    heads(teacher.result()), heads(reference.result()));
+                    heads(teacher), heads(reference));
+            if (dump != null) {
+                java.util.Map<String, Object> d = new java.util.LinkedHashMap<>();
+                d.put("model", m.model().path().toString());
+                d.put("eos", m.manifest().eos());
+                d.put("maxNewTokens", p.maxNewTokens());
+                d.put("tests", RetrievalScan.episodeIds(m, needles, haystack, p));
+                d.put("generateScores", generate.tests().stream().map(RetrievalScan.Test::scores).toList());
+                d.put("generateResponses", generate.tests().stream().map(RetrievalScan.Test::response).toList());
+                org.headscope.analysis.report.ReportWriter.JSON.writeValue(dump.toFile(), d);
+                err.println("wrote " + dump);
+            }
             return Cli.OK;
         }
+    }
+
+    private static String label(RetrievalScan.Mode mode) {
+        return switch (mode) {
+            case TEACHER -> "teacher-forced, in-graph argmax";
+            case GENERATE -> "generative, in-graph argmax";
+            case REFERENCE -> "reference (decoding, full probs, host argmax)";
+        };
+    }
+
+    private static double median(List<Double> v) {
+        List<Double> s = new java.util.ArrayList<>(v);
+        java.util.Collections.sort(s);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     private record Measured(String label, double seconds, RetrievalResult result) {
     }
 
     private static Measured measure(HookedModel m, List<Needle> needles, String haystack, RetrievalScan.Parameters p, PrintStream err) {
-        String label = switch (p.mode()) {
-            case TEACHER -> "teacher-forced, in-graph argmax";
-            case GENERATE -> "generative, in-graph argmax";
-            case REFERENCE -> "reference (per token, full probs)";
-        };
+        String label = label(p.mode());
         long t0 = System.nanoTime();
         RetrievalResult r = RetrievalScan.scan(m, needles, haystack, p, (done, total, msg) -> {
             if (done == total) {

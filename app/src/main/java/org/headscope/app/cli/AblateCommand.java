@@ -24,12 +24,20 @@ final class AblateCommand implements Command {
     @Override
     public String usage() {
         return "ablate MODEL --prompt TEXT --target TEXT [--mode zero|mean|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
-                + "[--answers A,B] [--batch 16] [--pruning per-layer|global] [--reference FILE] [--generate 8] --out DIR [--device auto|cuda|cpu]";
+                + "[--answers A,B] [--batch 16] [--amp] [--pruning per-layer|global] [--reference FILE] [--generate N] --out DIR "
+                + "[--device auto|cuda|cpu] [--threads N] [--spin auto|on|off]\n"
+                + "  runs the single-head sweep alone; --amp adds AMP importance and the pruning curve, --generate N greedy continuations";
+    }
+
+    @Override
+    public java.util.Set<String> flags() {
+        return java.util.Set.of("amp");
     }
 
     @Override
     public String summary() {
-        return "ablate every head (batched): loss change on the target, KL, logit difference, AMP importance, pruning curve";
+        return "ablate every head (batched): loss change on the target, KL, logit difference (AMP importance, pruning curve, "
+                + "continuations on request)";
     }
 
     @Override
@@ -40,20 +48,24 @@ final class AblateCommand implements Command {
         AblationScan.Params d = AblationScan.Params.DEFAULTS;
         float alpha = (float) args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
         int batch = args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
-        int generate = args.integer("generate", d.generateTokens(), 0, 1024, "the number of generated tokens");
+        int generate = args.integer("generate", 0, 0, 1024, "the number of generated tokens");
+        boolean amp = args.flag("amp");
         String pruning = args.string("pruning", "per-layer");
         if (!pruning.equals("per-layer") && !pruning.equals("global")) {
             throw new UsageException("--pruning must be per-layer or global, got '" + pruning + "'");
         }
         AblationScan.Params params = d.withMode(mode, alpha).withBatchSize(batch)
                 .withPruning(d.pruneFractions(), pruning.equals("global"))
-                .withGeneration(generate, d.topGenerated());
+                .withGeneration(generate, d.topGenerated()).withAmp(amp);
         String headSpec = args.string("heads", "all");
         String answers = args.string("answers", null);
         Path reference = args.existingFile("reference");
         List<String> referenceLines = reference != null ? readLines(reference) : null;
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            if (generate > 0 && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
+                err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
+            }
             HsTokenizer tk = m.requireTokenizer();
             long[] prompt = ModelArgs.promptIds(m, promptText, "prompt");
             if (targetText.isBlank()) {

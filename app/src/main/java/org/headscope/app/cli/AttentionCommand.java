@@ -27,7 +27,8 @@ final class AttentionCommand implements Command {
 
     @Override
     public String usage() {
-        return "attention MODEL (--text TEXT | --ids 1,2,3) [--layers 0,3] --out FILE [--device auto|cuda|cpu]";
+        return "attention MODEL (--text TEXT | --ids 1,2,3) [--layers 0,3] [--format json|npy] --out FILE [--device auto|cuda|cpu]\n"
+                + "  --format npy writes one float32 array [layers, heads, queries, keys] (layers in the order given) in NumPy's .npy format";
     }
 
     @Override
@@ -41,6 +42,10 @@ final class AttentionCommand implements Command {
             Path file = target.path();
             HsTokenizer.Tokens tokens = ModelArgs.tokens(args, m);
             List<Integer> layers = args.integers("layers", IntStream.range(0, m.layers()).boxed().toList());
+            String format = args.string("format", "json");
+            if (!format.equals("json") && !format.equals("npy")) {
+                throw new UsageException("--format must be json or npy, got '" + format + "'");
+            }
             args.rejectUnknown();
             for (int l : layers) {
                 if (l < 0 || l >= m.layers()) {
@@ -49,8 +54,16 @@ final class AttentionCommand implements Command {
             }
             RunResult r = ScanIo.cancellable(cancel -> m.session(TapSet.of(TapKind.PROBS, layers), HookSet.NONE)
                     .run(RunRequest.tokens(tokens.ids()), cancel));
+            if (format.equals("npy")) {
+                target.writeFile(stream -> writeNpy(stream, layers.stream().map(l -> r.tap(TapKind.PROBS, l)).toList()));
+                err.println("wrote " + file + " (float32 [" + layers.size() + " layers " + layers + ", heads, " + tokens.size() + ", "
+                        + tokens.size() + "], " + m.device().provider() + ")");
+                return Cli.OK;
+            }
             target.writeFile(stream -> {
                 try (JsonGenerator g = ReportWriter.JSON.getFactory().createGenerator(stream, JsonEncoding.UTF8)) {
+                    // shortest round-trip float text by the Schubfach writer, streamed row by row
+                    g.enable(com.fasterxml.jackson.core.StreamWriteFeature.USE_FAST_DOUBLE_WRITER.mappedFeature());
                     g.writeStartObject();
                     g.writeArrayFieldStart("tokens");
                     for (String s : tokens.strings()) {
@@ -91,5 +104,42 @@ final class AttentionCommand implements Command {
             err.println("wrote " + file + " (" + tokens.size() + " tokens, " + layers.size() + " layers, " + m.device().provider() + ")");
             return Cli.OK;
         }
+    }
+
+    /** NumPy .npy (format 1.0): little-endian float32, C order, shape [layers, heads, queries, keys]. */
+    static void writeNpy(java.io.OutputStream out, List<FloatTensor> layers) throws java.io.IOException {
+        FloatTensor first = layers.get(0);
+        int h = first.dim(1);
+        int q = first.dim(2);
+        int k = first.dim(3);
+        String dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + layers.size() + ", " + h + ", " + q + ", " + k + "), }";
+        int unpadded = 10 + dict.length() + 1;
+        int total = (unpadded + 63) / 64 * 64;
+        StringBuilder header = new StringBuilder(dict);
+        while (10 + header.length() + 1 < total) {
+            header.append(' ');
+        }
+        header.append('\n');
+        java.nio.ByteBuffer head = java.nio.ByteBuffer.allocate(10).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        head.put((byte) 0x93).put("NUMPY".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0)
+                .putShort((short) header.length());
+        out.write(head.array());
+        out.write(header.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (FloatTensor p : layers) {
+            if (p.dim(1) != h || p.dim(2) != q || p.dim(3) != k) {
+                throw new IllegalStateException("layers have different attention shapes");
+            }
+            float[] d = p.data();
+            int n = h * q * k;
+            for (int i = 0; i < n; i++) {
+                if (!buf.hasRemaining()) {
+                    out.write(buf.array(), 0, buf.position());
+                    buf.clear();
+                }
+                buf.putFloat(d[i]);
+            }
+        }
+        out.write(buf.array(), 0, buf.position());
     }
 }

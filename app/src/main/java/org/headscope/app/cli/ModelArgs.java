@@ -43,6 +43,7 @@ public final class ModelArgs {
     public static HookedModel open(Args args) {
         String model = args.positional(0, "MODEL (a .onnx file, a model folder or a bundled name)");
         DevicePreference device = DevicePreference.parse(args.string("device", "auto"));
+        runtimeSettings(args);
         Path path = resolve(model);
         ScanIo.token().check();
         HookedModel m;
@@ -66,6 +67,22 @@ public final class ModelArgs {
             System.err.println("headscope: warning: " + w);
         }
         return m;
+    }
+
+    /**
+     * {@code --threads N} (ONNX Runtime intra-op threads; default 0, ONNX Runtime's choice) and {@code --spin
+     * auto|on|off} (spin-waiting of idle worker threads; default auto: off when the machine's load average reaches its
+     * core count, where spinning was measured slower), applied to the sessions opened from here on and written into
+     * the reports' provenance.
+     */
+    static void runtimeSettings(Args args) {
+        int threads = args.integer("threads", 0, 0, 1024, "the number of intra-op threads");
+        String spin = args.string("spin", "auto");
+        org.headscope.hooks.RuntimeSettings.set(switch (spin) {
+            case "auto" -> org.headscope.hooks.RuntimeSettings.auto(threads);
+            case "on", "off" -> new org.headscope.hooks.RuntimeSettings(threads, spin.equals("on"));
+            default -> throw new UsageException("--spin must be auto, on or off, got '" + spin + "'");
+        });
     }
 
     /** The model's name for messages: the manifest's, else its file's. */

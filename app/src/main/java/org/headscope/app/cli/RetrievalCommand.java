@@ -80,6 +80,9 @@ final class RetrievalCommand implements Command {
         }
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            if (mode != RetrievalScan.Mode.TEACHER && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
+                err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
+            }
             if (lengths != null) {
                 for (int l : lengths) {
                     ModelArgs.checkLength(m, l, "--lengths entry");

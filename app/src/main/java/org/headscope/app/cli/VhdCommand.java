@@ -57,6 +57,9 @@ final class VhdCommand implements Command {
         }
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            if (true && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
+                err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
+            }
             boolean defaultRange = layers.get(0) == d.firstLayer() && layers.get(1) == d.lastLayer();
             if (!defaultRange && (layers.get(0) < 0 || layers.get(1) >= m.layers() || layers.get(0) > layers.get(1))) {
                 throw new UsageException("--layers " + layers.get(0) + "," + layers.get(1) + " is not a range of this model's layers 0.."

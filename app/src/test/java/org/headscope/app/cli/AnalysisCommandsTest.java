@@ -76,13 +76,22 @@ class AnalysisCommandsTest {
     @Test
     void ablateSweepsEveryHeadWithTheEncoderMetric(@TempDir Path dir) throws Exception {
         Outcome o = cli("ablate", MODEL, "--prompt", "The capital of France is", "--target", "Paris", "--mode", "mean",
-                "--out", dir.toString(), "--device", "cpu");
+                "--amp", "--out", dir.toString(), "--device", "cpu");
         assertEquals(0, o.code(), o.err());
         JsonNode json = assertReport(dir, "ablation", 72);
         assertEquals("mean", json.get("parameters").get("mode").asText());
         assertTrue(json.get("parameters").get("metric").asText().startsWith("cosine_distance"));
         assertTrue(json.get("heads").get(0).has("cosine_distance") && json.get("heads").get(0).has("amp_importance"));
         assertEquals(11, json.get("sections").get("pruning_curve").size());
+        // by default the sweep runs alone: no AMP importance, no pruning curve, no continuations
+        Path plain = dir.resolve("plain");
+        Outcome p = cli("ablate", MODEL, "--prompt", "The capital of France is", "--target", "Paris", "--out", plain.toString(),
+                "--device", "cpu");
+        assertEquals(0, p.code(), p.err());
+        JsonNode sweep = assertReport(plain, "ablation", 72);
+        assertTrue(!sweep.get("heads").get(0).has("amp_importance"), sweep.get("heads").get(0).toString());
+        assertTrue(sweep.get("sections").path("pruning_curve").isMissingNode() || sweep.get("sections").get("pruning_curve").isEmpty());
+        assertEquals(false, sweep.get("parameters").get("amp_and_pruning").asBoolean());
     }
 
     @Test

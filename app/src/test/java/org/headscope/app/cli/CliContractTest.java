@@ -70,6 +70,42 @@ class CliContractTest {
     }
 
     @Test
+    void attentionAsNpyHoldsTheSameProbabilities() throws Exception {
+        Path json = dir.resolve("attn2.json");
+        Path npy = dir.resolve("attn2.npy");
+        String[] common = {"--ids", "3,17,42,5,9", "--layers", "1,0", "--device", "cpu"};
+        List<String> a = new java.util.ArrayList<>(List.of("attention", LLAMA.toString(), "--out", json.toString()));
+        a.addAll(List.of(common));
+        List<String> b = new java.util.ArrayList<>(List.of("attention", LLAMA.toString(), "--format", "npy", "--out", npy.toString()));
+        b.addAll(List.of(common));
+        assertEquals(0, CliRun.of(a.toArray(String[]::new)).code());
+        CliRun o = CliRun.of(b.toArray(String[]::new));
+        assertEquals(0, o.code(), o.err());
+        byte[] bytes = java.nio.file.Files.readAllBytes(npy);
+        assertEquals((byte) 0x93, bytes[0]);
+        assertEquals("NUMPY", new String(bytes, 1, 5, java.nio.charset.StandardCharsets.US_ASCII));
+        int headerLen = (bytes[8] & 0xff) | (bytes[9] & 0xff) << 8;
+        String header = new String(bytes, 10, headerLen, java.nio.charset.StandardCharsets.US_ASCII);
+        assertTrue(header.contains("'descr': '<f4'") && header.contains("'shape': (2, 4, 5, 5)"), header);
+        assertEquals(0, (10 + headerLen) % 64, "header padded to 64 bytes");
+        java.nio.FloatBuffer f = java.nio.ByteBuffer.wrap(bytes, 10 + headerLen, bytes.length - 10 - headerLen)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        assertEquals(2 * 4 * 5 * 5, f.remaining());
+        JsonNode layers = new ObjectMapper().readTree(json.toFile()).get("layers");
+        int i = 0;
+        for (JsonNode layer : layers) {
+            for (JsonNode head : layer.get("probs")) {
+                for (JsonNode row : head) {
+                    for (JsonNode v : row) {
+                        assertEquals(v.floatValue(), f.get(i++), 0f);
+                    }
+                }
+            }
+        }
+        assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--ids", "1,2", "--format", "csv", "--out", dir.resolve("z").toString()).code());
+    }
+
+    @Test
     void badUsageExitsWithTwo() {
         assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--out", dir.resolve("x.json").toString()).code());
         assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--ids", "1,2", "--text", "hi", "--out", "x").code());
