@@ -19,6 +19,14 @@ import org.junit.jupiter.api.Test;
 
 /** Opening a bundled model brings its sample prompt (and image) unless the prompt on screen is the user's own. */
 class BundledSampleTest {
+    /** The output strip's greedy answer to the sample is the needle's answer. */
+    private static void assertAnswersRight(WorkbenchViewModel vm, String model) {
+        var answer = vm.attention().answerProperty().get();
+        assertNotNull(answer, model + " shows its answer");
+        assertEquals("nineteen apples", answer.expected(), model);
+        assertTrue(answer.cleanRight(), model + " answers its sample right, got '" + answer.clean() + "'");
+    }
+
     @Test
     void eachBundledModelOpensOnItsSampleAndAUsersPromptIsKept() {
         assumeTrue(BundledModels.available().containsAll(BundledModels.TRAINED), "trained models are not in this build");
@@ -33,6 +41,10 @@ class BundledSampleTest {
             assertEquals(BundledSample.NEEDLE_PROMPT.split(" ").length + 1, needle.tokens().ids().length,
                     "word-level tokens of the sample plus <bos>");
             assertNull(needle.patches(), "a text model gets no image");
+            assertAnswersRight(vm, "needle-gpt");
+            vm.open("needle-llama");
+            assertEquals("needle-llama", vm.models().titleProperty().get());
+            assertAnswersRight(vm, "needle-llama");
 
             vm.open("shapes-vlm");
             BundledSample vlm = BundledSample.of("shapes-vlm").orElseThrow();

@@ -20,9 +20,12 @@ import org.headscope.assets.BundledModels;
  * @param image  an image file for vision-language models, or "" for none
  */
 public record BundledSample(String prompt, String image) {
-    /** A needle episode in the bundled decoders' format; the needle is held-out needle 0 of assets/needles. */
-    public static final String NEEDLE_PROMPT = "dont worry , be happy . the secret code of the iron mountain is two apples ."
-            + " give your very best today . question : what is the secret code of the iron mountain ? answer :";
+    /**
+     * A needle episode in the bundled decoders' format, both of them answer right ("nineteen apples"; BundledSampleTest
+     * checks it): held-out needle 7 of assets/needles between two held-out haystack sentences.
+     */
+    public static final String NEEDLE_PROMPT = "be cautious in your daily affairs . the green palace was built by nineteen apples ."
+            + " beware of a tall blond man with one black shoe . question : who built the green palace ? answer :";
 
     /** The sample of a bundled model's name; empty for paths and names that are not bundled. */
     public static Optional<BundledSample> of(String source) {
