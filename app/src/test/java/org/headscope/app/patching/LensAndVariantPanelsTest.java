@@ -1,6 +1,8 @@
 package org.headscope.app.patching;
 
 import org.headscope.analysis.LogitLens;
+import org.headscope.analysis.Patching;
+import org.headscope.analysis.Progress;
 import org.headscope.analysis.VariantCompare;
 import org.headscope.app.WorkbenchViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
@@ -25,7 +27,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** The Logit lens and Variant damage panels show what the analyses return, and refuse a bad variant in words. */
+/**
+ * The Logit lens and Variant damage panels and the Patching panel's layers x positions view show what the analyses
+ * return; a bad variant is refused in words.
+ */
 class LensAndVariantPanelsTest {
     private static final String PROMPT = "dont worry , be happy . the magic word of the green forest is quartz . give your very best today . "
             + "question : what is the magic word of the green forest ? answer :";
@@ -84,6 +89,47 @@ class LensAndVariantPanelsTest {
             assertNotNull(m);
             assertTrue(m.toString().contains("top k must be 1..100"), m.toString());
             vm.messageProperty().set(null);
+        }
+    }
+
+    @Test
+    void patchingPanelShowsTheLayersByPositionsViewOfAHead() throws Exception {
+        assumeTrue(BundledModels.available().contains("needle-gpt"), "needle-gpt is not in this build");
+        Settings settings = Settings.inMemory();
+        settings.put("model", "needle-gpt");
+        try (WorkbenchViewModel vm = new WorkbenchViewModel(new CurrentThreadTaskExecutor(), settings)) {
+            vm.start();
+            vm.attention().promptProperty().set(PROMPT);
+            HookedModel model = vm.models().current().model();
+            var tk = model.requireTokenizer();
+            Patching.Setup s = new Patching.Setup(tk.encode(PROMPT).ids(), tk.encode(PROMPT.replace("quartz", "copper")).ids(),
+                    tk.encodePlain("quartz")[0], tk.encodePlain("copper")[0]);
+            Patching p = new Patching(model, 16);
+            double[][] direct = Patching.normalise(p.headPositions(s, Patching.Direction.DENOISING, 1, Progress.NONE, CancelToken.NEVER),
+                    p.baseline(s, CancelToken.NEVER));
+
+            var patch = vm.scan("Patching");
+            patch.valueProperty("corrupted").set("quartz->copper");
+            patch.valueProperty("answers").set("quartz,copper");
+            patch.valueProperty("positionHead").set("1");
+            patch.run(PROMPT);
+            assertNull(vm.messageProperty().get());
+            List<?> grid = (List<?>) patch.reportProperty().get().sections().get("head_positions");
+            assertEquals(model.layers(), grid.size());
+            for (int l = 0; l < direct.length; l++) {
+                List<?> row = (List<?>) grid.get(l);
+                assertEquals(s.clean().length, row.size());
+                for (int q = 0; q < direct[l].length; q++) {
+                    assertEquals(direct[l][q], ((Number) row.get(q)).doubleValue(), 1e-9, l + "," + q);
+                }
+            }
+            assertTrue(patch.findings().contains("Head 1 of a layer patched at one position"), patch.findings());
+
+            patch.valueProperty("positionHead").set(String.valueOf(model.heads()));
+            patch.run(PROMPT);
+            Message m = vm.messageProperty().get();
+            assertNotNull(m);
+            assertTrue(m.toString().contains("does not exist"), m.toString());
         }
     }
 
