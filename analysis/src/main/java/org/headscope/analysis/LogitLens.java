@@ -210,6 +210,72 @@ public final class LogitLens {
         return out;
     }
 
+    /**
+     * The lens report, as the {@code lens} command writes it and the Logit lens panel shows it: one row per lens row at
+     * the last position ({@code layer} -1 = the embeddings, {@code head} -1) with its top token, top logit and the
+     * answer's rank; every cell (layer, position) in the "cells" section; the answer's rank by layer and position as a
+     * heat map.
+     *
+     * @param answer      the answer's token id, or -1 for none
+     * @param answerLabel the answer as the user wrote it (for the figure and parameters)
+     * @param tokens      the prompt's token strings
+     * @param tokenString a token id's text
+     */
+    public static HeadReport lensReport(FloatTensor logits, long answer, String answerLabel, int top, String[] tokens,
+                                        java.util.function.LongFunction<String> tokenString, Provenance provenance, String normNote) {
+        List<LensCell> cells = cells(logits, answer, top);
+        int positions = logits.dim(1);
+        List<Map<String, Object>> table = new ArrayList<>();
+        List<List<Double>> ranks = new ArrayList<>();
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int r = 0; r < logits.dim(0); r++) {
+            ranks.add(new ArrayList<>());
+        }
+        for (LensCell c : cells) {
+            Map<String, Object> cell = new LinkedHashMap<>();
+            cell.put("row", c.row() == 0 ? "embeddings" : "after layer " + (c.row() - 1));
+            cell.put("position", c.position());
+            cell.put("token", tokens[c.position()]);
+            List<String> words = new ArrayList<>();
+            for (long id : c.top()) {
+                words.add(tokenString.apply(id));
+            }
+            cell.put("top", words);
+            cell.put("top_logits", c.topLogits());
+            if (answer >= 0) {
+                cell.put("answer_rank", c.answerRank());
+                ranks.get(c.row()).add((double) c.answerRank());
+            }
+            table.add(cell);
+            if (c.position() == positions - 1) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("layer", c.row() - 1);
+                row.put("head", -1);
+                row.put("top_token", words.get(0));
+                row.put("top_logit", (double) c.topLogits()[0]);
+                if (answer >= 0) {
+                    row.put("answer_rank", (double) c.answerRank());
+                }
+                rows.add(row);
+            }
+        }
+        Map<String, Object> sections = new LinkedHashMap<>();
+        sections.put("rows", "row 0 is the embeddings, row l+1 the residual after layer l (the last equals the model's logits)");
+        sections.put("final_norm", normNote);
+        sections.put("cells", table);
+        sections.put("departures", List.of("The lens applies the model's own final norm to each layer's residual (its own scale, "
+                + "not frozen); no tuned lens."));
+        List<HeadReport.Figure> figures = new ArrayList<>();
+        if (answer >= 0) {
+            figures.add(new HeadReport.Figure("heatmap", "Rank of '" + answerLabel + "' by layer (row 0: embeddings) and position",
+                    "position", "layer", new ArrayList<>(List.of(tokens)), List.of("answer_rank"), ranks));
+        }
+        Map<String, Object> params = new LinkedHashMap<>();
+        params.put("answer", answer < 0 ? "none" : answerLabel);
+        params.put("top", top);
+        return new HeadReport(LENS, params, provenance, rows, sections, figures);
+    }
+
     public static HeadReport dlaReport(Attribution a, Provenance provenance, Map<String, Object> parameters, String normNote) {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int l = 0; l < a.heads().length; l++) {

@@ -66,6 +66,8 @@ public final class WorkbenchViewModel implements AutoCloseable {
         later.add(addScan(new org.headscope.app.patching.PatchingScan()));
         later.add(addScan(new org.headscope.app.patching.LogitAttributionScan()));
         later.add(addScan(new org.headscope.app.patching.AtlasScan()));
+        later.add(addScan(new org.headscope.app.patching.LogitLensScan()));
+        later.add(addScan(new org.headscope.app.patching.VariantDamageScan()));
         String bad = settingsProblem(settings);
         if (bad != null) {
             settings.setAside(bad);
@@ -122,6 +124,11 @@ public final class WorkbenchViewModel implements AutoCloseable {
             titles.add(s.title());
         }
         titles.add("Redistribution");
+        for (Scan s : List.of(new org.headscope.app.patching.PatchingScan(), new org.headscope.app.patching.LogitAttributionScan(),
+                new org.headscope.app.patching.AtlasScan(), new org.headscope.app.patching.LogitLensScan(),
+                new org.headscope.app.patching.VariantDamageScan())) {
+            titles.add(s.title());
+        }
         return titles;
     }
 

@@ -29,7 +29,10 @@ public final class PatchingScan implements Scan {
                 new Parameter("direction", "direction", "denoising",
                         "denoising: the prompt's head outputs into the corrupted run; noising: the corrupted run's into the prompt's."),
                 new Parameter("positions", "positions", "all", "all, or positions (negative from the end) where the heads are patched."),
-                new Parameter("batch", "patches per run", "16", "Patches per batched run."));
+                new Parameter("batch", "patches per run", "16", "Patches per batched run."),
+                new Parameter("positionHead", "position head", "none",
+                        "Layers x positions view, as the CLI's --position-head: head H of each layer (or all: the layer's every head) "
+                                + "patched at one position at a time; none: no such view."));
     }
 
     @Override
@@ -46,12 +49,54 @@ public final class PatchingScan implements Scan {
         Patching p = new Patching(model, v.integer("batch"));
         Patching.Baseline b = p.baseline(s, cancel);
         double[][] heads = p.heads(s, d, positions, progress, cancel);
-        Patching.Result r = new Patching.Result(d, b, heads, positions, null, null, null,
+        String ph = v.text().getOrDefault("positionHead", "none").strip();
+        boolean byPosition = !ph.isEmpty() && !ph.equals("none");
+        Integer head = null;
+        if (byPosition && !ph.equals("all")) {
+            try {
+                head = Integer.parseInt(ph);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("position head: write a head index, all or none, got '" + ph + "'");
+            }
+            if (head < 0 || head >= model.heads()) {
+                throw new IllegalArgumentException("position head " + head + " does not exist; heads are 0.." + (model.heads() - 1));
+            }
+        }
+        double[][] hp = byPosition ? p.headPositions(s, d, head, progress, cancel) : null;
+        Patching.Result r = new Patching.Result(d, b, heads, positions, head, hp, null,
                 Arrays.asList(model.requireTokenizer().encode(prompt).strings()));
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("answers", model.requireTokenizer().tokenString(s.answer()) + "," + model.requireTokenizer().tokenString(s.wrong()));
         params.put("corrupted", corrupted);
+        params.put("position_head", byPosition ? (head == null ? "all" : head) : "none");
         return r.toReport(Provenance.of(model, "clean: " + prompt + " || corrupted: " + corrupted, Patching.METRICS), params);
+    }
+
+    /** With the layers x positions view: the cells (layer, position) whose one-position patch moves the answer most. */
+    @Override
+    public String headline(HeadReport report) {
+        if (!(report.sections().get("head_positions") instanceof List<?> grid) || grid.isEmpty()) {
+            return null;
+        }
+        List<?> tokens = report.sections().get("tokens") instanceof List<?> t ? t : List.of();
+        record Cell(int layer, int position, double effect) {
+        }
+        List<Cell> cells = new java.util.ArrayList<>();
+        for (int l = 0; l < grid.size(); l++) {
+            List<?> row = (List<?>) grid.get(l);
+            for (int q = 0; q < row.size(); q++) {
+                if (row.get(q) instanceof Number n && !Double.isNaN(n.doubleValue())) {
+                    cells.add(new Cell(l, q, n.doubleValue()));
+                }
+            }
+        }
+        cells.sort((a, b) -> Double.compare(Math.abs(b.effect()), Math.abs(a.effect())));
+        Object h = report.parameters().get("position_head");
+        String who = "all".equals(String.valueOf(h)) ? "Every head of a layer" : "Head " + h + " of a layer";
+        return who + " patched at one position (layers x positions, in the exported report): largest effects at "
+                + String.join(", ", cells.stream().limit(3).map(c -> "layer " + c.layer() + " position " + c.position()
+                + (c.position() < tokens.size() ? " '" + tokens.get(c.position()) + "'" : "") + " "
+                + String.format(java.util.Locale.ROOT, "%.3g", c.effect())).toList()) + ".";
     }
 
     static int[] positions(String spec, int length) {

@@ -1,2 +1,2 @@
-/** The Patching, Logit attribution and Head atlas panels' scans, over the analysis classes the commands use. */
+/** The Patching, Logit attribution, Head atlas, Logit lens and Variant damage panels' scans, over the analysis classes the commands use. */
 package org.headscope.app.patching;

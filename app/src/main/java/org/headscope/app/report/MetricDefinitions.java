@@ -49,6 +49,14 @@ public final class MetricDefinitions {
             Map.entry("kl", new Definition("KL(clean || ablated) of the next-token distribution", "nats", Kind.NUMBER)),
             Map.entry("logit_diff_change", new Definition("change of the logit difference between the answers when ablated", "logits", Kind.NUMBER)),
             Map.entry("amp_importance", new Definition("AMP importance: mean attention-weighted contribution of the head", "", Kind.NUMBER)),
+            Map.entry("answer_rank", new Definition("logit lens: the answer's rank at the last position after this layer (0 = top; layer -1: the embeddings)", "rank", Kind.NUMBER)),
+            Map.entry("top_logit", new Definition("logit lens: the top token's logit at the last position after this layer", "logits", Kind.NUMBER)),
+            Map.entry("js_mean", new Definition("variant damage: Jensen-Shannon divergence of the head's attention rows, variant vs open model, mean over rows", "nats", Kind.NUMBER)),
+            Map.entry("js_max", new Definition("variant damage: Jensen-Shannon divergence of the head's attention rows, max over rows", "nats", Kind.NUMBER)),
+            Map.entry("attn_max_abs", new Definition("variant damage: largest |attention difference| of the head", "probability", Kind.NUMBER)),
+            Map.entry("attn_mean_abs", new Definition("variant damage: mean |attention difference| over the visible (query, key) pairs", "probability", Kind.NUMBER)),
+            Map.entry("z_max_abs", new Definition("variant damage: largest |head output (z) difference|", "", Kind.NUMBER)),
+            Map.entry("z_mean_abs", new Definition("variant damage: mean |head output (z) difference|", "", Kind.NUMBER)),
             Map.entry("max_abs_change", new Definition("largest change of any attention probability of the head", "probability", Kind.NUMBER)));
 
     private MetricDefinitions() {

@@ -118,7 +118,7 @@ public final class ScanPanel extends VBox {
         table.setMinHeight(90);
         VBox.setVgrow(table, Priority.ALWAYS);
         table.getSelectionModel().selectedItemProperty().addListener((o, a, r) -> {
-            if (r != null) {
+            if (r != null && ((Number) r.get("layer")).intValue() >= 0 && ((Number) r.get("head")).intValue() >= 0) {
                 attention.layerProperty().set(((Number) r.get("layer")).intValue());
                 attention.headProperty().set(((Number) r.get("head")).intValue());
             }
@@ -194,7 +194,7 @@ public final class ScanPanel extends VBox {
         showFindings();
         table.getColumns().clear();
         TableColumn<Map<String, Object>, String> head = new TableColumn<>("head");
-        head.setCellValueFactory(d -> new ReadOnlyStringWrapper(d.getValue().get("layer") + "." + d.getValue().get("head")));
+        head.setCellValueFactory(d -> new ReadOnlyStringWrapper(ScanViewModel.head(d.getValue())));
         head.setSortable(false);
         head.setPrefWidth(48);
         table.getColumns().add(head);

@@ -117,7 +117,8 @@ public final class ScanViewModel implements PanelState {
         if (own != null && !own.isBlank()) {
             sb.append(own).append(" ");
         }
-        sb.append(scan.title()).append(lm == null ? "" : " on " + lm.name()).append(": ").append(r.heads().size()).append(" heads");
+        sb.append(scan.title()).append(lm == null ? "" : " on " + lm.name()).append(": ").append(r.heads().size())
+                .append(r.heads().stream().allMatch(ScanViewModel::perHead) ? " heads" : " rows");
         if (by != null && !columns().isEmpty()) {
             MetricDefinitions.Definition d = definition(by);
             List<Map<String, Object>> ranked = ranked(by).stream().filter(h -> h.get(by) instanceof Number n && !Double.isNaN(n.doubleValue())).toList();
@@ -145,8 +146,16 @@ public final class ScanViewModel implements PanelState {
         return sb.toString();
     }
 
-    private static String head(Map<String, Object> h) {
+    /** A row's name: layer.head, or for a per-layer row (head -1, as the logit lens writes) the layer or the embeddings. */
+    public static String head(Map<String, Object> h) {
+        if (h.get("head") instanceof Number n && n.intValue() < 0) {
+            return h.get("layer") instanceof Number l && l.intValue() < 0 ? "embeddings" : "layer " + h.get("layer");
+        }
         return h.get("layer") + "." + h.get("head");
+    }
+
+    private static boolean perHead(Map<String, Object> h) {
+        return h.get("layer") instanceof Number l && l.intValue() >= 0 && h.get("head") instanceof Number n && n.intValue() >= 0;
     }
 
     public Scan scan() {
@@ -269,7 +278,7 @@ public final class ScanViewModel implements PanelState {
         }
         Map<Head, Double> m = new LinkedHashMap<>();
         for (Map<String, Object> row : r.heads()) {
-            if (row.get(by) instanceof Number n && !Double.isNaN(n.doubleValue())) {
+            if (perHead(row) && row.get(by) instanceof Number n && !Double.isNaN(n.doubleValue())) {
                 m.put(new Head(((Number) row.get("layer")).intValue(), ((Number) row.get("head")).intValue()), n.doubleValue());
             }
         }
