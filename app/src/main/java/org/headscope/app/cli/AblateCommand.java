@@ -63,6 +63,7 @@ final class AblateCommand implements Command {
         List<String> referenceLines = reference != null ? readLines(reference) : null;
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            ModelArgs.requireTextInput(m, "ablate");
             if (generate > 0 && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
                 err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
             }

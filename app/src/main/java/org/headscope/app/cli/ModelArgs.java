@@ -202,4 +202,17 @@ public final class ModelArgs {
         checkLength(model, ids.length, "--" + option + " text");
         return ids;
     }
+
+    /**
+     * Refuses (exit 3) a vision-language model in a command that feeds token ids only: its decoder takes input
+     * embeddings, which those commands do not build. Says which commands take --image instead.
+     */
+    public static void requireTextInput(HookedModel model, String command) {
+        if (model.vision().isPresent()) {
+            throw new ModelException(displayName(model) + " is a vision-language model: its decoder takes input embeddings, and "
+                    + command + " feeds token ids only, so it takes no --image.",
+                    "Run " + command + " on a text model; for this model use redistribute or vhd, which take --image FILE, "
+                            + "or the workbench's panels.");
+        }
+    }
 }

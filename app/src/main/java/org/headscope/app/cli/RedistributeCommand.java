@@ -5,6 +5,9 @@ import org.headscope.analysis.Redistribution;
 import org.headscope.analysis.SinkRule;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.app.attention.PromptInput;
+import org.headscope.app.util.SafeImages;
+import org.headscope.hooks.ModelException;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.RunRequest;
 
@@ -22,7 +25,8 @@ final class RedistributeCommand implements Command {
 
     @Override
     public String usage() {
-        return "redistribute MODEL --method act|var|zerotuning|pai --prompt TEXT --out DIR "
+        return "redistribute MODEL --method act|var|zerotuning|pai --prompt TEXT [--image FILE (vision-language models; "
+                + "var and pai then edit the image tokens the manifest places)] --out DIR "
                 + "[act: --beta 0.4 --threshold 0.1 --layers L,L|all (default 2..L-2) --heads L.H,... --sink-rule first-detected|key0 "
                 + "--calibrate in-pass|clean --search FILE (lines PROMPT<TAB>ANSWER[<TAB>CHOICE|CHOICE...]) --search-criterion accuracy|loss] [var: --image-span S:E --p 0.6 --rho 0.5 --min-image 0.2 --tau 20 "
                 + "--massive-dims D,D --layers L,L|all (default 2..L-1) --calibrate in-pass|clean --rows after-image|all] "
@@ -45,6 +49,8 @@ final class RedistributeCommand implements Command {
         String promptText = args.require("prompt");
         String methodName = args.require("method").toLowerCase(Locale.ROOT);
         String span = args.string("image-span", null);
+        Path imageFile = args.existingFile("image");
+        java.awt.image.BufferedImage image = imageFile == null ? null : readImage(imageFile);
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             Redistribution.Method method = switch (methodName) {
                 case "act" -> {
@@ -84,35 +90,62 @@ final class RedistributeCommand implements Command {
                 throw new UsageException("--search belongs to --method act");
             }
             args.rejectUnknown();
-            if ((methodName.equals("var") || methodName.equals("pai")) && span == null) {
-                throw new UsageException("--method " + methodName + " needs --image-span START:END, the key positions of the image tokens"
-                        + (m.manifest().isVisionLanguage() ? " (this command feeds text only; image prompts run in the workbench)" : ""));
+            boolean vision = m.vision().isPresent();
+            if (image != null && !vision) {
+                throw new UsageException("--image needs a vision-language model (a manifest with a \"vision\" block); "
+                        + ModelArgs.displayName(m) + " takes text only");
             }
-            Redistribution.KeySpan imageSpan = span == null ? null : Redistribution.KeySpan.parse(span);
-            long[] ids = ModelArgs.promptIds(m, promptText, "prompt");
-            if (imageSpan != null && (imageSpan.start() < 0 || imageSpan.end() > ids.length || imageSpan.start() >= imageSpan.end())) {
-                throw new UsageException("--image-span " + span + " is not a span of the prompt's " + ids.length + " key positions");
+            if ((methodName.equals("var") || methodName.equals("pai")) && span == null && image == null) {
+                throw new UsageException("--method " + methodName + (vision
+                        ? " needs --image FILE (the image tokens' key span then comes from the manifest) or --image-span START:END"
+                        : " needs --image-span START:END, the key positions of the image tokens"));
             }
+            if (searchFile != null && vision) {
+                throw new UsageException("--search feeds text-only items, and " + ModelArgs.displayName(m)
+                        + " is a vision-language model; name the heads with --heads instead");
+            }
+            ModelArgs.promptIds(m, promptText, "prompt");
+            // the workbench's input: token ids, or for vision-language models the decoder's embeddings with the image placed
+            PromptInput input = PromptInput.of(m, m.requireTokenizer().encode(promptText), image);
+            int keys = input.tokens().size();
+            ModelArgs.checkLength(m, keys, "prompt with its image tokens");
+            Redistribution.KeySpan imageSpan = span != null ? Redistribution.KeySpan.parse(span)
+                    : input.patches() == null ? null : new Redistribution.KeySpan(input.patches().start(), input.patches().end());
+            if (imageSpan != null && (imageSpan.start() < 0 || imageSpan.end() > keys || imageSpan.start() >= imageSpan.end())) {
+                throw new UsageException("--image-span " + span + " is not a span of the prompt's " + keys + " key positions");
+            }
+            RunRequest request = input.request();
             List<Redistribution.CalibrationItem> search = method instanceof Redistribution.Act ? searchItems(searchFile, m) : null;
             Redistribution.Criterion criterion = criterionName.equals("loss") ? Redistribution.Criterion.LOSS : Redistribution.Criterion.ACCURACY;
             Redistribution.Result r = ScanIo.cancellable(cancel -> {
                 if (search != null) {
                     Redistribution.HeadSearch found = Redistribution.actHeadSearch(m, search, (Redistribution.Act) method, criterion, 16,
                             ScanIo.progressLine(err), cancel);
-                    return Redistribution.run(m, RunRequest.tokens(ids), found.pickedAct(), imageSpan, ScanIo.progressLine(err), cancel)
+                    return Redistribution.run(m, request, found.pickedAct(), imageSpan, ScanIo.progressLine(err), cancel)
                             .withHeadSearch(found);
                 }
-                Redistribution.Result one = Redistribution.run(m, RunRequest.tokens(ids), method, imageSpan, ScanIo.progressLine(err), cancel);
-                return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, RunRequest.tokens(ids),
+                Redistribution.Result one = Redistribution.run(m, request, method, imageSpan, ScanIo.progressLine(err), cancel);
+                return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, request,
                         (Redistribution.ZeroTuning) method, gammas, cancel));
             });
-            ScanIo.write(r.toReport(Provenance.of(m, promptText, Redistribution.metrics(method))), dir, err);
+            ScanIo.write(r.toReport(Provenance.of(m, promptText
+                    + (imageFile == null ? "" : " [image " + imageFile.getFileName() + "]"), Redistribution.metrics(method))), dir, err);
             out.printf(Locale.ROOT, "%s: %d heads edited; %s%n", method.id(), r.selected().size(),
                     Double.isNaN(r.kl()) ? String.format(Locale.ROOT, "output cosine distance %.5f", r.cosine())
                             : String.format(Locale.ROOT, "next-token KL %.5f", r.kl()));
             r.selectionNotes().forEach(out::println);
             out.printf(Locale.ROOT, "%d departure(s) from the paper's code, listed in the report%n", r.departures().size());
             return Cli.OK;
+        }
+    }
+
+    /** An image file, or exit 3 with what is wrong with it. */
+    static java.awt.image.BufferedImage readImage(Path file) {
+        try {
+            return SafeImages.read(file);
+        } catch (SafeImages.BadImageException e) {
+            throw new ModelException("--image: " + e.getMessage() + ".", "Give a PNG, JPEG, GIF or BMP image of at most "
+                    + SafeImages.MAX_SIDE + " x " + SafeImages.MAX_SIDE + " pixels.");
         }
     }
 

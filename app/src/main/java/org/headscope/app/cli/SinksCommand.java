@@ -65,6 +65,7 @@ final class SinksCommand implements Command {
         }
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
+            ModelArgs.requireTextInput(m, "sinks");
             ModelArgs.checkLength(m, tokens, "--tokens window");
             HsTokenizer tk = m.requireTokenizer();
             for (List<String> set : java.util.Arrays.asList(firstLines, second)) {

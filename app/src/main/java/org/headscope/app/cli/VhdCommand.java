@@ -21,8 +21,8 @@ final class VhdCommand implements Command {
 
     @Override
     public String usage() {
-        return "vhd MODEL --image FILE --prompt TEXT [--alpha 2] [--top-k 8] [--layers FIRST,LAST (VHR range; default all, "
-                + "the paper: last 14)] [--max-new 8] --out DIR [--device auto|cuda|cpu]";
+        return "vhd MODEL --image FILE --prompt TEXT [--alpha 2] [--top-k 8] [--layers L,L,...|all (the consecutive layers VHR "
+                + "reinforces, listed as for attention --layers; default all, the paper: last 14)] [--max-new 8] --out DIR [--device auto|cuda|cpu]";
     }
 
     @Override
@@ -38,10 +38,9 @@ final class VhdCommand implements Command {
         }
         String prompt = args.require("prompt");
         VisionDivergence.Parameters d = VisionDivergence.Parameters.DEFAULTS;
-        List<Integer> layers = args.integers("layers", List.of(d.firstLayer(), d.lastLayer()));
-        if (layers.size() != 2) {
-            throw new UsageException("--layers takes FIRST,LAST (e.g. 2,5), got " + layers);
-        }
+        String layerSpec = args.string("layers", "all").strip();
+        List<Integer> layers = layerSpec.equals("all") ? List.of(d.firstLayer(), d.lastLayer())
+                : consecutive(args.integers("layers", null));
         VisionDivergence.Parameters p = new VisionDivergence.Parameters(args.number("alpha", d.alpha(), -1e6, 1e6, "the reinforcement gain"),
                 args.integer("top-k", d.topK(), 1, 1_000_000, "the number of reinforced heads"),
                 layers.get(0), layers.get(1), args.integer("max-new", d.maxNewTokens(), 1, 1024, "the number of generated tokens"));
@@ -61,8 +60,8 @@ final class VhdCommand implements Command {
                 err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
             }
             boolean defaultRange = layers.get(0) == d.firstLayer() && layers.get(1) == d.lastLayer();
-            if (!defaultRange && (layers.get(0) < 0 || layers.get(1) >= m.layers() || layers.get(0) > layers.get(1))) {
-                throw new UsageException("--layers " + layers.get(0) + "," + layers.get(1) + " is not a range of this model's layers 0.."
+            if (!defaultRange && (layers.get(0) < 0 || layers.get(1) >= m.layers())) {
+                throw new UsageException("--layers " + layerSpec + " names a layer this model does not have; it has layers 0.."
                         + (m.layers() - 1));
             }
             ModelArgs.checkTextLength(m, prompt, "prompt");
@@ -73,5 +72,24 @@ final class VhdCommand implements Command {
                     r.after().tvhd(), r.reinforced().size(), r.before().text(), r.withVhr().text());
             return Cli.OK;
         }
+    }
+
+    /** A list of layers, as {@code attention --layers} takes it, as [first, last]: VHR reinforces consecutive layers. */
+    static List<Integer> consecutive(List<Integer> layers) {
+        List<Integer> sorted = layers.stream().distinct().sorted().toList();
+        if (sorted.isEmpty()) {
+            throw new UsageException("--layers names no layer; list them (e.g. 2,3,4,5) or write all");
+        }
+        int first = sorted.get(0);
+        int last = sorted.get(sorted.size() - 1);
+        if (first < 0) {
+            throw new UsageException("--layers " + layers + " names layer " + first + "; layers count from 0");
+        }
+        if (sorted.size() != last - first + 1) {
+            throw new UsageException("--layers " + layers + " skips layers; VHR reinforces consecutive layers, so list each of them, e.g. "
+                    + java.util.stream.IntStream.rangeClosed(first, Math.min(last, first + 3)).mapToObj(Integer::toString)
+                    .reduce((a, b) -> a + "," + b).orElse("") + (last > first + 3 ? ",...," + last : ""));
+        }
+        return List.of(first, last);
     }
 }
