@@ -1,6 +1,5 @@
 package org.headscope.analysis;
 
-import org.headscope.assets.BundledModels;
 import org.headscope.hooks.HsTokenizer;
 
 import java.io.IOException;
@@ -12,17 +11,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Prompt sets for scans: the bundled haystack's sentences joined into probe texts, or a user's file with one
- * prompt per line.
+ * Prompt sets for scans: a haystack's sentences joined into probe texts, or a user's file with one prompt per line.
+ * The haystack is the caller's (the app passes the bundled one), so the analyses need no bundled data.
  */
 public final class ProbeTexts {
     private ProbeTexts() {
     }
 
-    /** Sentences of the bundled haystack text, one per line. */
-    public static List<String> haystackSentences() {
+    /** Sentences of a haystack text file, one per line. */
+    public static List<String> sentences(Path haystack) {
         try {
-            return Files.readAllLines(BundledModels.needles().resolve("haystack.txt"), StandardCharsets.UTF_8).stream()
+            return Files.readAllLines(haystack, StandardCharsets.UTF_8).stream()
                     .map(String::strip).filter(s -> !s.isEmpty()).toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -33,8 +32,10 @@ public final class ProbeTexts {
      * {@code count} probe texts, each made of consecutive haystack sentences (starting {@code stride} sentences
      * apart) until it holds at least {@code tokens} tokens.
      */
-    public static List<String> haystackProbes(HsTokenizer tokenizer, int tokens, int count, int stride) {
-        List<String> sentences = haystackSentences();
+    public static List<String> probes(List<String> sentences, HsTokenizer tokenizer, int tokens, int count, int stride) {
+        if (sentences.isEmpty()) {
+            throw new IllegalArgumentException("the haystack holds no sentences");
+        }
         List<String> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             StringBuilder b = new StringBuilder();

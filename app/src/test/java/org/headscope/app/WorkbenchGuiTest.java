@@ -286,7 +286,7 @@ class WorkbenchGuiTest {
         var shown = runPanel("Sinks", "sinks", java.util.Map.of("prompts", "3", "tokens", "24"));
         var tk = model().requireTokenizer();
         var d = org.headscope.analysis.SinkScan.Params.DEFAULTS.withTokens(24);
-        var probes = org.headscope.analysis.ProbeTexts.haystackProbes(tk, 24, 3, 7).stream().map(tk::encode).toList();
+        var probes = org.headscope.app.model.BundledTexts.haystackProbes(tk, 24, 3, 7).stream().map(tk::encode).toList();
         var direct = org.headscope.analysis.SinkScan.run(model(), "haystack", probes, null, null, d,
                 org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.SinkScan.METRICS));

@@ -68,7 +68,7 @@ public final class SweepScan implements Scan {
         }
         AblationScan.Target target = AblationScan.Target.of(promptIds, targetIds);
         AblationScan.MeanOutputs means = mode == AblationScan.Mode.MEAN
-                ? AblationScan.meanOutputs(model, ProbeTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
+                ? AblationScan.meanOutputs(model, org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
                         .stream().map(s -> tk.encode(s).ids()).toList(), cancel)
                 : null;
         AblationScan.Result r = new AblationScan(model, params, means).run(target, AblationScan.allHeads(model), progress, cancel);

@@ -56,7 +56,7 @@ public final class AblationBench implements Command {
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             HsTokenizer tk = m.requireTokenizer();
-            long[] ids = Arrays.copyOf(tk.encode(ProbeTexts.haystackProbes(tk, tokens, 1, 0).get(0)).ids(), tokens);
+            long[] ids = Arrays.copyOf(tk.encode(org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, 1, 0).get(0)).ids(), tokens);
             int split = m.isCausal() ? tokens - 16 : tokens;
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, split), Arrays.copyOfRange(ids, split, tokens));
             List<Head> heads = AblationScan.allHeads(m);

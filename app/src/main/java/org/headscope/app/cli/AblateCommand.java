@@ -94,7 +94,7 @@ final class AblateCommand implements Command {
                 AblationScan.MeanOutputs means = null;
                 if (mode == AblationScan.Mode.MEAN) {
                     List<String> refs = referenceLines != null ? referenceLines
-                            : ProbeTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11);
+                            : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11);
                     means = AblationScan.meanOutputs(m, refs.stream().map(s -> tk.encode(s).ids()).toList(), cancel);
                 }
                 return new AblationScan(m, params, means).run(target, heads, ScanIo.progressLine(err), cancel);

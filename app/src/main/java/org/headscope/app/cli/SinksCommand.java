@@ -75,7 +75,7 @@ final class SinksCommand implements Command {
                     }
                 }
             }
-            List<String> first = firstLines != null ? firstLines : ProbeTexts.haystackProbes(tk, tokens, DEFAULT_PROMPTS, 7);
+            List<String> first = firstLines != null ? firstLines : org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, DEFAULT_PROMPTS, 7);
             String firstName = promptsFile != null ? promptsFile.getFileName().toString() : "haystack";
             SinkScan.Result r = ScanIo.cancellable(cancel -> SinkScan.run(m, firstName, first.stream().map(tk::encode).toList(),
                     second == null ? null : secondFile.getFileName().toString(),

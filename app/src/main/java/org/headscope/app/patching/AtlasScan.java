@@ -54,7 +54,7 @@ public final class AtlasScan implements Scan {
         int probes = v.integer("probes");
         if (probes > 0) {
             SinkScan.Params p = SinkScan.Params.DEFAULTS;
-            var texts = ProbeTexts.haystackProbes(tk, p.tokens(), probes, 7).stream().map(tk::encode).toList();
+            var texts = org.headscope.app.model.BundledTexts.haystackProbes(tk, p.tokens(), probes, 7).stream().map(tk::encode).toList();
             sources.add(SinkScan.run(model, "haystack", texts, null, null, p, Progress.NONE, cancel)
                     .toReport(Provenance.of(model, probes + " haystack probes", SinkScan.metrics(p))));
         }

@@ -60,7 +60,7 @@ public final class SinksScan implements Scan {
                 D.dormantRowEntropy(), D.dormantColEntropy(), v.number("tau"), null, D.massiveRatio(), D.maxMassiveDims(),
                 org.headscope.analysis.SinkRule.parse(v.string("sink_rule")), SinkScan.RowEntropy.parse(v.string("row_entropy")));
         HsTokenizer tk = model.requireTokenizer();
-        List<HsTokenizer.Tokens> probes = ProbeTexts.haystackProbes(tk, tokens, prompts, 7).stream().map(tk::encode).toList();
+        List<HsTokenizer.Tokens> probes = org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, prompts, 7).stream().map(tk::encode).toList();
         SinkScan.Result r = SinkScan.run(model, "haystack", probes, null, null, params, progress, cancel);
         return r.toReport(Provenance.of(model, prompts + " prompts (haystack), first " + tokens + " tokens", SinkScan.metrics(params)));
     }

@@ -12,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The module rules of docs/ARCHITECTURE.md, checked on the compiled classes: dependencies point one way
- * (app -> analysis -> onnx-hooks), nothing below the app knows JavaFX, the engine opens models without the
- * bundled-models jar, and the engine's packages form no cycle.
+ * (app -> analysis -> onnx-hooks), nothing below the app knows JavaFX, the engine and the analyses work without the
+ * bundled-models jar (the app alone depends on it), and the engine's packages form no cycle.
  */
 class ModuleRulesTest {
     private static JavaClasses classes;
@@ -43,6 +43,13 @@ class ModuleRulesTest {
     @Test
     void theEngineOpensModelsWithoutTheBundledModelsJar() {
         noClasses().that().resideInAPackage("org.headscope.hooks..")
+                .should().dependOnClassesThat().resideInAPackage("org.headscope.assets..")
+                .check(classes);
+    }
+
+    @Test
+    void theAnalysesTakeTheirDataFromTheCaller() {
+        noClasses().that().resideInAPackage("org.headscope.analysis..")
                 .should().dependOnClassesThat().resideInAPackage("org.headscope.assets..")
                 .check(classes);
     }
