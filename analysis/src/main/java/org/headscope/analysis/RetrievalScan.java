@@ -274,12 +274,12 @@ public final class RetrievalScan {
         boolean exact = true;
         for (int s = 0; s < answer.length; s++) {
             int q = prompt.length - 1 + s;
-            predicted[s] = argmaxRow(lg, 0, s);
+            predicted[s] = GreedyDecoder.argmax(lg, 0, s);
             exact &= predicted[s] == answer[s];
             addCopyScores(model, (l, h) -> (int) r.argmax(l).get(0, h, q), answer[s], prompt, e, scores);
         }
         if (eos != null) {
-            exact &= argmaxRow(lg, 0, answer.length) == eos;
+            exact &= GreedyDecoder.argmax(lg, 0, answer.length) == eos;
         }
         return new Scored(predicted, exact, scores);
     }
@@ -365,10 +365,10 @@ public final class RetrievalScan {
             for (int b = 0; b < interventions.size(); b++) {
                 boolean ok = true;
                 for (int s = 0; s < answer.length && ok; s++) {
-                    ok = argmaxRow(lg, b, e.prompt().length - 1 + s) == answer[s];
+                    ok = GreedyDecoder.argmax(lg, b, e.prompt().length - 1 + s) == answer[s];
                 }
                 if (ok && eos != null) {
-                    ok = argmaxRow(lg, b, seq.length - 1) == eos;
+                    ok = GreedyDecoder.argmax(lg, b, seq.length - 1) == eos;
                 }
                 correct[b] += ok ? 1 : 0;
             }
@@ -438,19 +438,6 @@ public final class RetrievalScan {
 
     static List<Integer> allLayers(HookedModel model) {
         return IntStream.range(0, model.layers()).boxed().toList();
-    }
-
-    static long argmaxRow(FloatTensor logits, int b, int q) {
-        int v = logits.dim(2);
-        int base = logits.offset(b, q, 0);
-        float[] d = logits.data();
-        int best = 0;
-        for (int i = 1; i < v; i++) {
-            if (d[base + i] > d[base + best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     static long[] concat(long[] a, long[] b) {

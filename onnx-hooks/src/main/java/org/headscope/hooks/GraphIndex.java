@@ -78,7 +78,7 @@ final class GraphIndex {
      * for intermediate tensors, and a float16 graph needs its taps and hooks cast at exactly these tensors.
      * Unknown types read as float.
      */
-    int elemType(String tensor) {
+    synchronized int elemType(String tensor) {
         Integer known = declaredTypes.get(tensor);
         if (known != null) {
             return known;

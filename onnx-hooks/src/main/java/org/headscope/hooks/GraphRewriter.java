@@ -89,37 +89,23 @@ public final class GraphRewriter {
         String start = site.residual();
         OnnxMl.GraphProto g = rewritten.getGraph();
         GraphIndex index = new GraphIndex(g);
-        java.util.Set<String> needed = new java.util.HashSet<>();
-        java.util.Set<OnnxMl.NodeProto> keep = new java.util.HashSet<>();
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(outputs);
-        while (!todo.isEmpty()) {
-            String t = todo.poll();
-            if (!needed.add(t) || t.equals(start)) {
+        Part part = Part.between(index, start, outputs);
+        for (OnnxMl.NodeProto p : g.getNodeList()) {
+            if (!part.keep.contains(p)) {
                 continue;
             }
-            OnnxMl.NodeProto p = index.producer.get(t);
-            if (p != null && keep.add(p)) {
-                p.getInputList().stream().filter(in -> !in.isEmpty()).forEach(todo::add);
-                for (OnnxMl.AttributeProto a : p.getAttributeList()) {
-                    if (a.hasG() || a.getGraphsCount() > 0) {
-                        throw new ModelException("Node " + GraphIndex.describe(p) + " has a subgraph; layer-suffix sessions cannot cut it.",
-                                "Use full-model sessions for this model.");
-                    }
+            for (OnnxMl.AttributeProto a : p.getAttributeList()) {
+                if (a.hasG() || a.getGraphsCount() > 0) {
+                    throw new ModelException("Node " + GraphIndex.describe(p) + " has a subgraph; layer-suffix sessions cannot cut it.",
+                            "Use full-model sessions for this model.");
                 }
             }
         }
-        if (!needed.contains(start)) {
+        if (!part.needed.contains(start)) {
             throw new ModelException("Layer " + site.layer() + "'s residual stream does not feed the requested outputs.",
                     "Use full-model sessions for this model.");
         }
-        OnnxMl.GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearOutput().clearInput();
-        g.getNodeList().stream().filter(keep::contains).forEach(b::addNode);
-        g.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(b::addInitializer);
-        java.util.Set<String> inits = new java.util.HashSet<>();
-        g.getInitializerList().forEach(t -> inits.add(t.getName()));
-        g.getInputList().stream().filter(v -> !inits.contains(v.getName())).forEach(b::addInput);
-        b.addInput(OnnxMl.ValueInfoProto.newBuilder().setName(start).setType(OnnxMl.TypeProto.newBuilder()
-                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(index.elemType(start)))).build());
+        OnnxMl.GraphProto.Builder b = part.graph(g, index, start);
         g.getOutputList().stream().filter(v -> outputs.contains(v.getName())).forEach(b::addOutput);
         return rewritten.toBuilder().setGraph(b).build();
     }
@@ -133,35 +119,55 @@ public final class GraphRewriter {
     public static OnnxMl.ModelProto cut(OnnxMl.ModelProto model, String start, java.util.Collection<String> outputs) {
         OnnxMl.GraphProto g = model.getGraph();
         GraphIndex index = new GraphIndex(g);
-        java.util.Set<String> needed = new java.util.HashSet<>();
-        java.util.Set<OnnxMl.NodeProto> keep = new java.util.HashSet<>();
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(outputs);
-        while (!todo.isEmpty()) {
-            String t = todo.poll();
-            if (!needed.add(t) || t.equals(start)) {
-                continue;
-            }
-            OnnxMl.NodeProto p = index.producer.get(t);
-            if (p != null && keep.add(p)) {
-                p.getInputList().stream().filter(in -> !in.isEmpty()).forEach(todo::add);
-            }
-        }
-        if (!needed.contains(start)) {
+        Part part = Part.between(index, start, outputs);
+        if (!part.needed.contains(start)) {
             throw new ModelException("The outputs " + outputs + " do not depend on tensor '" + start + "'.",
                     "This analysis cannot start from that tensor in this graph.");
         }
-        OnnxMl.GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearOutput().clearInput();
-        g.getNodeList().stream().filter(keep::contains).forEach(b::addNode);
-        g.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(b::addInitializer);
-        java.util.Set<String> inits = new java.util.HashSet<>();
-        g.getInitializerList().forEach(t -> inits.add(t.getName()));
-        g.getInputList().stream().filter(v -> !inits.contains(v.getName())).forEach(b::addInput);
-        b.addInput(OnnxMl.ValueInfoProto.newBuilder().setName(start).setType(OnnxMl.TypeProto.newBuilder()
-                .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(index.elemType(start)))).build());
+        OnnxMl.GraphProto.Builder b = part.graph(g, index, start);
         for (String o : outputs) {
             b.addOutput(valueInfo(o, OnnxMl.TensorProto.DataType.forNumber(index.elemType(o)), -1));
         }
         return model.toBuilder().setGraph(b).build();
+    }
+
+    /**
+     * The nodes on a path from {@code start} to {@code outputs} (walking back from the outputs and stopping at
+     * {@code start}), and every tensor they read. Shared by {@link #suffix} and {@link #cut}.
+     */
+    private record Part(java.util.Set<String> needed, java.util.Set<OnnxMl.NodeProto> keep) {
+        static Part between(GraphIndex index, String start, java.util.Collection<String> outputs) {
+            java.util.Set<String> needed = new java.util.HashSet<>();
+            java.util.Set<OnnxMl.NodeProto> keep = new java.util.HashSet<>();
+            java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(outputs);
+            while (!todo.isEmpty()) {
+                String t = todo.poll();
+                if (!needed.add(t) || t.equals(start)) {
+                    continue;
+                }
+                OnnxMl.NodeProto p = index.producer.get(t);
+                if (p != null && keep.add(p)) {
+                    p.getInputList().stream().filter(in -> !in.isEmpty()).forEach(todo::add);
+                }
+            }
+            return new Part(needed, keep);
+        }
+
+        /**
+         * The graph of these nodes, in the original order, with the initializers they read, the graph's own inputs,
+         * and {@code start} as a new input typed as in the graph; outputs are left to the caller.
+         */
+        OnnxMl.GraphProto.Builder graph(OnnxMl.GraphProto g, GraphIndex index, String start) {
+            OnnxMl.GraphProto.Builder b = g.toBuilder().clearNode().clearInitializer().clearOutput().clearInput();
+            g.getNodeList().stream().filter(keep::contains).forEach(b::addNode);
+            g.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(b::addInitializer);
+            java.util.Set<String> inits = new java.util.HashSet<>();
+            g.getInitializerList().forEach(t -> inits.add(t.getName()));
+            g.getInputList().stream().filter(v -> !inits.contains(v.getName())).forEach(b::addInput);
+            b.addInput(OnnxMl.ValueInfoProto.newBuilder().setName(start).setType(OnnxMl.TypeProto.newBuilder()
+                    .setTensorType(OnnxMl.TypeProto.Tensor.newBuilder().setElemType(index.elemType(start)))).build());
+            return b;
+        }
     }
 
     /** The model with the requested taps and hooks at every site. */
@@ -534,7 +540,6 @@ public final class GraphRewriter {
 
     private OnnxMl.ModelProto build(OnnxModel model) {
         OnnxMl.GraphProto.Builder g = source.toBuilder().clearNode();
-        GraphIndex index = new GraphIndex(source);
         List<OnnxMl.NodeProto> head = after.getOrDefault(null, List.of());
         for (String anchorTensor : after.keySet()) {
             if (anchorTensor != null && !index.producer.containsKey(anchorTensor)) {

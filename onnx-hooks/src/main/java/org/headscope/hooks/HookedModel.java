@@ -28,6 +28,8 @@ public final class HookedModel implements AutoCloseable {
     /** The file as deployed; {@link #model} is its normalised graph (subgraphs inlined, fused attention unfused). */
     private final OnnxModel deployed;
     private final GraphNormaliser.Result normalised;
+    /** Producers, consumers and element types of {@link #model}'s graph, built once. */
+    private final GraphIndex graphIndex;
     private final List<String> warnings;
     private final List<ModelInput> inputs;
     private final List<AttentionSite> sites;
@@ -58,6 +60,7 @@ public final class HookedModel implements AutoCloseable {
                 : List.of();
         this.normalised = GraphNormaliser.normalise(model.graph(), model.opset());
         this.model = normalised.changed() ? model.withGraph(normalised.graph(), normalised.opset()) : model;
+        this.graphIndex = new GraphIndex(this.model.graph());
         this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
         this.device = preference.resolve(env);
         this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
@@ -113,14 +116,13 @@ public final class HookedModel implements AutoCloseable {
      * shapes inconsistently or not at all.
      */
     private List<AttentionSite> probe(List<AttentionSite> blocks) {
-        GraphIndex index = new GraphIndex(model.graph());
         List<String> names = new ArrayList<>();
         Map<AttentionSite, List<String>> valueChains = new LinkedHashMap<>();
         for (AttentionSite s : blocks) {
             names.add(s.scores());
             names.add(s.probs());
             names.add(s.headOutput());
-            List<String> chain = AttentionLocator.valueChain(index, s.value());
+            List<String> chain = AttentionLocator.valueChain(graphIndex, s.value());
             valueChains.put(s, chain);
             names.addAll(chain);
         }
@@ -169,10 +171,9 @@ public final class HookedModel implements AutoCloseable {
         if (!normalised.changed()) {
             return blocks;
         }
-        GraphIndex index = new GraphIndex(model.graph());
         List<AttentionSite> out = new ArrayList<>();
         for (AttentionSite s : blocks) {
-            OnnxMl.NodeProto softmax = index.producer.get(s.probs());
+            OnnxMl.NodeProto softmax = graphIndex.producer.get(s.probs());
             String name = softmax == null ? s.probs() : softmax.getName() + " " + s.probs();
             String origin = s.origin();
             for (GraphNormaliser.Rewrite r : normalised.rewrites()) {
@@ -202,6 +203,16 @@ public final class HookedModel implements AutoCloseable {
     /** Things the user should know about this model that do not stop it from opening (a file that differs from its manifest). */
     public List<String> warnings() {
         return warnings;
+    }
+
+    /** How many fused attention nodes were rewritten into plain nodes on opening. */
+    public long unfusedNodes() {
+        return normalised.rewrites().stream().filter(r -> !r.op().equals("If")).count();
+    }
+
+    /** True when an Optimum merged decoder was opened on its inlined no-cache branch. */
+    public boolean inlinedMergedDecoder() {
+        return normalised.rewrites().stream().anyMatch(r -> r.op().equals("If"));
     }
 
     /** What was rewritten before attention could be read: inlined subgraphs and unfused attention operators. */
@@ -333,7 +344,7 @@ public final class HookedModel implements AutoCloseable {
         taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
         OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
-        in.add(new ModelInput(site.residual(), InputRole.OTHER, new GraphIndex(model.graph()).elemType(site.residual()), new long[]{-1, -1, -1}));
+        in.add(new ModelInput(site.residual(), InputRole.OTHER, graphIndex.elemType(site.residual()), new long[]{-1, -1, -1}));
         return HookedSession.owning(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
     }
 
@@ -346,7 +357,7 @@ public final class HookedModel implements AutoCloseable {
         ensureOpen();
         OnnxMl.ModelProto cut = GraphRewriter.cut(model.skeleton(), start, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
-        in.add(new ModelInput(start, InputRole.OTHER, new GraphIndex(model.graph()).elemType(start), new long[]{-1, -1, -1}));
+        in.add(new ModelInput(start, InputRole.OTHER, graphIndex.elemType(start), new long[]{-1, -1, -1}));
         List<String> outs = List.copyOf(outputs);
         try (OrtSession.SessionOptions o = options(true)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
@@ -408,7 +419,7 @@ public final class HookedModel implements AutoCloseable {
                 List<String> outputs = new ArrayList<>(List.of(output));
                 taps.layers().forEach((kind, ls) -> ls.forEach(l -> outputs.add(kind.outputName(l))));
                 proto = GraphRewriter.suffix(proto, site, outputs);
-                in.add(new ModelInput(site.residual(), InputRole.OTHER, new GraphIndex(model.graph()).elemType(site.residual()),
+                in.add(new ModelInput(site.residual(), InputRole.OTHER, graphIndex.elemType(site.residual()),
                         new long[]{-1, -1, -1}));
             }
             proto = OutputGather.apply(proto, output).model();

@@ -38,7 +38,24 @@ public final class MemoryBudget {
 
     /** Throws a {@link ModelException} naming the estimate and what is available when the run cannot fit. */
     static void check(int batch, int heads, long queries, long keys, int fullTaps) {
-        check(batch, heads, queries, keys, fullTaps, available());
+        check(batch, heads, queries, keys, fullTaps, recentlyAvailable());
+    }
+
+    private static final long REREAD_NANOS = 1_000_000_000L;
+    private static long readAt;
+    private static long lastRead;
+
+    /**
+     * {@link #available()} read at most once a second: a sweep makes hundreds of runs a second, and each would
+     * otherwise read three files under /proc and /sys on its way in.
+     */
+    private static synchronized long recentlyAvailable() {
+        long now = System.nanoTime();
+        if (readAt == 0 || now - readAt > REREAD_NANOS) {
+            lastRead = available();
+            readAt = now;
+        }
+        return lastRead;
     }
 
     static void check(int batch, int heads, long queries, long keys, int fullTaps, long have) {

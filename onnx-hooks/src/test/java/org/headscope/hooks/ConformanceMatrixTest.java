@@ -34,7 +34,7 @@ class ConformanceMatrixTest {
     static double probTolerance(String path) {
         return switch (path) {
             case "fp16" -> 1e-2;
-            case "int8", "qdq", "int4" -> 5e-2;
+            case "int8" -> 5e-2;
             default -> 1e-4;
         };
     }
@@ -50,7 +50,7 @@ class ConformanceMatrixTest {
     static double logitTolerance(String path) {
         return switch (path) {
             case "fp16" -> 2e-2;
-            case "int8", "qdq", "int4" -> 0.6;
+            case "int8" -> 0.6;
             default -> 1e-3;
         };
     }

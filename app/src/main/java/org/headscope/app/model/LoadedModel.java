@@ -28,13 +28,12 @@ public record LoadedModel(HookedModel model, String source, Path path) {
 
     /** How the attention was reached when the deployed graph had to be rewritten first (see {@code inspect}). */
     private String rewritten() {
-        long unfused = model.rewrites().stream().filter(r -> !r.startsWith("If ")).count();
-        long inlined = model.rewrites().size() - unfused;
+        long unfused = model.unfusedNodes();
         StringBuilder b = new StringBuilder();
         if (unfused > 0) {
             b.append(", ").append(unfused).append(" fused attention node").append(unfused == 1 ? "" : "s").append(" unfused");
         }
-        if (inlined > 0) {
+        if (model.inlinedMergedDecoder()) {
             b.append(", merged decoder: no-cache branch");
         }
         return b.toString();
