@@ -53,11 +53,15 @@ public record HeadScores(String name, Map<Head, Double> values) {
         return v == null ? Double.NaN : position(v);
     }
 
-    /** The position of a value on the colour scale, in [0,1]. */
+    /**
+     * The position of a value on the colour scale, in [0,1]. An empty scale happens only when every score is 0 (a
+     * one-signed scale always reaches from 0 to its largest magnitude): then every head sits at the zero end, so a
+     * panel that changed nothing does not paint every head in the top colour.
+     */
     public double position(double v) {
         double lo = low();
         double hi = high();
-        return hi > lo ? Math.max(0, Math.min(1, (v - lo) / (hi - lo))) : 1;
+        return hi > lo ? Math.max(0, Math.min(1, (v - lo) / (hi - lo))) : 0;
     }
 
     /** RGB of a value: diverging (blue-white-red, 0 white) when signed, viridis otherwise. */

@@ -50,6 +50,16 @@ public class FiguresTest {
     }
 
     @Test
+    void allZeroScoresSitAtTheZeroEndNotTheTop() {
+        // e.g. ACT selecting nothing: every head's largest attention change is exactly 0
+        HeadScores s = new HeadScores("act: largest attention change", Map.of(new Head(0, 0), 0.0, new Head(1, 1), 0.0));
+        assertEquals(0, s.low());
+        assertEquals(0, s.high());
+        assertEquals(0.0, s.position(new Head(0, 0)));
+        assertEquals(Viridis.rgb(0), s.rgb(0.0), "the bottom colour of viridis, not its top");
+    }
+
+    @Test
     void accuracyAndShareAxesStartAtZero() {
         HeadReport.Figure acc = new HeadReport.Figure("curve", "Needle accuracy (exact match) by depth", "depth", "accuracy",
                 List.of("0", "50", "100"), List.of("128"), List.of(List.of(0.933, 1.0, 0.967)));
