@@ -1,5 +1,8 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.Workbench;
+import org.headscope.app.workbench.WorkbenchView;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -22,8 +25,8 @@ import org.headscope.app.attention.HeatmapView;
 import org.headscope.app.attention.OutputStrip;
 import org.headscope.app.redistribution.RedistributionMethod;
 import org.headscope.app.redistribution.RedistributionView;
-import org.headscope.app.report.Png;
-import org.headscope.app.report.ScanViewModel;
+import org.headscope.app.export.Png;
+import org.headscope.app.panel.ScanViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.assets.BundledModels;

@@ -1,5 +1,8 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.Workbench;
+import org.headscope.app.workbench.WorkbenchView;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -20,7 +23,7 @@ import org.headscope.analysis.report.Viridis;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.attention.ColourScale;
 import org.headscope.app.attention.HeatmapView;
-import org.headscope.app.report.Png;
+import org.headscope.app.export.Png;
 import org.headscope.app.util.FxTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.hooks.FloatTensor;
@@ -217,7 +220,7 @@ class WorkbenchGuiTest {
         int[] size = new int[2];
         robot.interact(() -> {
             try {
-                var node = org.headscope.app.report.ContactSheet.build(run, 2, ColourScale.LINEAR, false);
+                var node = org.headscope.app.export.ContactSheet.build(run, 2, ColourScale.LINEAR, false);
                 size[0] = (int) Math.ceil(node.getWidth());
                 size[1] = (int) Math.ceil(node.getHeight());
                 Png.write(node, 2, sheet);

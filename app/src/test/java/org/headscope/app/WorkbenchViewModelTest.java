@@ -1,5 +1,6 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -181,7 +182,7 @@ class WorkbenchViewModelTest {
         vm.attention().showAblatedProperty().set(false);
         vm.attention().run();
 
-        var read = org.headscope.app.report.SessionFile.read(file);
+        var read = org.headscope.app.workbench.SessionFile.read(file);
         assertEquals(saved, read);
         vm.restore(read);
         assertEquals(saved, vm.capture());

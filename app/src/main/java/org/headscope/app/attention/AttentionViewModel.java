@@ -1,5 +1,6 @@
 package org.headscope.app.attention;
 
+import org.headscope.app.model.BundledSample;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -28,7 +29,7 @@ import org.headscope.hooks.ModelException;
  * previous run on screen; layer and head are clamped when a smaller model arrives.
  */
 public final class AttentionViewModel {
-    public static final String SAMPLE_PROMPT = "The cat sat on the mat because it was warm.";
+    public static final String SAMPLE_PROMPT = BundledSample.DEFAULT_PROMPT;
 
     private final TaskExecutor executor;
     private final ModelViewModel models;

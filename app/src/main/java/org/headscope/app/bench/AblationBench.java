@@ -1,10 +1,11 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
 import org.headscope.hooks.CancelToken;
@@ -38,13 +39,6 @@ public final class AblationBench implements Command {
     @Override
     public String summary() {
         return "benchmark: batched single-head ablation sweep vs one run per head, side by side";
-    }
-
-    public static void main(String[] argv) {
-        String[] all = new String[argv.length + 1];
-        all[0] = "bench-ablation";
-        System.arraycopy(argv, 0, all, 1, argv.length);
-        System.exit(Cli.run(all, System.out, System.err));
     }
 
     @Override
@@ -95,7 +89,7 @@ public final class AblationBench implements Command {
             out.printf(Locale.ROOT, "ratio (per-head / batched): %.2fx; largest difference in effects: %.2e%n", ms / mb, diff);
             double mp = median(tp) / 1e6;
             out.printf(Locale.ROOT, "one plain forward : %9.1f ms (median of %d); batched sweep = %.1f forward passes%n", mp, repeats, mb / mp);
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

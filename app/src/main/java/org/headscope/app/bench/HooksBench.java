@@ -1,7 +1,8 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
 import org.headscope.hooks.FloatTensor;
@@ -101,7 +102,7 @@ public final class HooksBench implements Command {
                         taps.baselineMs(), human(fullBytes), taps.candidateMs(), human(reducedBytes), taps.ratio(),
                         (double) fullBytes / reducedBytes);
             }
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

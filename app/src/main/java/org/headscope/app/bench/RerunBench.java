@@ -1,14 +1,15 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Locale;
 
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.ablation.AblationMode;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
 import org.headscope.app.cli.UsageException;
@@ -58,7 +59,7 @@ public final class RerunBench implements Command {
             vm.start();
             if (vm.messageProperty().get() != null) {
                 err.println("headscope bench-rerun: " + vm.messageProperty().get());
-                return Cli.MODEL;
+                return ExitCode.MODEL.code();
             }
             AttentionRun first = vm.attention().runProperty().get();
             vm.ablation().modeProperty().set(mode);
@@ -77,7 +78,7 @@ public final class RerunBench implements Command {
                 toggled[i] = Timer.time(() -> vm.ablation().toggle(h));
                 if (vm.attention().runProperty().get().ablatedHeads().size() != 1) {
                     err.println("headscope bench-rerun: the toggle did not re-run: " + vm.messageProperty().get());
-                    return Cli.MODEL;
+                    return ExitCode.MODEL.code();
                 }
             }
             out.printf(Locale.ROOT, "model %s (%s), %d tokens, %d layers x %d heads, device %s, mode %s, median of %d%n",
@@ -86,7 +87,7 @@ public final class RerunBench implements Command {
             out.printf(Locale.ROOT, "clean re-run (probabilities of every layer, no hooks):     %8.2f ms%n", Timer.median(clean));
             out.printf(Locale.ROOT, "toggle to result (batched [clean, ablated], hooks, compare): %8.2f ms%n", Timer.median(toggled));
             out.printf(Locale.ROOT, "p90: clean %.2f ms, toggle %.2f ms%n", p90(clean), p90(toggled));
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -1,11 +1,12 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
 import org.headscope.analysis.Needle;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.RetrievalResult;
 import org.headscope.analysis.RetrievalScan;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
 import org.headscope.app.cli.UsageException;
@@ -118,7 +119,7 @@ public final class RetrievalBench implements Command {
                 org.headscope.analysis.report.ReportWriter.JSON.writeValue(dump.toFile(), d);
                 err.println("wrote " + dump);
             }
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

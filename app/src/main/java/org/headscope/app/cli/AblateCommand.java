@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** {@code ablate}: single-head ablation sweep, AMP importance, pruning curve and generated text. */
-final class AblateCommand implements Command {
+public final class AblateCommand implements Command {
     private static final int REFERENCE_PROMPTS = 8;
     private static final int REFERENCE_TOKENS = 32;
 
@@ -104,7 +104,7 @@ final class AblateCommand implements Command {
             var top = r.ranked().get(0);
             out.printf("most important head (%s ablation): %s, %s %.4f%n", mode.id(), top.head(),
                     r.languageModel() ? "loss change" : "cosine distance", top.effect().main());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

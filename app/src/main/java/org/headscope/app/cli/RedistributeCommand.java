@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** {@code redistribute}: ACT, VAR, ZeroTuning or PAI on one prompt, attention and outputs before and after. */
-final class RedistributeCommand implements Command {
+public final class RedistributeCommand implements Command {
     @Override
     public String name() {
         return "redistribute";
@@ -135,7 +135,7 @@ final class RedistributeCommand implements Command {
                             : String.format(Locale.ROOT, "next-token KL %.5f", r.kl()));
             r.selectionNotes().forEach(out::println);
             out.printf(Locale.ROOT, "%d departure(s) from the paper's code, listed in the report%n", r.departures().size());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Needle-in-a-haystack retrieval scores of every head (RetrievalScan), with echo and induction scores beside them. */
-final class RetrievalCommand implements Command {
+public final class RetrievalCommand implements Command {
     /** Depths beyond 101 repeat depth percents (rounded from 0..100). */
     static final int MAX_DEPTHS = 101;
     /** Most runs (needles x lengths x depths) one scan may ask for. */
@@ -117,7 +117,7 @@ final class RetrievalCommand implements Command {
             ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions(r.parameters())), copy), dir, err);
             err.printf("%d of %d tests counted, %d retrieval heads (score > %.2g)%n", r.counted(), r.tests().size(),
                     r.retrievalHeads().size(), p.threshold());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** {@code sinks}: sink rate, sink heads, hidden sinks, active/dormant measures and massive dims over a prompt set. */
-final class SinksCommand implements Command {
+public final class SinksCommand implements Command {
     private static final int DEFAULT_PROMPTS = 16;
     /** Most prompts in one file: one run each. */
     static final int MAX_PROMPTS = 10_000;
@@ -86,7 +86,7 @@ final class SinksCommand implements Command {
             out.printf("sink rate at key 0: %.1f%%; sink heads: %s; hidden sink tokens: %d%n", r.sinkRate().get(0), r.sinkHeads(),
                     r.hiddenSinkTokens().size());
             r.selectionNotes().forEach(out::println);
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

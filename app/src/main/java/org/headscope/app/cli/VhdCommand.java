@@ -13,7 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Vision-aware head divergence of every head and VHR's reinforced answer (VisionDivergence). */
-final class VhdCommand implements Command {
+public final class VhdCommand implements Command {
     @Override
     public String name() {
         return "vhd";
@@ -70,7 +70,7 @@ final class VhdCommand implements Command {
                     VisionDivergence.metricVersions())), dir, err);
             err.printf("T-VHD %.4g -> %.4g with VHR on %d heads; answer \"%s\" -> \"%s\"%n", r.initial().tvhd(),
                     r.after().tvhd(), r.reinforced().size(), r.before().text(), r.withVhr().text());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -8,7 +8,6 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.assets.BundledModels;
 
 /**
@@ -20,6 +19,9 @@ import org.headscope.assets.BundledModels;
  * @param image  an image file for vision-language models, or "" for none
  */
 public record BundledSample(String prompt, String image) {
+    /** The prompt the workbench opens with when a model has no sample of its own. */
+    public static final String DEFAULT_PROMPT = "The cat sat on the mat because it was warm.";
+
     /**
      * A needle episode in the bundled decoders' format, both of them answer right ("nineteen apples"; BundledSampleTest
      * checks it): held-out needle 7 of assets/needles between two held-out haystack sentences.
@@ -33,7 +35,7 @@ public record BundledSample(String prompt, String image) {
             return Optional.empty();
         }
         return switch (source) {
-            case BundledModels.MINILM -> Optional.of(new BundledSample(AttentionViewModel.SAMPLE_PROMPT, ""));
+            case BundledModels.MINILM -> Optional.of(new BundledSample(DEFAULT_PROMPT, ""));
             case "needle-gpt", "needle-llama" -> Optional.of(new BundledSample(NEEDLE_PROMPT, ""));
             case "shapes-vlm" -> VlmSample.FIRST.map(s -> new BundledSample(s.get("question").asText(), vlmImage(s)));
             default -> Optional.empty();
@@ -42,7 +44,7 @@ public record BundledSample(String prompt, String image) {
 
     /** Whether a prompt is blank or one of the bundled samples, i.e. nothing the user wrote. */
     public static boolean isSamplePrompt(String prompt) {
-        return prompt == null || prompt.isBlank() || prompt.equals(AttentionViewModel.SAMPLE_PROMPT)
+        return prompt == null || prompt.isBlank() || prompt.equals(DEFAULT_PROMPT)
                 || prompt.equals(NEEDLE_PROMPT)
                 || VlmSample.FIRST.map(s -> s.get("question").asText().equals(prompt)).orElse(false);
     }

@@ -11,7 +11,7 @@ import org.headscope.analysis.RetrievalResult;
 import org.headscope.analysis.RetrievalScan;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;

@@ -13,9 +13,9 @@ import javax.xml.parsers.DocumentBuilderFactory;
 
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Viridis;
-import org.headscope.app.report.MetricDefinitions;
-import org.headscope.app.report.PlotView;
-import org.headscope.app.report.Svg;
+import org.headscope.app.panel.MetricDefinitions;
+import org.headscope.app.panel.PlotView;
+import org.headscope.app.export.Svg;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.Intervention.Head;
 import org.junit.jupiter.api.Test;

@@ -11,7 +11,7 @@ import java.util.Map;
 import org.headscope.analysis.Needle;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.RetrievalScan;
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.assets.BundledModels;

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 
 import javax.imageio.ImageIO;
 
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.attention.OutputSummary;
 import org.headscope.app.redistribution.RedistributionMethod;

@@ -1,4 +1,4 @@
-package org.headscope.app.report;
+package org.headscope.app.panel;
 
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +17,7 @@ import org.headscope.analysis.report.HeadReport;
  * as a dashed line when the report gives one.
  */
 public final class PlotView extends Canvas {
-    static final String[] COLOURS = {"#3b6ea5", "#d1495b", "#2e933c", "#edae49", "#7b4f9d"};
+    public static final String[] COLOURS = {"#3b6ea5", "#d1495b", "#2e933c", "#edae49", "#7b4f9d"};
     private HeadReport.Figure figure;
     private Double chance;
 

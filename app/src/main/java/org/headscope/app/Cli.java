@@ -1,5 +1,29 @@
-package org.headscope.app.cli;
+package org.headscope.app;
 
+import org.headscope.app.cli.AblateCommand;
+import org.headscope.app.bench.AblationBench;
+import org.headscope.app.cli.AtlasCommand;
+import org.headscope.app.cli.CompareCommand;
+import org.headscope.app.cli.DlaCommand;
+import org.headscope.app.bench.HooksBench;
+import org.headscope.app.cli.LensCommand;
+import org.headscope.app.cli.PatchCommand;
+import org.headscope.app.cli.ProfileCommand;
+import org.headscope.app.cli.RedistributeCommand;
+import org.headscope.app.bench.RerunBench;
+import org.headscope.app.bench.RetrievalBench;
+import org.headscope.app.cli.RetrievalCommand;
+import org.headscope.app.cli.ScreenshotCommand;
+import org.headscope.app.cli.SinksCommand;
+import org.headscope.app.cli.VhdCommand;
+import org.headscope.app.cli.Args;
+import org.headscope.app.cli.AttentionCommand;
+import org.headscope.app.cli.CacheCommand;
+import org.headscope.app.cli.Command;
+import org.headscope.app.cli.ExitCode;
+import org.headscope.app.cli.InspectCommand;
+import org.headscope.app.cli.Interrupts;
+import org.headscope.app.cli.UsageException;
 import org.headscope.hooks.ModelException;
 
 import java.io.PrintStream;
@@ -14,22 +38,21 @@ import java.util.concurrent.CancellationException;
  * line on stderr, the stack trace in the log file it names).
  */
 public final class Cli {
-    public static final int OK = 0;
-    public static final int USAGE = 2;
-    public static final int MODEL = 3;
-    public static final int CANCELLED = 4;
-    public static final int INTERNAL = 5;
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 
+    /** Every command, in the order help lists them: the one registry of the command line. */
+    private static final List<Command> ALL = List.of(
+            new InspectCommand(), new CacheCommand(), new AttentionCommand(), new ScreenshotCommand(),
+            new SinksCommand(), new RetrievalCommand(), new AblateCommand(), new VhdCommand(), new RedistributeCommand(),
+            new ProfileCommand(), new PatchCommand(), new DlaCommand(), new LensCommand(), new CompareCommand(), new AtlasCommand(),
+            new HooksBench(), new RerunBench(), new AblationBench(), new RetrievalBench());
+
     static {
-        for (Command c : List.<Command>of(new InspectCommand(), new CacheCommand(), new AttentionCommand(), new org.headscope.app.bench.HooksBench(),
-                new org.headscope.app.bench.RerunBench(),
-                new org.headscope.app.report.ScreenshotCommand())) {
-            COMMANDS.put(c.name(), c);
-        }
-        for (Command c : AnalysisCommands.all()) {
-            COMMANDS.put(c.name(), c);
+        for (Command c : ALL) {
+            if (COMMANDS.put(c.name(), c) != null) {
+                throw new IllegalStateException("two commands are named " + c.name());
+            }
         }
     }
 
@@ -39,13 +62,13 @@ public final class Cli {
     public static int run(String[] argv, PrintStream out, PrintStream err) {
         if (argv.length == 0 || argv[0].equals("help") || argv[0].equals("--help") || argv[0].equals("-h")) {
             help(out);
-            return argv.length == 0 ? USAGE : OK;
+            return argv.length == 0 ? ExitCode.USAGE.code() : ExitCode.OK.code();
         }
         Command c = COMMANDS.get(argv[0]);
         if (c == null) {
             err.println("headscope: unknown command '" + argv[0] + "'");
             help(err);
-            return USAGE;
+            return ExitCode.USAGE.code();
         }
         String[] rest = java.util.Arrays.copyOfRange(argv, 1, argv.length);
         try (Interrupts ignored = Interrupts.install(err, true)) {
@@ -58,7 +81,7 @@ public final class Cli {
     }
 
     /** Maps a command's failure to its exit code and a message; never prints a stack trace. */
-    static int failure(Command c, String[] argv, Throwable e, PrintStream err) {
+    public static int failure(Command c, String[] argv, Throwable e, PrintStream err) {
         String name = "headscope " + c.name() + ": ";
         Throwable cause = e;
         while (cause instanceof java.util.concurrent.CompletionException || cause instanceof java.util.concurrent.ExecutionException
@@ -72,62 +95,72 @@ public final class Cli {
             case UsageException u -> {
                 err.println(name + u.getMessage());
                 err.println("usage: headscope " + c.usage());
-                return USAGE;
+                return ExitCode.USAGE.code();
             }
             case ModelException m -> {
                 err.println(name + m.problem());
                 if (!m.fix().isBlank()) {
                     err.println("what to do: " + m.fix());
                 }
-                return MODEL;
+                return ExitCode.MODEL.code();
             }
             case CancellationException x -> {
                 err.println(name + "cancelled; no report was written");
-                return CANCELLED;
+                return ExitCode.CANCELLED.code();
             }
-            case IllegalArgumentException x -> {
+            case IllegalArgumentException x when thrownByHeadScope(x) -> {
                 err.println(name + x.getMessage());
                 err.println("usage: headscope " + c.usage());
-                return USAGE;
+                return ExitCode.USAGE.code();
             }
             case OutOfMemoryError x -> {
                 err.println(name + "out of memory (" + x.getMessage() + ").");
                 err.println("what to do: use a shorter prompt or fewer prompts, lengths or heads, or give Java more memory "
                         + "(HEADSCOPE_JAVA_OPTS=-Xmx8g ./headscope ...).");
-                return MODEL;
+                return ExitCode.MODEL.code();
             }
             case java.nio.file.NoSuchFileException x -> {
                 err.println(name + "file not found: " + x.getFile());
-                return MODEL;
+                return ExitCode.MODEL.code();
             }
             case java.nio.file.AccessDeniedException x -> {
                 err.println(name + "permission denied: " + x.getFile());
-                return MODEL;
+                return ExitCode.MODEL.code();
             }
             case java.io.IOException x -> {
                 err.println(name + "reading or writing a file failed: " + x.getMessage());
                 err.println("what to do: check the disk (free space, permissions) and the paths given.");
-                return MODEL;
+                return ExitCode.MODEL.code();
             }
             case java.io.UncheckedIOException x -> {
                 err.println(name + "reading or writing a file failed: " + x.getCause().getMessage());
                 err.println("what to do: check the disk (free space, permissions) and the paths given.");
-                return MODEL;
+                return ExitCode.MODEL.code();
             }
             default -> {
                 if (cause instanceof ai.onnxruntime.OrtException ort && isOutOfMemory(ort.getMessage())) {
                     err.println(name + "ONNX Runtime ran out of memory: " + ort.getMessage());
                     err.println("what to do: use a shorter prompt or fewer prompts, or run on a device with more memory.");
-                    return MODEL;
+                    return ExitCode.MODEL.code();
                 }
                 java.nio.file.Path log = org.headscope.app.util.ErrorLog.write(String.join(" ", abbreviated(argv)), e);
                 err.println(name + "internal error (" + cause.getClass().getSimpleName()
                         + (cause.getMessage() == null ? "" : ": " + firstLine(cause.getMessage())) + ").");
                 err.println(log != null ? "The details are in " + log + "; please report it with that file."
                         : "The details could not be written to the cache folder's log.");
-                return INTERNAL;
+                return ExitCode.INTERNAL.code();
             }
         }
+    }
+
+    /**
+     * Whether HeadScope's own code rejected a value (an argument, a parameter, a prompt): HeadScope throws
+     * IllegalArgumentException only for values that came from the user. The same exception thrown inside the JDK or a
+     * library means HeadScope called it wrongly, a bug, and is reported as an internal error instead of bad usage.
+     */
+    static boolean thrownByHeadScope(IllegalArgumentException x) {
+        StackTraceElement[] trace = x.getStackTrace();
+        return trace.length > 0 && trace[0].getClassName().startsWith("org.headscope.");
     }
 
     private static boolean isOutOfMemory(String message) {

@@ -1,4 +1,4 @@
-package org.headscope.app.report;
+package org.headscope.app.export;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;

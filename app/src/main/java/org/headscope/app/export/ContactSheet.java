@@ -1,4 +1,4 @@
-package org.headscope.app.report;
+package org.headscope.app.export;
 
 import javafx.geometry.Insets;
 import javafx.scene.Scene;

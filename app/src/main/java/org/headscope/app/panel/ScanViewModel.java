@@ -1,4 +1,4 @@
-package org.headscope.app.report;
+package org.headscope.app.panel;
 
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package org.headscope.app;
+package org.headscope.app.workbench;
 
 import java.io.File;
 import java.util.List;
@@ -28,9 +28,8 @@ import org.headscope.app.attention.ScoreHeatmap;
 import org.headscope.app.attention.TokenStrip;
 import org.headscope.app.model.ModelBar;
 import org.headscope.app.redistribution.RedistributionView;
-import org.headscope.app.report.ExportMenu;
-import org.headscope.app.report.ScanPanel;
-import org.headscope.app.report.ScanViewModel;
+import org.headscope.app.panel.ScanPanel;
+import org.headscope.app.panel.ScanViewModel;
 import org.headscope.app.vision.VisionScan;
 import org.headscope.app.util.MessageBar;
 import org.headscope.app.util.StatusBar;
@@ -190,7 +189,7 @@ public final class WorkbenchView extends BorderPane {
         if (run == null || map == null) {
             throw new IllegalStateException("nothing has run yet");
         }
-        return org.headscope.app.report.Svg.attentionMap(hv.title(), run.tokens().strings(), map, a.scaleProperty().get(), run.causal(),
+        return org.headscope.app.export.Svg.attentionMap(hv.title(), run.tokens().strings(), map, a.scaleProperty().get(), run.causal(),
                 hv.labelledTokens(Math.max(map.dim(0), map.dim(1)), Math.max(1, Math.min(24, 560.0 / Math.max(map.dim(0), map.dim(1))))),
                 hv.legendLabel());
     }
@@ -202,7 +201,7 @@ public final class WorkbenchView extends BorderPane {
         if (s == null || run == null) {
             throw new IllegalStateException("the selected panel has no per-head score yet: run it first");
         }
-        return org.headscope.app.report.Svg.scoreHeatmap(vm.models().titleProperty().get() + " \u00b7 " + s.name(), s, run.layers(), run.heads());
+        return org.headscope.app.export.Svg.scoreHeatmap(vm.models().titleProperty().get() + " \u00b7 " + s.name(), s, run.layers(), run.heads());
     }
 
     /** The selected panel's curve (Sink_k by position, accuracy by depth, pruning curve) as SVG. */
@@ -217,7 +216,7 @@ public final class WorkbenchView extends BorderPane {
         }
         var titled = new org.headscope.analysis.report.HeadReport.Figure(curve.kind(), vm.models().titleProperty().get() + " \u00b7 " + curve.title(),
                 curve.xLabel(), curve.yLabel(), curve.labels(), curve.series(), curve.values());
-        return org.headscope.app.report.Svg.plot(titled, ScanViewModel.chance(report, curve));
+        return org.headscope.app.export.Svg.plot(titled, ScanViewModel.chance(report, curve));
     }
 
     /** The strip | main, map | right and grid | panels split panes, in that order. */

@@ -1,5 +1,6 @@
-package org.headscope.app.report;
+package org.headscope.app.export;
 
+import org.headscope.app.panel.PlotView;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package org.headscope.app;
+package org.headscope.app.workbench;
 
 import javafx.application.Application;
 import javafx.scene.Scene;

@@ -1,5 +1,8 @@
-package org.headscope.app.attention;
+package org.headscope.app.profile;
 
+import org.headscope.app.attention.AttentionRun;
+import org.headscope.app.attention.AttentionRunner;
+import org.headscope.app.attention.PromptInput;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,7 +11,7 @@ import java.util.Map;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookedModel;

@@ -1,5 +1,7 @@
-package org.headscope.app.report;
+package org.headscope.app.cli;
 
+import org.headscope.app.export.Png;
+import org.headscope.app.export.Svg;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -8,13 +10,10 @@ import java.util.concurrent.TimeUnit;
 
 import javafx.application.Platform;
 import javafx.stage.Stage;
-import org.headscope.app.Workbench;
-import org.headscope.app.WorkbenchView;
-import org.headscope.app.WorkbenchViewModel;
-import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
-import org.headscope.app.cli.Command;
-import org.headscope.app.cli.ModelArgs;
+import org.headscope.app.workbench.Workbench;
+import org.headscope.app.workbench.WorkbenchView;
+import org.headscope.app.workbench.WorkbenchViewModel;
+import org.headscope.app.Cli;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Message;
 import org.headscope.app.util.Settings;
@@ -169,12 +168,12 @@ public final class ScreenshotCommand implements Command {
             Message m = done.get(5, TimeUnit.MINUTES);
             if (m != null) {
                 err.println("headscope screenshot: " + m);
-                return Cli.MODEL;
+                return ExitCode.MODEL.code();
             }
         } finally {
             Platform.exit();
         }
         err.println("wrote " + file);
-        return Cli.OK;
+        return ExitCode.OK.code();
     }
 }

@@ -1,4 +1,4 @@
-package org.headscope.app.report;
+package org.headscope.app.workbench;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,8 @@
-package org.headscope.app.report;
+package org.headscope.app.workbench;
 
+import org.headscope.app.export.ContactSheet;
+import org.headscope.app.export.Png;
+import org.headscope.app.export.Svg;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,8 +13,6 @@ import javafx.scene.control.Menu;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.SeparatorMenuItem;
 import javafx.stage.FileChooser;
-import org.headscope.app.WorkbenchView;
-import org.headscope.app.WorkbenchViewModel;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.util.Message;
 

@@ -1,4 +1,4 @@
-package org.headscope.app.cli;
+package org.headscope.app;
 
 import java.io.OutputStream;
 import java.io.PrintStream;

@@ -1,4 +1,4 @@
-package org.headscope.app;
+package org.headscope.app.workbench;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,15 +15,14 @@ import org.headscope.app.ablation.AblationViewModel;
 import org.headscope.app.ablation.SweepScan;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.app.attention.ColourScale;
-import org.headscope.app.attention.HeadProfileScan;
+import org.headscope.app.profile.HeadProfileScan;
 import org.headscope.app.model.BundledSample;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
 import org.headscope.app.redistribution.RedistributionViewModel;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.app.retrieval.RetrievalHeadsScan;
-import org.headscope.app.report.ScanViewModel;
-import org.headscope.app.report.SessionFile;
+import org.headscope.app.panel.ScanViewModel;
 import org.headscope.app.sinks.SinksScan;
 import org.headscope.app.vision.VisionScan;
 import org.headscope.app.util.PanelState;
