@@ -41,8 +41,10 @@ public final class AblationViewModel implements PanelState {
         this.models = models;
         attention.setAblator(this::snapshot);
         attention.runProperty().addListener((o, a, r) -> comparison.set(compare(r)));
-        mode.addListener(o -> rerun());
-        alpha.addListener(o -> {
+        // change listeners: an invalidation listener would miss every change after one made while restoring (nothing
+        // read the value in between, so it stays invalid and fires no more)
+        mode.addListener((o, a, b) -> rerun());
+        alpha.addListener((o, a, b) -> {
             if (mode.get() == AblationMode.SCALE) {
                 rerun();
             }
@@ -66,6 +68,19 @@ public final class AblationViewModel implements PanelState {
     public void clear() {
         heads.clear();
         rerun();
+    }
+
+    /** Sets the mode, the scale factor and the head set together; the caller runs the prompt once afterwards. */
+    public void set(AblationMode m, double a, java.util.Collection<Head> hs) {
+        restoring = true;
+        try {
+            mode.set(m);
+            alpha.set(a);
+            heads.clear();
+            heads.addAll(hs);
+        } finally {
+            restoring = false;
+        }
     }
 
     private void rerun() {

@@ -47,9 +47,23 @@ public final class AttentionViewModel {
     private boolean[] needle = new boolean[0];
     private Supplier<Ablator> ablator = () -> Ablator.NONE;
 
-    /** One prompt run with what the output strip shows beside it. */
-    private record Outcome(AttentionRun run, NeedleAnswer answer, boolean[] needle) {
+    private RunOverview overview;
+    /** The request waiting behind a running one, whose follow-ups the run that replaces it inherits (guarded by itself). */
+    private final Object requestLock = new Object();
+    private Request waiting;
+
+    /** One prompt run with what the output strip, the grid and the token strip show beside it. */
+    private record Outcome(AttentionRun run, NeedleAnswer answer, boolean[] needle, RunOverview overview) {
     }
+
+    /** The follow-ups of the requests one run serves (it replaced the ones that waited before it started). */
+    private static final class Request {
+        final java.util.List<Runnable> then = new java.util.ArrayList<>();
+        boolean started;
+    }
+
+    /** The executor key of prompt runs: a run waiting behind the running one is replaced by a newer request. */
+    public static final String RUN_KEY = "attention-run";
 
     public AttentionViewModel(TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
         this.executor = executor;
@@ -62,12 +76,27 @@ public final class AttentionViewModel {
         this.ablator = source;
     }
 
-    /** Runs the prompt on the open model in the background; {@code then} runs after a success. */
+    /**
+     * Runs the prompt on the open model in the background; {@code then} runs after a success. Latest wins: while a run
+     * is in flight, a newer request replaces the one waiting behind it (a slider drag runs the value it ends on, not
+     * every value), and the run that goes ahead also runs the replaced requests' {@code then}.
+     */
     public void run(Runnable then) {
         String text = prompt.get();
         String image = imagePath.get();
         Ablator a = ablator.get();
-        executor.execute(BackgroundTask.of("Running the prompt", (progress, cancel) -> {
+        Request request;
+        synchronized (requestLock) {
+            if (waiting == null || waiting.started) {
+                waiting = new Request();
+            }
+            request = waiting;
+            request.then.add(then);
+        }
+        executor.executeLatest(RUN_KEY, BackgroundTask.of("Running the prompt", (progress, cancel) -> {
+            synchronized (requestLock) {
+                request.started = true;
+            }
             LoadedModel lm = models.current();
             if (lm == null) {
                 throw new ModelException("No model is open.", "Open a model from the Model menu or drop a .onnx file on the window.");
@@ -84,7 +113,8 @@ public final class AttentionViewModel {
                 progress.update(9, 10, "Generating the needle answer");
                 answer = NeedleAnswer.generate(lm.model(), needleFound, tokens.ids(), edit, cancel);
             }
-            return new Outcome(r, answer, mask);
+            progress.update(10, 10, "Drawing the head grid");
+            return new Outcome(r, answer, mask, RunOverview.of(r, cancel));
         }).onSuccess(o -> {
             AttentionRun r = o.run();
             layer.set(Math.min(layer.get(), r.layers() - 1));
@@ -93,8 +123,9 @@ public final class AttentionViewModel {
             needle = o.needle();
             answer.set(o.answer());
             runPrompt.set(text);
+            overview = o.overview();
             run.set(r);
-            then.run();
+            request.then.forEach(Runnable::run);
         }).onFailure(e -> messages.accept(Message.of("Running the prompt", e)))
                 .onCancelled(() -> messages.accept(Message.info("The run was cancelled; earlier results are kept."))));
     }
@@ -126,6 +157,21 @@ public final class AttentionViewModel {
                 s[query], key, s[key], m.get(query, key));
     }
 
+    /**
+     * The grid's thumbnails and the keys' sink rates of the run on screen, computed with it off the FX thread (or here
+     * for a run that did not come from {@link #run}).
+     */
+    public RunOverview overview() {
+        AttentionRun r = run.get();
+        if (r == null) {
+            return null;
+        }
+        if (overview == null || overview.run() != r) {
+            overview = RunOverview.of(r, org.headscope.hooks.CancelToken.NEVER);
+        }
+        return overview;
+    }
+
     /** The greedy answer of the needle episode on screen (null when the prompt is not one). */
     public ReadOnlyObjectProperty<NeedleAnswer> answerProperty() {
         return answer.getReadOnlyProperty();
@@ -146,6 +192,7 @@ public final class AttentionViewModel {
         answer.set(null);
         needle = new boolean[0];
         runPrompt.set(null);
+        overview = null;
         run.set(null);
     }
 

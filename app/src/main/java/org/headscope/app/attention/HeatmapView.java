@@ -69,8 +69,6 @@ public final class HeatmapView extends BorderPane {
     private double zoom = 1;
     private int cell = 1;
     private int pool = 1;
-    private AttentionRun ratesRun;
-    private double[] rates = new double[0];
 
     public HeatmapView(AttentionViewModel vm) {
         this(vm, () -> "");
@@ -311,12 +309,8 @@ public final class HeatmapView extends BorderPane {
     }
 
     private double[] sinkRates() {
-        AttentionRun r = vm.runProperty().get();
-        if (r != ratesRun) {
-            ratesRun = r;
-            rates = r == null ? new double[0] : r.sinkRates(TokenStrip.SINK_EPS);
-        }
-        return rates;
+        RunOverview o = vm.overview();
+        return o == null ? new double[0] : o.sinkRates();
     }
 
     /** The colour of a token's label: hovered orange, needle amber, sink red, last query blue, others grey. */

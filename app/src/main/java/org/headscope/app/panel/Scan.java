@@ -48,6 +48,23 @@ public interface Scan {
     HeadReport run(HookedModel model, String prompt, Values values, Progress progress, CancelToken cancel) throws Exception;
 
     /**
+     * Runs the analysis and keeps its typed result beside the report, for panels that act on it (the Vision panel's
+     * VHR heads): the report is what is shown and saved, the result what the workbench computes with.
+     */
+    default Outcome runTyped(HookedModel model, String prompt, Values values, Progress progress, CancelToken cancel) throws Exception {
+        return new Outcome(run(model, prompt, values, progress, cancel), null);
+    }
+
+    /**
+     * A scan's report with the typed result it was written from.
+     *
+     * @param report the report the panel shows
+     * @param result the analysis's own result, or null when the scan offers none
+     */
+    record Outcome(HeadReport report, Object result) {
+    }
+
+    /**
      * One editable parameter.
      *
      * @param key          name in the session file and the report

@@ -41,6 +41,8 @@ public final class ScanViewModel implements PanelState {
     private final ObjectProperty<String> column = new SimpleObjectProperty<>();
     private final ReadOnlyObjectWrapper<HeadScores> scores = new ReadOnlyObjectWrapper<>();
     private String reportPrompt;
+    /** The typed result of the report on screen ({@link Scan#runTyped}), or null. */
+    private Object result;
 
     public ScanViewModel(Scan scan, TaskExecutor executor, ModelViewModel models, Consumer<Message> messages) {
         this.scan = scan;
@@ -73,6 +75,7 @@ public final class ScanViewModel implements PanelState {
 
     /** Forgets the report (another model or prompt is on screen). */
     public void clear() {
+        result = null;
         report.set(null);
         reportPrompt = null;
     }
@@ -170,10 +173,11 @@ public final class ScanViewModel implements PanelState {
             if (lm == null) {
                 throw new ModelException("No model is open.", "Open a model from the Model menu first.");
             }
-            return scan.run(lm.model(), prompt, v, progress, cancel);
+            return scan.runTyped(lm.model(), prompt, v, progress, cancel);
         }).onSuccess(r -> {
             reportPrompt = prompt;
-            report.set(r);
+            result = r.result();
+            report.set(r.report());
         }).onFailure(e -> {
             // a result is never shown beside the error of a later run of the same panel
             clear();
@@ -296,6 +300,11 @@ public final class ScanViewModel implements PanelState {
 
     public StringProperty valueProperty(String key) {
         return values.get(key);
+    }
+
+    /** The typed result behind the report on screen, when the scan keeps one of this type. */
+    public <T> java.util.Optional<T> result(Class<T> type) {
+        return report.get() != null && type.isInstance(result) ? java.util.Optional.of(type.cast(result)) : java.util.Optional.empty();
     }
 
     public ReadOnlyObjectProperty<HeadReport> reportProperty() {

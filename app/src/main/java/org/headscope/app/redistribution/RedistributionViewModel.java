@@ -103,7 +103,7 @@ public final class RedistributionViewModel implements PanelState {
                             + "on a text model use ACT or ZeroTuning.", true));
             return;
         }
-        executor.execute(BackgroundTask.of(m + " redistribution", (progress, cancel) -> {
+        executor.executeLatest("redistribution", BackgroundTask.of(m + " redistribution", (progress, cancel) -> {
             LoadedModel lm = models.current();
             if (lm == null) {
                 throw new ModelException("No model is open.", "Open a model from the Model menu first.");

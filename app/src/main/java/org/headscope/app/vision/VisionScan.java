@@ -61,6 +61,12 @@ public final class VisionScan implements Scan {
 
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
+        return runTyped(model, prompt, v, progress, cancel).report();
+    }
+
+    /** The report and the {@link VisionDivergence.Result} (its reinforced heads and alpha are what VHR applies). */
+    @Override
+    public Outcome runTyped(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
         if (model.vision().isEmpty()) {
             throw new ModelException(model.manifest().name() + " is not a vision-language model: VHD compares runs with and "
                     + "without the image.", "Open a split VLM export with vision parts in its headscope.json, e.g. shapes-vlm.");
@@ -73,6 +79,7 @@ public final class VisionScan implements Scan {
         VisionDivergence.Parameters p = new VisionDivergence.Parameters(v.number("alpha"), v.integer("top_k"),
                 v.integer("first_layer"), v.integer("last_layer"), v.integer("max_new"));
         VisionDivergence.Result r = VisionDivergence.analyse(model, image, prompt, p, progress, cancel);
-        return r.toReport(Provenance.of(model, prompt + " [image " + Path.of(file).getFileName() + "]", VisionDivergence.metricVersions()));
+        return new Outcome(r.toReport(Provenance.of(model, prompt + " [image " + Path.of(file).getFileName() + "]",
+                VisionDivergence.metricVersions())), r);
     }
 }

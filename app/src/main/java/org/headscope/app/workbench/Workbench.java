@@ -14,7 +14,7 @@ public final class Workbench extends Application {
     @Override
     public void start(Stage stage) {
         this.stage = stage;
-        vm = new WorkbenchViewModel(new FxTaskExecutor(), Settings.load());
+        vm = new WorkbenchViewModel(new FxTaskExecutor(), Settings.load().deferWrites());
         show(stage, vm);
         fitToScreen(stage, javafx.stage.Screen.getPrimary().getVisualBounds());
         String model = modelArgument(getParameters().getRaw());

@@ -50,6 +50,9 @@ public final class WorkbenchView extends BorderPane {
     private final SplitPane outer = new SplitPane();
     private final SplitPane center = new SplitPane();
     private final SplitPane right = new SplitPane();
+    /** Each tab's per-head scores (colouring the grid) and, for scan panels, its view model: found by tab, never by title. */
+    private final java.util.Map<Tab, javafx.beans.value.ObservableValue<org.headscope.app.attention.HeadScores>> tabScores = new java.util.HashMap<>();
+    private final java.util.Map<Tab, ScanViewModel> tabScans = new java.util.HashMap<>();
 
     public WorkbenchView(WorkbenchViewModel vm) {
         this.vm = vm;
@@ -120,11 +123,12 @@ public final class WorkbenchView extends BorderPane {
                 vhr.setOnAction(e -> vm.applyVhr());
                 panel.addAction(vhr);
             }
-            addPanel(scan.scan().title(), panel);
+            addScanPanel(scan, panel);
         }
-        addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention(), vm.messageProperty()::set));
+        Tab redistribution = addPanel("Redistribution", new RedistributionView(vm.redistribution(), vm.attention(), vm.messageProperty()::set));
+        tabScores.put(redistribution, vm.redistribution().scoresProperty());
         for (ScanViewModel scan : vm.laterScans()) {
-            addPanel(scan.scan().title(), new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
+            addScanPanel(scan, new ScanPanel(scan, vm.attention(), () -> vm.attention().promptProperty().get(),
                     vm.messageProperty()::set));
         }
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
@@ -207,7 +211,7 @@ public final class WorkbenchView extends BorderPane {
     /** The selected panel's curve (Sink_k by position, accuracy by depth, pruning curve) as SVG. */
     public String plotSvg() {
         Tab tab = panels.getSelectionModel().getSelectedItem();
-        var scan = vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
+        var scan = java.util.Optional.ofNullable(tab == null ? null : tabScans.get(tab))
                 .orElseThrow(() -> new IllegalStateException("the selected panel has no plot"));
         var report = scan.report();
         var curve = report == null ? null : report.figures().stream().filter(f -> f.kind().equals("curve")).findFirst().orElse(null);
@@ -237,12 +241,12 @@ public final class WorkbenchView extends BorderPane {
     /** Colours the grid by the selected panel's scores (none for panels without scores). */
     private void colourGrid(Tab tab) {
         grid.scoresProperty().unbind();
-        if (tab != null && tab.getText().equals("Redistribution")) {
-            grid.scoresProperty().bind(vm.redistribution().scoresProperty());
-            return;
+        var scores = tab == null ? null : tabScores.get(tab);
+        if (scores == null) {
+            grid.scoresProperty().set(null);
+        } else {
+            grid.scoresProperty().bind(scores);
         }
-        vm.scans().stream().filter(s -> tab != null && tab.getText().equals(s.scan().title())).findFirst()
-                .ifPresentOrElse(s -> grid.scoresProperty().bind(s.scoresProperty()), () -> grid.scoresProperty().set(null));
     }
 
     /** Shows the panel with this tab title. */
@@ -253,8 +257,15 @@ public final class WorkbenchView extends BorderPane {
         panels.getSelectionModel().select(tab);
     }
 
-    /** Adds a feature panel as a tab. */
-    public void addPanel(String title, javafx.scene.Node content) {
+    private void addScanPanel(ScanViewModel scan, ScanPanel panel) {
+        Tab tab = addPanel(scan.scan().title(), panel);
+        tab.setUserData(scan);
+        tabScans.put(tab, scan);
+        tabScores.put(tab, scan.scoresProperty());
+    }
+
+    /** Adds a feature panel as a tab and returns it. */
+    public Tab addPanel(String title, javafx.scene.Node content) {
         ScrollPane scroll = new ScrollPane(content);
         scroll.setFitToWidth(true);
         scroll.setFitToHeight(true);
@@ -262,6 +273,7 @@ public final class WorkbenchView extends BorderPane {
         Tab tab = new Tab(title, scroll);
         tab.setId("tab-" + title.toLowerCase(java.util.Locale.ROOT).replace(' ', '-'));
         panels.getTabs().add(tab);
+        return tab;
     }
 
     public MenuBar menus() {

@@ -46,6 +46,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
     private final List<ScanViewModel> scans = new ArrayList<>();
     private final List<ScanViewModel> later = new ArrayList<>();
     private final RedistributionViewModel redistribution;
+    private final ScanViewModel vision;
 
     public WorkbenchViewModel(TaskExecutor executor, Settings settings) {
         this.executor = executor;
@@ -58,7 +59,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
         addScan(new SinksScan());
         addScan(new SweepScan());
         addScan(new RetrievalHeadsScan());
-        addScan(new VisionScan());
+        this.vision = addScan(new VisionScan());
         this.redistribution = new RedistributionViewModel(executor, models, message::set);
         panels.add(redistribution);
         // circuit panels, shown after Redistribution
@@ -82,7 +83,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
             }
         }
         // the Vision panel reads the prompt's image unless the user chose another one for it
-        StringProperty visionImage = scan("Vision").valueProperty("image");
+        StringProperty visionImage = vision.valueProperty("image");
         attention.imagePathProperty().addListener((o, before, now) -> {
             if (visionImage.get() == null || visionImage.get().isBlank() || visionImage.get().equals(before)) {
                 visionImage.set(now == null ? "" : now);
@@ -204,14 +205,19 @@ public final class WorkbenchViewModel implements AutoCloseable {
      * (and image) when the prompt on screen is not the user's own: blank or another bundled sample.
      */
     public void open(String source) {
-        BundledSample.of(source).ifPresent(s -> {
-            if (BundledSample.isSamplePrompt(attention.promptProperty().get())
-                    && BundledSample.isSampleImage(attention.imagePathProperty().get())) {
-                attention.promptProperty().set(s.prompt());
-                attention.imagePathProperty().set(s.image());
-            }
+        // the sample is looked up once the model has opened, in the folder the worker copied it to: nothing is copied
+        // out of the jar on the FX thread
+        models.open(source, () -> {
+            LoadedModel lm = models.current();
+            BundledSample.of(lm == null ? null : lm.source(), lm == null ? null : lm.path()).ifPresent(s -> {
+                if (BundledSample.isSamplePrompt(attention.promptProperty().get())
+                        && BundledSample.isSampleImage(attention.imagePathProperty().get())) {
+                    attention.promptProperty().set(s.prompt());
+                    attention.imagePathProperty().set(s.image());
+                }
+            });
+            attention.run();
         });
-        models.open(source, attention::run);
     }
 
     /** Adds an analysis panel's view model (its settings travel in session files). */
@@ -220,6 +226,11 @@ public final class WorkbenchViewModel implements AutoCloseable {
         scans.add(s);
         panels.add(s);
         return s;
+    }
+
+    /** The Vision panel's view model (VHD ranking, VHR heads). */
+    public ScanViewModel vision() {
+        return vision;
     }
 
     public List<ScanViewModel> scans() {
@@ -242,19 +253,13 @@ public final class WorkbenchViewModel implements AutoCloseable {
      * set in scale mode with the scan's alpha ({@code z := alpha z}, VHR's edit), and the prompt re-runs before/after.
      */
     public void applyVhr() {
-        var report = scan("Vision").reportProperty().get();
-        if (report == null) {
+        var result = vision.result(org.headscope.analysis.VisionDivergence.Result.class);
+        if (result.isEmpty()) {
             message.set(new Message("The Vision scan has not run yet, so no heads are chosen for VHR.",
                     "Choose an image and run the Vision panel first.", true));
             return;
         }
-        List<String> heads = report.heads().stream().filter(r -> r.get("reinforced") instanceof Number n && n.doubleValue() > 0)
-                .map(r -> r.get("layer") + "." + r.get("head")).toList();
-        Map<String, Object> state = new LinkedHashMap<>(ablation.save());
-        state.put("mode", AblationMode.SCALE.toString());
-        state.put("alpha", ((Number) report.parameters().get("alpha")).doubleValue());
-        state.put("heads", heads);
-        ablation.restore(state);
+        ablation.set(AblationMode.SCALE, result.get().parameters().alpha(), result.get().reinforced());
         attention.showAblatedProperty().set(true);
         attention.run();
     }
@@ -362,6 +367,7 @@ public final class WorkbenchViewModel implements AutoCloseable {
     @Override
     public void close() {
         settings.put("panels", capture().panels());
+        settings.flush();
         executor.close();
         models.close();
     }
