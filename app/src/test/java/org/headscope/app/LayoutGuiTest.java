@@ -253,4 +253,45 @@ class LayoutGuiTest {
         assertTrue(tip.contains("mean attention on the first token") && tip.contains("definition: headscope-profile-v1"), tip);
         assertTrue(vm.scan("Head profile").findings().contains("ranked by first_token"), vm.scan("Head profile").findings());
     }
+
+    @Test
+    void controlsFxSegmentedButtonsAndTheLayerRangeSliderDriveTheViewModels() throws Exception {
+        open(1366, 768, "dont worry , be happy . question : what ? answer :");
+        assertTrue(view.lookup("#ablation-mode") instanceof org.controlsfx.control.SegmentedButton);
+        assertTrue(view.lookup("#scale-buttons") instanceof org.controlsfx.control.SegmentedButton);
+        vm.ablation().liveProperty().set(false);
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).fire()).get();
+        assertEquals(org.headscope.app.ablation.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "the button sets the mode");
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).fire()).get();
+        assertEquals(org.headscope.app.ablation.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "a second press keeps one mode chosen");
+        assertTrue(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).isSelected());
+        WaitForAsyncUtils.asyncFx(() -> vm.ablation().modeProperty().set(org.headscope.app.ablation.AblationMode.SCALE)).get();
+        assertTrue(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-scale")).isSelected(), "the mode selects its button");
+        assertFalse(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).isSelected());
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#scale-log")).fire()).get();
+        assertEquals(org.headscope.app.attention.ColourScale.LOG, vm.attention().scaleProperty().get());
+        WaitForAsyncUtils.asyncFx(() -> {
+            view.selectPanel("Vision");
+            view.applyCss();
+            view.layout();
+        }).get();
+        var range = (org.controlsfx.control.RangeSlider) view.lookup("#layer-range");
+        assertNotNull(range, "the Vision panel has the VHR layer range");
+        int layers = vm.models().current().model().layers();
+        assertEquals(layers - 1, range.getMax(), 0, "the slider spans the open model's layers");
+        assertEquals(0, range.getLowValue(), 0, "-1 (the paper's default) is the first layer");
+        assertEquals(layers - 1, range.getHighValue(), 0, "-1 is the last layer");
+        var vision = vm.scan("Vision");
+        WaitForAsyncUtils.asyncFx(() -> {
+            range.setLowValue(1);
+            range.setHighValue(layers - 2);
+        }).get();
+        assertEquals("1", vision.valueProperty("first_layer").get(), "the low thumb writes the first layer");
+        assertEquals(Integer.toString(layers - 2), vision.valueProperty("last_layer").get(), "the high thumb writes the last layer");
+        WaitForAsyncUtils.asyncFx(() -> range.setHighValue(layers - 1)).get();
+        assertEquals("-1", vision.valueProperty("last_layer").get(), "the last layer is written as -1, every layer on any model");
+        WaitForAsyncUtils.asyncFx(() -> vision.valueProperty("first_layer").set("0")).get();
+        assertEquals(0, range.getLowValue(), 0, "a typed value moves the thumb");
+        assertEquals("0", vm.scan("Ablation sweep").valueProperty("generate").get(), "the sweep generates nothing unless asked");
+    }
 }

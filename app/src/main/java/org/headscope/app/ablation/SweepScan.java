@@ -34,7 +34,10 @@ public final class SweepScan implements Scan {
                 new Parameter("alpha", "\u03b1 (scale mode)", Float.toString(D.alpha()), "z := \u03b1 z in scale mode (VHR: 2)."),
                 new Parameter("target", "target continuation", " the end.",
                         "Text after the prompt whose teacher-forced loss is measured (decoders; encoders compare embeddings)."),
-                new Parameter("batch", "heads per run", Integer.toString(D.batchSize()), "Interventions per batched run."));
+                new Parameter("batch", "heads per run", Integer.toString(D.batchSize()), "Interventions per batched run."),
+                new Parameter("generate", "generated tokens", "0",
+                        "Greedy tokens generated after the prompt, clean and with each of the top heads ablated (0: none, as the "
+                                + "command line's --generate; the prompt and these tokens must fit the model's length)."));
     }
 
     @Override
@@ -50,7 +53,12 @@ public final class SweepScan implements Scan {
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
         AblationScan.Mode mode = AblationScan.Mode.parse(v.string("mode"));
-        AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));
+        int generate = v.integer("generate");
+        if (generate < 0 || generate > 1024) {
+            throw new IllegalArgumentException("parameter 'generate' must be between 0 and 1024, got " + generate);
+        }
+        AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"))
+                .withGeneration(generate, D.topGenerated());
         HsTokenizer tk = model.requireTokenizer();
         long[] promptIds = tk.encode(prompt).ids();
         long[] targetIds = tk.encodePlain(v.text().get("target"));

@@ -40,13 +40,15 @@ public final class AttentionView extends BorderPane {
                 ((SpinnerValueFactory.IntegerSpinnerValueFactory) head.getValueFactory()).setMax(r.heads() - 1);
             }
         });
-        ToggleGroup scaleGroup = new ToggleGroup();
         ToggleButton linear = new ToggleButton("Linear");
         ToggleButton log = new ToggleButton("Log");
         linear.setId("scale-linear");
         log.setId("scale-log");
-        linear.setToggleGroup(scaleGroup);
-        log.setToggleGroup(scaleGroup);
+        // ControlsFX SegmentedButton: one choice of two, drawn as one control
+        org.controlsfx.control.SegmentedButton scaleButtons = new org.controlsfx.control.SegmentedButton(linear, log);
+        scaleButtons.setId("scale-buttons");
+        scaleButtons.setMinWidth(Region.USE_PREF_SIZE);
+        ToggleGroup scaleGroup = scaleButtons.getToggleGroup();
         (vm.scaleProperty().get() == ColourScale.LOG ? log : linear).setSelected(true);
         scaleGroup.selectedToggleProperty().addListener((o, a, b) -> {
             if (b == null) {
@@ -79,7 +81,7 @@ public final class AttentionView extends BorderPane {
         fit.setTooltip(new javafx.scene.control.Tooltip("Fit the map to its pane"));
         layer.setPrefWidth(62);
         head.setPrefWidth(62);
-        HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
+        HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, scaleButtons, after, rowBars, grow,
                 zoomOut, zoomIn, fit);
         // the short labels and the scale toggles keep their text; the check boxes and the spacer give way first
         bar.getChildren().forEach(n -> {

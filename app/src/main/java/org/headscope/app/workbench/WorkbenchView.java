@@ -122,6 +122,9 @@ public final class WorkbenchView extends BorderPane {
                 vhr.disableProperty().bind(scan.reportProperty().isNull());
                 vhr.setOnAction(e -> vm.applyVhr());
                 panel.addAction(vhr);
+                panel.addAction(new org.headscope.app.vision.LayerRangeSlider("VHR layers", scan.valueProperty("first_layer"),
+                        scan.valueProperty("last_layer"), javafx.beans.binding.Bindings.createIntegerBinding(() -> vm.models().loadedProperty().get() == null
+                                ? 0 : vm.models().loadedProperty().get().model().layers(), vm.models().loadedProperty())));
             }
             addScanPanel(scan, panel);
         }
