@@ -41,6 +41,8 @@ public final class AttentionViewModel {
     private final ObjectProperty<ColourScale> scale = new SimpleObjectProperty<>(ColourScale.LINEAR);
     private final BooleanProperty showAblated = new SimpleBooleanProperty(false);
     private final IntegerProperty hoveredToken = new SimpleIntegerProperty(-1);
+    private final IntegerProperty keyFrom = new SimpleIntegerProperty(0);
+    private final IntegerProperty keyTo = new SimpleIntegerProperty(-1);
     private final ReadOnlyObjectWrapper<AttentionRun> run = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<NeedleAnswer> answer = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyObjectWrapper<String> runPrompt = new ReadOnlyObjectWrapper<>();
@@ -120,6 +122,9 @@ public final class AttentionViewModel {
             layer.set(Math.min(layer.get(), r.layers() - 1));
             head.set(Math.min(head.get(), r.heads() - 1));
             hoveredToken.set(-1);
+            if (!text.equals(runPrompt.get())) {
+                showAllKeys();
+            }
             needle = o.needle();
             answer.set(o.answer());
             runPrompt.set(text);
@@ -143,6 +148,65 @@ public final class AttentionViewModel {
             return null;
         }
         return r.map(layer.get(), head.get(), showAblated.get());
+    }
+
+    /**
+     * The keys the map shows, {@code [first, last]} inclusive, clamped to the map on screen (all of them unless cropped;
+     * another prompt shows all keys again); null with nothing on screen.
+     */
+    public int[] keyRange() {
+        FloatTensor m = currentMap();
+        if (m == null) {
+            return null;
+        }
+        int keys = m.dim(1);
+        int from = Math.max(0, Math.min(keys - 1, keyFrom.get()));
+        int to = keyTo.get() < 0 ? keys - 1 : Math.max(from, Math.min(keys - 1, keyTo.get()));
+        return new int[]{from, to};
+    }
+
+    /** Crops the map to the keys {@code [from, to]} (in either order); the map, its labels and its exports follow. */
+    public void cropKeys(int from, int to) {
+        keyFrom.set(Math.max(0, Math.min(from, to)));
+        keyTo.set(Math.max(0, Math.max(from, to)));
+    }
+
+    /** Shows every key again. */
+    public void showAllKeys() {
+        keyFrom.set(0);
+        keyTo.set(-1);
+    }
+
+    /** Whether the map shows fewer keys than the run has. */
+    public boolean keysCropped() {
+        int[] r = keyRange();
+        return r != null && (r[0] > 0 || r[1] < currentMap().dim(1) - 1);
+    }
+
+    /** The map as shown: the current map's columns {@link #keyRange()} ([T, shown keys]); null with nothing on screen. */
+    public FloatTensor shownMap() {
+        FloatTensor m = currentMap();
+        int[] r = keyRange();
+        if (m == null || !keysCropped()) {
+            return m;
+        }
+        int rows = m.dim(0);
+        int cols = m.dim(1);
+        int n = r[1] - r[0] + 1;
+        float[] out = new float[rows * n];
+        for (int q = 0; q < rows; q++) {
+            System.arraycopy(m.data(), q * cols + r[0], out, q * n, n);
+        }
+        return new FloatTensor(new long[]{rows, n}, out);
+    }
+
+    public IntegerProperty keyFromProperty() {
+        return keyFrom;
+    }
+
+    /** The last key shown, -1 for the last of the run. */
+    public IntegerProperty keyToProperty() {
+        return keyTo;
     }
 
     /** The hover readout for a cell of the current map. */

@@ -35,25 +35,35 @@ public final class Svg {
      */
     public static String attentionMap(String title, String[] tokens, FloatTensor map, ColourScale scale, boolean causal,
                                       List<Integer> labelled, String legendLabel) {
+        return attentionMap(title, tokens, map, scale, causal, labelled, legendLabel, 0, map.dim(1) - map.dim(0), false);
+    }
+
+    /**
+     * A map cropped to the keys from {@code keyOffset} on: column k is key {@code keyOffset + k} (labels and masking
+     * follow; {@code past}: key column k is masked when {@code k > q + past}); {@code cropped} sizes the cells of each
+     * axis on their own so that the shown keys fill the figure's width.
+     */
+    public static String attentionMap(String title, String[] tokens, FloatTensor map, ColourScale scale, boolean causal,
+                                      List<Integer> labelled, String legendLabel, int keyOffset, int past, boolean cropped) {
         int rows = map.dim(0);
         int cols = map.dim(1);
-        double cell = Math.max(1, Math.min(24, 560.0 / Math.max(rows, cols)));
+        double cellY = Math.max(1, Math.min(24, 560.0 / (cropped ? rows : Math.max(rows, cols))));
+        double cell = cropped ? Math.max(1, Math.min(24, 560.0 / cols)) : cellY;
         double left = 90;
         double top = 100;
         double w = cols * cell;
-        double h = rows * cell;
+        double h = rows * cellY;
         StringBuilder b = open(left + w + 110, top + h + 30);
         text(b, left, 22, 14, "start", "bold", title);
         text(b, left + w / 2, 42, 11, "middle", "normal", "key (attended-to token) \u2192");
         b.append(String.format(Locale.ROOT, "<text x=\"14\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" transform=\"rotate(-90 14 %.1f)\">query \u2193</text>",
                 top + h / 2, top + h / 2));
-        int past = cols - rows;
         if (Math.max(rows, cols) <= VECTOR_CELLS) {
             for (int q = 0; q < rows; q++) {
                 for (int k = 0; k < cols; k++) {
                     int argb = causal && k > q + past ? HeatmapImages.MASKED : scale.argb(map.get(q, k));
                     b.append(String.format(Locale.ROOT, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#%06x\"/>",
-                            left + k * cell, top + q * cell, cell + 0.05, cell + 0.05, argb & 0xffffff));
+                            left + k * cell, top + q * cellY, cell + 0.05, cellY + 0.05, argb & 0xffffff));
                 }
             }
         } else {
@@ -69,10 +79,11 @@ public final class Svg {
         for (int t : labelled) {
             String s = esc(t < tokens.length ? tokens[t] : String.valueOf(t));
             if (t < rows) {
-                text(b, left - 4, top + t * cell + cell / 2 + 3, 9, "end", "normal", s);
+                text(b, left - 4, top + t * cellY + cellY / 2 + 3, 9, "end", "normal", s);
             }
-            if (t < cols) {
-                double x = left + t * cell + cell / 2 + 3;
+            int c = t - keyOffset;
+            if (c >= 0 && c < cols) {
+                double x = left + c * cell + cell / 2 + 3;
                 b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" transform=\"rotate(-90 %.1f %.1f)\">%s</text>",
                         x, top - 4, x, top - 4, s));
             }

@@ -40,6 +40,8 @@ import org.headscope.app.util.Message;
  * header. The same column colours the head grid and its heat map. Clicking a row shows that head's map.
  */
 public final class ScanPanel extends VBox {
+    /** The most height the findings paragraph takes before it scrolls. */
+    static final double FINDINGS_MAX = 120;
     private final ScanViewModel vm;
     private final TableView<Map<String, Object>> table = new TableView<>();
     private final ChoiceBox<String> column = new ChoiceBox<>();
@@ -135,7 +137,7 @@ public final class ScanPanel extends VBox {
         plotBox.setId(id + "-plot");
         plotBox.setMinHeight(0);
         plotBox.setPrefHeight(110);
-        plotBox.setMinHeight(80);
+        plotBox.setMinHeight(60);
         plot.widthProperty().bind(plotBox.widthProperty());
         plot.heightProperty().bind(plotBox.heightProperty());
         notes.setWrapText(true);
@@ -149,9 +151,16 @@ public final class ScanPanel extends VBox {
         notesPane.setId(id + "-notes-pane");
         javafx.scene.control.ScrollPane summaryScroll = new javafx.scene.control.ScrollPane(summary);
         summaryScroll.setFitToWidth(true);
+        // the findings come first: the paragraph keeps its full height (up to 7 lines, then it scrolls) and the plot and
+        // the table give way, so a small window never clips the sentence that says what the scan found
         summaryScroll.setPrefViewportHeight(64);
-        summaryScroll.setMaxHeight(90);
+        summaryScroll.setMaxHeight(FINDINGS_MAX);
         summaryScroll.setMinHeight(40);
+        summary.heightProperty().addListener((o, a, h) -> {
+            double fit = Math.min(FINDINGS_MAX, h.doubleValue() + 4);
+            summaryScroll.setPrefViewportHeight(fit);
+            summaryScroll.setMinHeight(Math.max(40, fit));
+        });
         summaryScroll.getStyleClass().add("edge-to-edge");
         VBox results = new VBox(4, summaryScroll, notesPane, plotBox, rank, table);
         results.setMinWidth(260);

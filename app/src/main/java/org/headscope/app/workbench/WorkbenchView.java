@@ -104,8 +104,16 @@ public final class WorkbenchView extends BorderPane {
         gridLegend.setWrapText(true);
         ScoreHeatmap scoreMap = new ScoreHeatmap(vm.attention());
         scoreMap.scoresProperty().bind(grid.scoresProperty());
-        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, new HBox(12, imagePane, grid, scoreMap)));
+        ScrollPane gridScroll = new ScrollPane(new VBox(4, gridLegend, new HBox(12, imagePane, grid)));
+        gridScroll.setId("grid-scroll");
         gridScroll.setPadding(new Insets(6));
+        HBox.setHgrow(gridScroll, Priority.ALWAYS);
+        // the score heat map and its colour bar sit beside the scrolling grid, not in it: a wide or tall grid never
+        // pushes the colour bar out of view
+        scoreMap.setPadding(new Insets(6, 6, 6, 0));
+        scoreMap.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        HBox gridArea = new HBox(0, gridScroll, scoreMap);
+        gridArea.setId("grid-area");
         panels.setId("panels");
         panels.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);
         panels.setMinHeight(120);
@@ -135,7 +143,7 @@ public final class WorkbenchView extends BorderPane {
                     vm.messageProperty()::set));
         }
         panels.getSelectionModel().selectedItemProperty().addListener((o, a, tab) -> colourGrid(tab));
-        right.getItems().setAll(gridScroll, panels);
+        right.getItems().setAll(gridArea, panels);
         right.setId("right-split");
         right.setOrientation(Orientation.VERTICAL);
         center.getItems().setAll(attentionView, right);
@@ -192,13 +200,22 @@ public final class WorkbenchView extends BorderPane {
         var hv = attentionView.heatmap();
         var a = vm.attention();
         var run = a.runProperty().get();
-        var map = a.currentMap();
+        var full = a.currentMap();
+        var map = a.shownMap();
         if (run == null || map == null) {
             throw new IllegalStateException("nothing has run yet");
         }
+        // the figure shows what the map shows: a crop to a key range is exported as cropped, labelled by its own keys
+        int[] keys = a.keyRange();
+        boolean cropped = a.keysCropped();
+        double step = Math.max(1, Math.min(24, 560.0 / Math.max(map.dim(0), map.dim(1))));
+        List<Integer> labelled = new java.util.ArrayList<>(hv.labelledTokens(map.dim(0), cropped ? Math.max(1, Math.min(24, 560.0 / map.dim(0))) : step));
+        if (cropped) {
+            labelled.removeIf(t -> t >= keys[0] && t <= keys[1]);
+            labelled.addAll(hv.labelledTokens(keys[0], keys[1], Math.max(1, Math.min(24, 560.0 / map.dim(1)))));
+        }
         return org.headscope.app.export.Svg.attentionMap(hv.title(), run.tokens().strings(), map, a.scaleProperty().get(), run.causal(),
-                hv.labelledTokens(Math.max(map.dim(0), map.dim(1)), Math.max(1, Math.min(24, 560.0 / Math.max(map.dim(0), map.dim(1))))),
-                hv.legendLabel());
+                labelled, hv.legendLabel(), keys[0], full.dim(1) - map.dim(0) - keys[0], cropped);
     }
 
     /** The active panel's score as a layers x heads SVG heat map with its colour bar. */
