@@ -90,7 +90,7 @@ public final class ScoreHeatmap extends VBox {
         double mapW = heads * cell;
         double mapH = layers * cell;
         double barH = Math.max(60, mapH);
-        canvas.setWidth(Math.max(LEFT + mapW + BAR_GAP + BAR + BAR_TEXT, 340));
+        canvas.setWidth(Math.max(LEFT + mapW + BAR_GAP + BAR + BAR_TEXT, 250));
         canvas.setHeight(TOP + Math.max(mapH, barH) + 32);
         GraphicsContext g = canvas.getGraphicsContext2D();
         g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
@@ -147,7 +147,7 @@ public final class ScoreHeatmap extends VBox {
     }
 
     private static String clip(String s) {
-        return s.length() > 58 ? s.substring(0, 57) + "\u2026" : s;
+        return s.length() > 44 ? s.substring(0, 43) + "\u2026" : s;
     }
 
     static String fmt(double v) {

@@ -137,7 +137,7 @@ public final class ScanPanel extends VBox {
         plotBox.setId(id + "-plot");
         plotBox.setMinHeight(0);
         plotBox.setPrefHeight(110);
-        plotBox.setMinHeight(60);
+        plotBox.setMinHeight(72);
         plot.widthProperty().bind(plotBox.widthProperty());
         plot.heightProperty().bind(plotBox.heightProperty());
         notes.setWrapText(true);

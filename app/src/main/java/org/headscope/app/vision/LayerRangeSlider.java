@@ -6,7 +6,7 @@ import javafx.beans.property.StringProperty;
 import javafx.beans.value.ObservableValue;
 import javafx.geometry.Pos;
 import javafx.scene.control.Label;
-import javafx.scene.layout.HBox;
+import javafx.scene.layout.VBox;
 import org.controlsfx.control.RangeSlider;
 
 /**
@@ -14,28 +14,31 @@ import org.controlsfx.control.RangeSlider;
  * panel (VHR's first and last layer) where -1 means the first or the last layer: the ends of the slider write -1, so a
  * range over every layer stays "every layer" on another model.
  */
-public final class LayerRangeSlider extends HBox {
+public final class LayerRangeSlider extends VBox {
     private final RangeSlider slider = new RangeSlider(0, 1, 0, 1);
     private final StringProperty first;
     private final StringProperty last;
     private final Label shown = new Label();
+    private final String label;
     private boolean updating;
     /** Held here: a binding passed in is referenced only weakly by what it observes. */
     private final ObservableValue<Number> layers;
 
     public LayerRangeSlider(String label, StringProperty first, StringProperty last, ObservableValue<Number> layers) {
-        super(6);
+        super(2);
         this.first = first;
         this.last = last;
         this.layers = layers;
         setAlignment(Pos.CENTER_LEFT);
+        this.label = label;
         slider.setId("layer-range");
         slider.setShowTickMarks(true);
         slider.setMajorTickUnit(1);
         slider.setMinorTickCount(0);
         slider.setSnapToTicks(true);
         slider.setBlockIncrement(1);
-        slider.setPrefWidth(180);
+        slider.setPrefWidth(200);
+        slider.setMaxWidth(Double.MAX_VALUE);
         shown.setId("layer-range-text");
         shown.setMinWidth(Label.USE_PREF_SIZE);
         layers.addListener((o, a, n) -> setLayers(n == null ? 0 : n.intValue()));
@@ -44,7 +47,7 @@ public final class LayerRangeSlider extends HBox {
         last.addListener(o -> fromText());
         slider.lowValueProperty().addListener(o -> toText());
         slider.highValueProperty().addListener(o -> toText());
-        getChildren().addAll(new Label(label), slider, shown);
+        getChildren().addAll(shown, slider);
     }
 
     /** The range slider itself. */
@@ -110,6 +113,6 @@ public final class LayerRangeSlider extends HBox {
     }
 
     private void label() {
-        shown.setText(String.format(Locale.ROOT, "layers %d to %d", Math.round(slider.getLowValue()), Math.round(slider.getHighValue())));
+        shown.setText(String.format(Locale.ROOT, "%s: %d to %d", label, Math.round(slider.getLowValue()), Math.round(slider.getHighValue())));
     }
 }
