@@ -52,7 +52,7 @@ final class HtmlReport {
         for (HeadReport.Figure f : r.figures()) {
             b.append("<figure><figcaption>").append(esc(f.title())).append("</figcaption>");
             switch (f.kind()) {
-                case "heatmap" -> heatmap(b, f);
+                case "heatmap" -> heatmap(b, f, chance(r, f));
                 case "bars" -> bars(b, f);
                 default -> curve(b, f, chance(r, f));
             }
@@ -175,7 +175,7 @@ final class HtmlReport {
         }
     }
 
-    private static void heatmap(StringBuilder b, HeadReport.Figure f) {
+    private static void heatmap(StringBuilder b, HeadReport.Figure f, Double chance) {
         List<List<Double>> v = f.values();
         int rows = v.size();
         int cols = rows == 0 ? 0 : v.get(0).size();
@@ -198,6 +198,11 @@ final class HtmlReport {
             min = 0;
         } else {
             max = Math.max(max, 0);
+        }
+        if (chance != null && min >= 0 && max <= 1) {
+            // a score in [0, 1] with a chance level: the full range, so values near chance do not fill the scale
+            min = 0;
+            max = 1;
         }
         int cell = Math.max(8, Math.min(28, 640 / Math.max(1, cols)));
         int left = 40;
@@ -226,11 +231,22 @@ final class HtmlReport {
         if (signed) {
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">0</text>", lx + 16, top + rows * cell / 2 + 4));
         }
+        if (chance != null && max > min) {
+            int barHeight = 10 * Math.max(1, rows * cell / 10);
+            int y = top + (int) Math.round((1 - (chance - min) / (max - min)) * barHeight);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d00\" stroke-width=\"2\"/>"
+                    + "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#d00\">chance %s</text>",
+                    lx - 3, y, lx + 15, y, lx + 16, y + 4, format(chance)));
+        }
         String label = (f.series().isEmpty() ? "" : f.series().getFirst()) + (signed ? " (blue < 0 < red)" : "");
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", left, top + rows * cell + 26, esc(label)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + 8, format(max)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + rows * cell, format(min)));
         b.append("</svg>");
+        if (chance != null) {
+            b.append(String.format(Locale.ROOT, "<p class=\"note\">Scale 0 to 1. Red mark: chance level %s, the score of a head "
+                    + "that attends evenly to every key it can see on the same tokens.</p>", format(chance)));
+        }
     }
 
     /** Viridis for one-signed values; for signed ones a blue-white-red map with white at the middle (0). */

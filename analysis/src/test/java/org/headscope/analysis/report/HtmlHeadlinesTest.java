@@ -76,4 +76,18 @@ class HtmlHeadlinesTest {
         assertTrue(html.contains("chance 0.25"), html);
         assertTrue(html.contains("stroke-dasharray"), "chance is a dashed line");
     }
+
+    @Test
+    void aHeatMapWithAChanceLevelSpansZeroToOneAndMarksChance() {
+        List<List<Double>> grid = List.of(List.of(0.02, 0.04), List.of(0.03, 0.05));
+        HeadReport.Figure f = new HeadReport.Figure("heatmap", "Induction score (repeated random tokens)", "head", "layer",
+                List.of(), List.of("induction"), grid);
+        Map<String, Object> sections = new LinkedHashMap<>();
+        sections.put("chance_levels", Map.of("Induction score (repeated random tokens)", 0.03));
+        String with = HtmlReport.render(report("retrieval", sections, List.of(f)));
+        assertTrue(with.contains("chance 0.03"), "chance marked on the colour bar");
+        assertTrue(with.contains(">1<") || with.contains(">1.0<") || with.contains(">1.000<"), "scale up to 1: " + with);
+        String without = HtmlReport.render(report("retrieval", new LinkedHashMap<>(), List.of(f)));
+        assertTrue(!without.contains("chance 0.03"), "no chance mark without a chance level");
+    }
 }
