@@ -22,7 +22,7 @@ import org.headscope.hooks.Intervention.Head;
 
 /**
  * Renders the workbench off-screen (JavaFX's Headless platform, software rendering) on a model and prompt, and
- * writes the window as a PNG at 1x, 2x or 4x (and, with --svg, the attention map as an SVG figure): the README's
+ * writes the window as a PNG at 1x, 2x or 4x (and, with --svg, --pdf or --map, the attention map as an SVG, PDF or PNG figure): the README's
  * screenshots are made by this command, never by hand. A --panel that is not a panel title exits 2 with the titles.
  */
 public final class ScreenshotCommand implements Command {
@@ -34,7 +34,7 @@ public final class ScreenshotCommand implements Command {
     @Override
     public String usage() {
         return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--last-row] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--map MAP.png]";
+                + "[--log] [--last-row] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--pdf MAP.pdf] [--map MAP.png]";
     }
 
     @Override
@@ -83,6 +83,12 @@ public final class ScreenshotCommand implements Command {
             svg = args.has("svg") ? org.headscope.app.util.UserPaths.resolve(args.require("svg")) : null;
         } catch (IllegalArgumentException e) {
             throw new org.headscope.app.cli.UsageException("--svg: " + e.getMessage());
+        }
+        Path pdf;
+        try {
+            pdf = args.has("pdf") ? org.headscope.app.util.UserPaths.resolve(args.require("pdf")) : null;
+        } catch (IllegalArgumentException e) {
+            throw new org.headscope.app.cli.UsageException("--pdf: " + e.getMessage());
         }
         Path mapPng;
         try {
@@ -154,6 +160,9 @@ public final class ScreenshotCommand implements Command {
                 Png.write(view, scale, file);
                 if (svg != null) {
                     Svg.write(view.mapSvg(), svg);
+                }
+                if (pdf != null) {
+                    org.headscope.app.export.Pdf.write(view.mapSvg(), pdf);
                 }
                 if (mapPng != null) {
                     Png.write(view.attentionView().heatmap().exportFigure(), scale, mapPng);
