@@ -13,7 +13,7 @@ import javax.xml.parsers.DocumentBuilderFactory;
 
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Viridis;
-import org.headscope.app.panel.MetricDefinitions;
+import org.headscope.analysis.report.MetricDefinitions;
 import org.headscope.app.panel.PlotView;
 import org.headscope.app.export.Svg;
 import org.headscope.hooks.FloatTensor;
