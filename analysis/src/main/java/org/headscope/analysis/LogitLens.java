@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.OwnedSession;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -170,7 +171,7 @@ public final class LogitLens {
         int b = states.dim(0);
         int t = states.dim(1);
         long[][] ids = new long[b][t];
-        try (HookedSession s = model.openCutSession(start, List.of(unembedding.logits()))) {
+        try (OwnedSession s = model.openCutSession(start, List.of(unembedding.logits()))) {
             return s.run(RunRequest.batch(ids).withStates(Map.of(start, states)), cancel).output(unembedding.logits());
         }
     }

@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.OwnedSession;
 import org.headscope.hooks.AttentionSite;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
@@ -242,7 +243,7 @@ public final class Patching {
             float[] from = src.tap(TapKind.RESIDUAL, site.layer()).data();
             float[] into = dst.tap(TapKind.RESIDUAL, site.layer()).data();
             int dim = into.length / t;
-            try (HookedSession cut = model.openSuffixSession(site.layer(), TapSet.NONE, HookSet.NONE)) {
+            try (OwnedSession cut = model.openSuffixSession(site.layer(), TapSet.NONE, HookSet.NONE)) {
                 for (int start = 0; start < t; start += batch) {
                     cancel.check();
                     int n = Math.min(batch, t - start);

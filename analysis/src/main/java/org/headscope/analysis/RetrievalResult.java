@@ -214,8 +214,16 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
         figures.add(HeadReport.rankedBars("Top retrieval heads", "retrieval_score", rows, Math.min(20, rows.size())));
         figures.add(accuracyCurve());
         if (copy != null) {
-            figures.add(HeadReport.headHeatmap("Induction score (repeated random tokens)", "induction", rows));
-            figures.add(HeadReport.headHeatmap("Echo score (repeated random tokens)", "echo", rows));
+            String induction = "Induction score (repeated random tokens)";
+            String echo = "Echo score (repeated random tokens)";
+            figures.add(HeadReport.headHeatmap(induction, "induction", rows));
+            figures.add(HeadReport.headHeatmap(echo, "echo", rows));
+            // what a head attending evenly to every visible key scores on the same tokens, by figure and by column
+            Map<String, Object> chance = new LinkedHashMap<>();
+            chance.put(induction, copy.chanceByColumn().get("induction"));
+            chance.put(echo, copy.chanceByColumn().get("echo"));
+            chance.putAll(copy.chanceByColumn());
+            sections.put("chance_levels", chance);
         }
         return new HeadReport("retrieval", params, provenance, rows, sections, figures);
     }

@@ -43,7 +43,7 @@ public final class Cli {
 
     /** Every command, in the order help lists them: the one registry of the command line. */
     private static final List<Command> ALL = List.of(
-            new InspectCommand(), new CacheCommand(), new AttentionCommand(), new ScreenshotCommand(),
+            new InspectCommand(), new CacheCommand(), new AttentionCommand(), new ScreenshotCommand(), ScreenshotCommand.exportFigure(),
             new SinksCommand(), new RetrievalCommand(), new AblateCommand(), new VhdCommand(), new RedistributeCommand(),
             new ProfileCommand(), new PatchCommand(), new DlaCommand(), new LensCommand(), new CompareCommand(), new AtlasCommand(),
             new HooksBench(), new RerunBench(), new AblationBench(), new RetrievalBench());

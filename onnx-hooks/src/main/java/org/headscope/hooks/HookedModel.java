@@ -127,7 +127,7 @@ public final class HookedModel implements AutoCloseable {
             names.addAll(chain);
         }
         GraphRewriter.Exposed exposed = GraphRewriter.expose(model, names);
-        try (HookedSession probe = HookedSession.owning(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, List.of(), false))) {
+        try (OwnedSession probe = new OwnedSession(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, List.of(), false))) {
             int t = 5;
             RunRequest req = hasRole(InputRole.INPUTS_EMBEDS) ? RunRequest.embeddings(probeEmbeddings(t))
                     : RunRequest.tokens(new long[]{1, 2, 3, 4, 5});
@@ -195,9 +195,9 @@ public final class HookedModel implements AutoCloseable {
      * against {@link #plain()}, which runs the deployed file with its fused kernels. For a model that needed no
      * rewrite it runs the same graph as {@link #plain()}.
      */
-    public HookedSession openNormalisedSession() {
+    public OwnedSession openNormalisedSession() {
         ensureOpen();
-        return HookedSession.owning(newSession(model.skeleton(), TapSet.NONE, HookSet.NONE, sites, true));
+        return new OwnedSession(newSession(model.skeleton(), TapSet.NONE, HookSet.NONE, sites, true));
     }
 
     /** Things the user should know about this model that do not stop it from opening (a file that differs from its manifest). */
@@ -288,7 +288,12 @@ public final class HookedModel implements AutoCloseable {
      */
     public HookedSession session(TapSet taps, HookSet hooks) {
         ensureOpen();
-        return HookedSession.cached(taps, hooks, used -> compiled(taps, used), device, sites);
+        return new HookedSession(taps, hooks, false, used -> lease(taps, used), device, sites);
+    }
+
+    /** The compiled graph for these taps and hook families, claimed for one run under the cache's lock. */
+    private synchronized CompiledSession.Lease lease(TapSet taps, HookSet hooks) {
+        return compiled(taps, hooks).lease();
     }
 
     private synchronized CompiledSession compiled(TapSet taps, HookSet hooks) {
@@ -332,7 +337,7 @@ public final class HookedModel implements AutoCloseable {
      * there on. Taps may name only those layers. Used by ablation sweeps: layers before an ablated head need not
      * be recomputed. Not cached: the caller closes it (a sweep opens one per layer, uses it, and drops it).
      */
-    public HookedSession openSuffixSession(int fromLayer, TapSet taps, HookSet hooks) {
+    public OwnedSession openSuffixSession(int fromLayer, TapSet taps, HookSet hooks) {
         ensureOpen();
         taps.layers().forEach((kind, ls) -> ls.forEach(l -> {
             if (l < fromLayer) {
@@ -345,7 +350,7 @@ public final class HookedModel implements AutoCloseable {
         OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
         in.add(new ModelInput(site.residual(), InputRole.OTHER, graphIndex.elemType(site.residual()), new long[]{-1, -1, -1}));
-        return HookedSession.owning(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
+        return new OwnedSession(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
     }
 
     /**
@@ -353,7 +358,7 @@ public final class HookedModel implements AutoCloseable {
      * {@code start} is fed through {@link RunRequest#withStates}, the token ids a request carries are not read. The
      * logit lens runs the graph's own final norm and unembedding this way. The caller closes it.
      */
-    public HookedSession openCutSession(String start, List<String> outputs) {
+    public OwnedSession openCutSession(String start, List<String> outputs) {
         ensureOpen();
         OnnxMl.ModelProto cut = GraphRewriter.cut(model.skeleton(), start, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
@@ -362,7 +367,7 @@ public final class HookedModel implements AutoCloseable {
         try (OrtSession.SessionOptions o = options(true)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
             OrtSession s = env.createSession(cut.toByteArray(), o);
-            return HookedSession.owning(new CompiledSession(env, s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
+            return new OwnedSession(new CompiledSession(env, s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
         } catch (OrtException e) {
             throw new ModelException("ONNX Runtime cannot load the part of " + model.path().getFileName() + " after '" + start + "': "
                     + e.getMessage().lines().findFirst().orElse(""), "Report this with the model's inspect output.", e);
@@ -370,7 +375,7 @@ public final class HookedModel implements AutoCloseable {
     }
 
     /** A session whose graph also outputs named inner tensors (as float), and the output name of each. */
-    public record ExposedSession(HookedSession session, Map<String, String> outputFor) implements AutoCloseable {
+    public record ExposedSession(OwnedSession session, Map<String, String> outputFor) implements AutoCloseable {
         @Override
         public void close() {
             session.close();
@@ -381,7 +386,7 @@ public final class HookedModel implements AutoCloseable {
     public ExposedSession openExposedSession(List<String> tensors) {
         ensureOpen();
         GraphRewriter.Exposed exposed = GraphRewriter.expose(model, tensors);
-        return new ExposedSession(HookedSession.owning(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, sites, true)),
+        return new ExposedSession(new OwnedSession(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, sites, true)),
                 exposed.outputFor());
     }
 
@@ -405,6 +410,21 @@ public final class HookedModel implements AutoCloseable {
     public synchronized HookedSession readingSession(int fromLayer, TapSet taps, HookSet hooks, String output) {
         ensureOpen();
         ReadKey key = new ReadKey(fromLayer, taps, hooks, output);
+        reading(key);
+        return new HookedSession(taps, hooks, true, used -> leaseReading(key), device, sites);
+    }
+
+    private synchronized CompiledSession.Lease leaseReading(ReadKey key) {
+        ensureOpen();
+        return reading(key).lease();
+    }
+
+    /** The reading session for this key, compiled on first use and kept in the cache (LRU beyond MAX_SESSIONS). */
+    private CompiledSession reading(ReadKey key) {
+        int fromLayer = key.fromLayer();
+        TapSet taps = key.taps();
+        HookSet hooks = key.hooks();
+        String output = key.output();
         CompiledSession s = reading.get(key);
         if (s == null) {
             OnnxMl.ModelProto proto = GraphRewriter.rewrite(model, sites, taps, hooks);
@@ -432,8 +452,7 @@ public final class HookedModel implements AutoCloseable {
                 it.remove();
             }
         }
-        CompiledSession compiled = s;
-        return HookedSession.cached(taps, hooks, used -> compiled, device, sites);
+        return s;
     }
 
     private void ensureOpen() {

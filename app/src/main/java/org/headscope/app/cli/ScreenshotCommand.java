@@ -22,24 +22,47 @@ import org.headscope.hooks.Intervention.Head;
 
 /**
  * Renders the workbench off-screen (JavaFX's Headless platform, software rendering) on a model and prompt, and
- * writes the window as a PNG at 1x, 2x or 4x (and, with --svg, the attention map as an SVG figure): the README's
+ * writes the window as a PNG at 1x, 2x or 4x (and, with --svg, --pdf or --map, the attention map as an SVG, PDF or PNG figure): the README's
  * screenshots are made by this command, never by hand. A --panel that is not a panel title exits 2 with the titles.
  */
 public final class ScreenshotCommand implements Command {
+    /** The figures export-figure writes. */
+    static final List<String> FIGURES = List.of("map", "scores", "plot");
+
+    private final boolean figureOnly;
+
+    /** The screenshot command: the window as a PNG. */
+    public ScreenshotCommand() {
+        this(false);
+    }
+
+    private ScreenshotCommand(boolean figureOnly) {
+        this.figureOnly = figureOnly;
+    }
+
+    /**
+     * The export-figure command: the same options, but it writes one figure (the map, the active panel's head-score
+     * heat map, or its plot) as SVG, PDF or PNG, chosen by the file's extension, instead of the window.
+     */
+    public static ScreenshotCommand exportFigure() {
+        return new ScreenshotCommand(true);
+    }
+
     @Override
     public String name() {
-        return "screenshot";
+        return figureOnly ? "export-figure" : "screenshot";
     }
 
     @Override
     public String usage() {
-        return "screenshot FILE.png [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
-                + "[--log] [--last-row] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--map MAP.png]";
+        return (figureOnly ? "export-figure FILE.svg|FILE.pdf|FILE.png [--figure map|scores|plot]" : "screenshot FILE.png") + " [--model NAME|PATH] [--text TEXT] [--layer L] [--head H] [--ablate 1.2,3.4] "
+                + "[--log] [--last-row] [--image FILE] [--panel TITLE] [--width 1360] [--height 860] [--scale 1|2|4] [--svg MAP.svg] [--pdf MAP.pdf] [--map MAP.png]";
     }
 
     @Override
     public String summary() {
-        return "render the workbench off-screen and save the window as a PNG";
+        return figureOnly ? "render the workbench off-screen and save one figure (map, head scores or panel plot) as SVG, PDF or PNG"
+                : "render the workbench off-screen and save the window as a PNG";
     }
 
     @Override
@@ -51,9 +74,25 @@ public final class ScreenshotCommand implements Command {
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         Path file;
         try {
-            file = org.headscope.app.util.UserPaths.resolve(args.positional(0, "FILE.png"));
+            file = org.headscope.app.util.UserPaths.resolve(args.positional(0, figureOnly ? "FILE.svg|FILE.pdf|FILE.png" : "FILE.png"));
         } catch (IllegalArgumentException e) {
-            throw new org.headscope.app.cli.UsageException("FILE.png: " + e.getMessage());
+            throw new org.headscope.app.cli.UsageException("FILE: " + e.getMessage());
+        }
+        String format = extension(file);
+        String figure = figureOnly ? args.string("figure", "map") : null;
+        if (figureOnly) {
+            if (!List.of("svg", "pdf", "png").contains(format)) {
+                throw new org.headscope.app.cli.UsageException("the figure's file must end in .svg, .pdf or .png, got '" + file.getFileName() + "'");
+            }
+            if (!FIGURES.contains(figure)) {
+                throw new org.headscope.app.cli.UsageException("--figure must be one of " + FIGURES + ", got '" + figure + "'");
+            }
+            if (format.equals("png") && !figure.equals("map")) {
+                throw new org.headscope.app.cli.UsageException("a PNG is written of the map only; write the " + figure + " figure as .svg or .pdf");
+            }
+            if (!figure.equals("map") && !args.has("panel")) {
+                throw new org.headscope.app.cli.UsageException("--figure " + figure + " belongs to a panel: give --panel TITLE to run it");
+            }
         }
         org.headscope.analysis.report.OutputTarget.file(file).close();
         String typedModel = args.string("model", BundledModels.MINILM);
@@ -83,6 +122,12 @@ public final class ScreenshotCommand implements Command {
             svg = args.has("svg") ? org.headscope.app.util.UserPaths.resolve(args.require("svg")) : null;
         } catch (IllegalArgumentException e) {
             throw new org.headscope.app.cli.UsageException("--svg: " + e.getMessage());
+        }
+        Path pdf;
+        try {
+            pdf = args.has("pdf") ? org.headscope.app.util.UserPaths.resolve(args.require("pdf")) : null;
+        } catch (IllegalArgumentException e) {
+            throw new org.headscope.app.cli.UsageException("--pdf: " + e.getMessage());
         }
         Path mapPng;
         try {
@@ -151,9 +196,24 @@ public final class ScreenshotCommand implements Command {
                 // a second pass lets panes that size themselves from the first layout (the map's cells) settle
                 view.applyCss();
                 view.layout();
-                Png.write(view, scale, file);
+                if (figureOnly) {
+                    try {
+                        writeFigure(view, figure, format, scale, file);
+                    } catch (IllegalStateException nothing) {
+                        // the figure does not exist for this run (no panel result, no plot in that panel)
+                        vm.close();
+                        done.complete(new Message("No " + figure + " figure to write: " + nothing.getMessage() + ".",
+                                "Choose a --panel whose result has that figure, or --figure map.", true));
+                        return;
+                    }
+                } else {
+                    Png.write(view, scale, file);
+                }
                 if (svg != null) {
                     Svg.write(view.mapSvg(), svg);
+                }
+                if (pdf != null) {
+                    org.headscope.app.export.Pdf.write(view.mapSvg(), pdf);
                 }
                 if (mapPng != null) {
                     Png.write(view.attentionView().heatmap().exportFigure(), scale, mapPng);
@@ -167,7 +227,7 @@ public final class ScreenshotCommand implements Command {
         try {
             Message m = done.get(5, TimeUnit.MINUTES);
             if (m != null) {
-                err.println("headscope screenshot: " + m);
+                err.println("headscope " + name() + ": " + m);
                 return ExitCode.MODEL.code();
             }
         } finally {
@@ -175,5 +235,28 @@ public final class ScreenshotCommand implements Command {
         }
         err.println("wrote " + file);
         return ExitCode.OK.code();
+    }
+
+    private static String extension(Path file) {
+        String n = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        int dot = n.lastIndexOf('.');
+        return dot < 0 ? "" : n.substring(dot + 1);
+    }
+
+    private static void writeFigure(WorkbenchView view, String figure, String format, int scale, Path file) throws java.io.IOException {
+        if (format.equals("png")) {
+            Png.write(view.attentionView().heatmap().exportFigure(), scale, file);
+            return;
+        }
+        String svg = switch (figure) {
+            case "scores" -> view.scoresSvg();
+            case "plot" -> view.plotSvg();
+            default -> view.mapSvg();
+        };
+        if (format.equals("pdf")) {
+            org.headscope.app.export.Pdf.write(svg, file);
+        } else {
+            Svg.write(svg, file);
+        }
     }
 }

@@ -77,9 +77,11 @@ public final class Svg {
                     + "style=\"image-rendering:pixelated\" href=\"data:image/png;base64,%s\"/>", left, top, w, h, png(img)));
         }
         for (int t : labelled) {
-            String s = esc(t < tokens.length ? tokens[t] : String.valueOf(t));
+            String raw = t < tokens.length && tokens[t] != null ? tokens[t] : String.valueOf(t);
+            String s = esc(raw);
             if (t < rows) {
-                text(b, left - 4, top + t * cellY + cellY / 2 + 3, 9, "end", "normal", s);
+                // text() escapes what it writes
+                text(b, left - 4, top + t * cellY + cellY / 2 + 3, 9, "end", "normal", raw);
             }
             int c = t - keyOffset;
             if (c >= 0 && c < cols) {

@@ -1,5 +1,6 @@
 package org.headscope.app.panel;
 
+import org.headscope.analysis.report.MetricDefinitions;
 import java.io.File;
 import java.util.Map;
 import java.util.Optional;

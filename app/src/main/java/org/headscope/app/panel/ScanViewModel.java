@@ -1,5 +1,6 @@
 package org.headscope.app.panel;
 
+import org.headscope.analysis.report.MetricDefinitions;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

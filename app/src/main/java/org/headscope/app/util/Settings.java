@@ -1,5 +1,6 @@
 package org.headscope.app.util;
 
+import org.headscope.hooks.CacheFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,7 +11,6 @@ import java.util.Map;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import org.headscope.analysis.report.ReportWriter;
-import org.headscope.assets.BundledModels;
 
 /**
  * The workbench's persisted settings: a flat JSON object in {@code workbench-settings.json} under the cache root.
@@ -34,9 +34,9 @@ public final class Settings {
         this.values = values;
     }
 
-    /** Settings in the default place ({@link BundledModels#cacheRoot()}). */
+    /** Settings in the default place ({@link CacheFolder#root()}). */
     public static Settings load() {
-        return load(BundledModels.cacheRoot().resolve(FILE));
+        return load(CacheFolder.root().resolve(FILE));
     }
 
     /**

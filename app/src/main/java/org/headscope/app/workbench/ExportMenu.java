@@ -2,6 +2,7 @@ package org.headscope.app.workbench;
 
 import org.headscope.app.export.ContactSheet;
 import org.headscope.app.export.Png;
+import org.headscope.app.export.Pdf;
 import org.headscope.app.export.Svg;
 import java.io.File;
 import java.io.IOException;
@@ -54,6 +55,9 @@ public final class ExportMenu {
                 svg("Attention map as SVG\u2026", "attention-map.svg", view::mapSvg),
                 svg("Head scores heat map as SVG\u2026", "head-scores.svg", view::scoresSvg),
                 svg("Panel plot as SVG\u2026", "plot.svg", view::plotSvg),
+                pdf("Attention map as PDF\u2026", "attention-map.pdf", view::mapSvg),
+                pdf("Head scores heat map as PDF\u2026", "head-scores.pdf", view::scoresSvg),
+                pdf("Panel plot as PDF\u2026", "plot.pdf", view::plotSvg),
                 png("Head grid as PNG (1x)\u2026", "head-grid.png", view::grid, 1),
                 png("Head grid as PNG (2x)\u2026", "head-grid@2x.png", view::grid, 2),
                 new SeparatorMenuItem(),
@@ -76,6 +80,12 @@ public final class ExportMenu {
     private MenuItem svg(String title, String name, Supplier<String> figure) {
         MenuItem item = new MenuItem(title);
         item.setOnAction(e -> saveTo(title, name, p -> Svg.write(figure.get(), p)));
+        return item;
+    }
+
+    private MenuItem pdf(String title, String name, Supplier<String> figure) {
+        MenuItem item = new MenuItem(title);
+        item.setOnAction(e -> saveTo(title, name, p -> Pdf.write(figure.get(), p)));
         return item;
     }
 

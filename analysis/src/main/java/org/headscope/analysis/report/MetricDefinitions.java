@@ -1,4 +1,4 @@
-package org.headscope.app.panel;
+package org.headscope.analysis.report;
 
 import java.util.List;
 import java.util.Locale;
