@@ -347,16 +347,8 @@ public final class AblationScan {
         this.model = model;
         this.params = params;
         this.means = means;
-        this.output = measuredOutput(model);
-        this.languageModel = output.equals("logits");
-    }
-
-    /** "logits" for language models; for encoders the first output with a token axis ([B,T,D]). */
-    static String measuredOutput(HookedModel model) {
-        var outs = model.model().graph().getOutputList().stream().filter(o -> !o.getName().startsWith("present")).toList();
-        return outs.stream().filter(o -> o.getName().equals("logits")).findFirst()
-                .or(() -> outs.stream().filter(o -> o.getType().getTensorType().getShape().getDimCount() == 3).findFirst())
-                .orElse(outs.get(0)).getName();
+        this.output = model.measuredOutput();
+        this.languageModel = model.hasLogits();
     }
 
     public boolean languageModel() {
@@ -757,9 +749,9 @@ public final class AblationScan {
             throw new IllegalArgumentException("AttentionInfluence needs a language model with next-token logits; this model outputs '"
                     + zero.output + "'");
         }
-        RunResult r = model.session(TapSet.NONE, HookSet.HEAD).run(RunRequest.tokens(document).withOutputs(Set.of("logits"))
+        RunResult r = model.session(TapSet.NONE, HookSet.HEAD).run(RunRequest.tokens(document).withOutputs(Set.of(zero.output))
                 .withInterventions(List.of(Intervention.NONE, zero.ablation(heads))), cancel);
-        FloatTensor logits = r.output("logits");
+        FloatTensor logits = r.output(zero.output);
         double base = meanCrossEntropy(logits, 0, document, 1);
         double masked = meanCrossEntropy(logits, 1, document, 1);
         return new DocumentScore(base, masked, (masked - base) / base);

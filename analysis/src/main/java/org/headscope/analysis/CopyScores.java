@@ -39,7 +39,7 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
     /** Measures the scores with one run on {@code length} random non-special tokens repeated {@link #REPEATS} times. */
     public static CopyScores measure(HookedModel model, int length, long seed, CancelToken cancel) {
         RetrievalScan.requireDecoder(model);
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         int vocab = model.plain().run(RunRequest.tokens(firstId(model)).withOutputs(java.util.Set.of(logits)), cancel).output(logits).dim(2);
         long[] tokens = sequence(model, vocab, length, REPEATS, seed);
         RunResult r = model.session(TapSet.of(TapKind.PROBS, RetrievalScan.allLayers(model)), HookSet.NONE)

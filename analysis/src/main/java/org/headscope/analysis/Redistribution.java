@@ -547,7 +547,7 @@ public final class Redistribution {
         Intervention intervention = edit.build();
         cancel.check();
         progress.update(1, 2, method.id() + ": before/after run");
-        String output = AblationScan.measuredOutput(model);
+        String output = model.measuredOutput();
         // only the families this edit uses: a neutral family's [1,...,1] defaults share symbolic dims with the used
         // family's [2,...,K] tensors, which ONNX Runtime's buffer planner rejects
         RunResult r = model.session(TapSet.of(TapKind.PROBS, all), intervention.hooks())
@@ -572,7 +572,7 @@ public final class Redistribution {
         double kl = Double.NaN;
         double cosine = Double.NaN;
         List<TokenShift> top = new ArrayList<>();
-        if (output.equals("logits")) {
+        if (model.hasLogits()) {
             float[] pb = out.slice(0, t - 1).data();
             float[] pa = out.slice(1, t - 1).data();
             kl = AblationScan.kl(pb, pa);
@@ -588,7 +588,7 @@ public final class Redistribution {
         } else {
             cosine = 1 - AblationScan.cosine(pooled(out, 0), pooled(out, 1));
         }
-        if (method instanceof Pai pai && pai.useCfg() && output.equals("logits")) {
+        if (method instanceof Pai pai && pai.useCfg() && model.hasLogits()) {
             details.put("cfg", logitRefinement(model, input, imageSpan, pai, out.slice(0, t - 1).data(), out.slice(1, t - 1).data(), cancel));
         }
         if (targets.isEmpty() && notes.isEmpty()) {
@@ -661,7 +661,7 @@ public final class Redistribution {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         }
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         List<Head> heads = new ArrayList<>();
         for (int l : act.layersOf(model.layers())) {
             for (int h = 0; h < model.heads(); h++) {
@@ -776,12 +776,12 @@ public final class Redistribution {
             span[b * t] = 1f;
         }
         List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
-        String output = AblationScan.measuredOutput(model);
+        String output = model.measuredOutput();
         RunResult r = model.session(TapSet.of(TapKind.SPAN_MASS, all), new HookSet(false, true, false))
                 .run(input.withOutputs(Set.of(output)).withKeySpan(new FloatTensor(new long[]{n, t}, span)).withInterventions(batch), cancel);
         List<Head> edited = AblationScan.allHeads(model).stream().filter(scope::selects).toList();
         FloatTensor out = r.output(output);
-        boolean lm = output.equals("logits");
+        boolean lm = model.hasLogits();
         List<GammaPoint> points = new ArrayList<>();
         for (int b = 1; b < n; b++) {
             double mass = 0;
@@ -992,8 +992,8 @@ public final class Redistribution {
     private static Map<String, Object> logitRefinement(HookedModel model, RunRequest input, KeySpan image, Pai pai, float[] before,
                                                        float[] edited, CancelToken cancel) {
         RunRequest free = withoutSpan(input, image);
-        float[] freeLogits = model.session(TapSet.NONE, HookSet.NONE).run(free.withOutputs(Set.of("logits")), cancel)
-                .output("logits").slice(0, free.length() - 1).data();
+        float[] freeLogits = model.session(TapSet.NONE, HookSet.NONE).run(free.withOutputs(Set.of(model.requireLogits())), cancel)
+                .output(model.requireLogits()).slice(0, free.length() - 1).data();
         double[] guided = refine(edited, freeLogits, pai.gamma());
         double lb = AblationScan.logSumExp(before);
         double le = AblationScan.logSumExp(edited);

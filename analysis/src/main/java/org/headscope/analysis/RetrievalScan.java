@@ -162,7 +162,7 @@ public final class RetrievalScan {
         List<NeedleEpisodes.Episode> episodes = grid.episodes();
         TapKind tap = p.mode() == Mode.REFERENCE ? TapKind.PROBS : TapKind.ARGMAX;
         HookedSession session = model.session(TapSet.of(tap, allLayers(model)), HookSet.NONE);
-        String logits = logitsName(model);
+        String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         HsTokenizer tok = model.requireTokenizer();
         List<Test> tests = new ArrayList<>();
@@ -351,7 +351,7 @@ public final class RetrievalScan {
             hooks = hooks.union(i.hooks());
         }
         HookedSession session = model.session(TapSet.NONE, hooks);
-        String logits = logitsName(model);
+        String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         double[] correct = new double[interventions.size()];
         int done = 0;
@@ -420,20 +420,7 @@ public final class RetrievalScan {
             throw new ModelException(model.manifest().name() + " is a bidirectional encoder: it generates no answers, "
                     + "so needle retrieval is not defined for it.", "Open a decoder (causal language model), e.g. needle-gpt.");
         }
-        logitsName(model);
-    }
-
-    /** The name of the logits output: the manifest's "logits" role, else an output called logits. */
-    static String logitsName(HookedModel model) {
-        Map<String, String> outs = model.manifest().outputs();
-        if (outs != null && outs.get("logits") != null) {
-            return outs.get("logits");
-        }
-        if (model.model().outputNames().contains("logits")) {
-            return "logits";
-        }
-        throw new ModelException(model.manifest().name() + " has no logits output (outputs: " + model.model().outputNames() + ").",
-                "Name the logits output in headscope.json under \"outputs\": {\"logits\": NAME}.");
+        model.requireLogits();
     }
 
     static List<Integer> allLayers(HookedModel model) {

@@ -224,7 +224,7 @@ public final class VisionDivergence {
     public static Divergence measure(HookedModel model, FloatTensor withImage, FloatTensor textOnly, Intervention edit, int topK,
                                      CancelToken cancel) {
         HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, RetrievalScan.allLayers(model)), HookSet.HEAD);
-        Set<String> outs = Set.of(RetrievalScan.logitsName(model));
+        Set<String> outs = Set.of(model.requireLogits());
         RunResult a = s.run(RunRequest.embeddings(withImage).withIntervention(edit).withOutputs(outs), cancel);
         RunResult b = s.run(RunRequest.embeddings(textOnly).withIntervention(edit).withOutputs(outs), cancel);
         int layers = model.layers();
@@ -283,7 +283,7 @@ public final class VisionDivergence {
     public static Answer answer(HookedModel model, long[] ids, FloatTensor image, Intervention edit, int maxNew, CancelToken cancel) {
         VisionParts vision = requireVision(model);
         HookedSession s = model.session(TapSet.NONE, HookSet.HEAD);
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         double[] margin = {Double.NaN};
         GreedyDecoder.Inputs inputs = GreedyDecoder.Inputs.embeddings(seq -> vision.sequence(seq, image), vision::embedTokens);
@@ -309,7 +309,7 @@ public final class VisionDivergence {
         for (Intervention e : edits) {
             hooks = hooks.union(e.hooks());
         }
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         FloatTensor lg = model.session(TapSet.NONE, hooks).run(RunRequest.embeddings(vision.sequence(ids, image))
                 .withInterventions(edits).withOutputs(Set.of(logits)), cancel).output(logits);
         int b = lg.dim(0);

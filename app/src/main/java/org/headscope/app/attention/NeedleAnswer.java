@@ -89,7 +89,7 @@ public record NeedleAnswer(String expected, String clean, String ablated, int to
             var result = edited
                     ? model.session(TapSet.NONE, edit.hooks()).run(request.withInterventions(List.of(Intervention.NONE, edit)), cancel)
                     : model.session(TapSet.NONE, HookSet.NONE).run(request, cancel);
-            FloatTensor logits = result.output("logits");
+            FloatTensor logits = result.output(model.requireLogits());
             int t = logits.dim(1);
             for (int b = 0; b < batch; b++) {
                 float[] row = logits.slice(b, t - 1).data();
