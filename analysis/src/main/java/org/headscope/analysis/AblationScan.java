@@ -1,5 +1,7 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -48,7 +50,7 @@ import java.util.stream.IntStream;
  */
 public final class AblationScan {
     public static final String NAME = "ablation";
-    public static final Map<String, String> METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> METRICS = Metrics.ordered(
             "loss_delta", "headscope-v1: teacher-forced mean cross-entropy (nats) over the target tokens, ablated minus clean",
             "kl", "headscope-v1: KL(p_clean || p_ablated) in nats of the next-token distribution after the prompt",
             "logit_diff_delta", "headscope-v1: (logit[a] - logit[b]) after the prompt, ablated minus clean",
@@ -202,9 +204,9 @@ public final class AblationScan {
     public record Effect(double lossDelta, double kl, double logitDiffDelta, double cosineDistance) {
         static Effect of(Outcome clean, Outcome ablated) {
             return new Effect(ablated.loss() - clean.loss(),
-                    clean.nextLogits() == null ? Double.NaN : AblationScan.kl(clean.nextLogits(), ablated.nextLogits()),
+                    clean.nextLogits() == null ? Double.NaN : Numerics.klOfLogits(clean.nextLogits(), ablated.nextLogits()),
                     ablated.logitDiff() - clean.logitDiff(),
-                    clean.pooled() == null ? Double.NaN : 1 - cosine(clean.pooled(), ablated.pooled()));
+                    clean.pooled() == null ? Double.NaN : 1 - Numerics.cosine(clean.pooled(), ablated.pooled()));
         }
 
         /** The headline number: loss change for language models, cosine distance for encoders. */
@@ -410,17 +412,6 @@ public final class AblationScan {
         return b.build();
     }
 
-    /** Every head of the model, layer by layer. */
-    public static List<Head> allHeads(HookedModel model) {
-        List<Head> out = new ArrayList<>();
-        for (int l = 0; l < model.layers(); l++) {
-            for (int h = 0; h < model.sites().get(l).queryHeads(); h++) {
-                out.add(new Head(l, h));
-            }
-        }
-        return out;
-    }
-
     /**
      * The full scan: clean run, single-head sweep over {@code heads}, AMP importance, pruning curve and generated
      * texts. Progress counts runs; cancellation is checked between runs.
@@ -540,7 +531,7 @@ public final class AblationScan {
         double sum = 0;
         for (int pos = p; pos < ids.length; pos++) {
             float[] row = logits.slice(0, pos - p).data();
-            sum += logSumExp(row) - row[(int) ids[pos]];
+            sum += Numerics.logSumExp(row) - row[(int) ids[pos]];
         }
         double loss = sum / (ids.length - p);
         float[] next = logits.slice(0, 0).data();
@@ -584,16 +575,7 @@ public final class AblationScan {
     }
 
     private static Outcome encoderOutcome(FloatTensor hidden, int b) {
-        FloatTensor e = hidden.slice(b);
-        int t = e.dim(0);
-        int d = e.dim(1);
-        float[] pooled = new float[d];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < d; j++) {
-                pooled[j] += e.data()[i * d + j] / t;
-            }
-        }
-        return new Outcome(Double.NaN, Double.NaN, null, pooled);
+        return new Outcome(Double.NaN, Double.NaN, null, Numerics.meanPool(hidden.slice(b)));
     }
 
     /** Mean over positions {@code from..T-1} of {@code -log softmax(logits[pos-1])[ids[pos]]}. */
@@ -601,46 +583,9 @@ public final class AblationScan {
         double sum = 0;
         for (int pos = from; pos < ids.length; pos++) {
             float[] row = logits.slice(b, pos - 1).data();
-            sum += logSumExp(row) - row[(int) ids[pos]];
+            sum += Numerics.logSumExp(row) - row[(int) ids[pos]];
         }
         return sum / (ids.length - from);
-    }
-
-    static double logSumExp(float[] row) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : row) {
-            max = Math.max(max, v);
-        }
-        double s = 0;
-        for (float v : row) {
-            s += Math.exp(v - max);
-        }
-        return max + Math.log(s);
-    }
-
-    /** {@code KL(softmax(p) || softmax(q))} in nats. */
-    static double kl(float[] p, float[] q) {
-        double lp = logSumExp(p);
-        double lq = logSumExp(q);
-        double kl = 0;
-        for (int i = 0; i < p.length; i++) {
-            double a = p[i] - lp;
-            kl += Math.exp(a) * (a - (q[i] - lq));
-        }
-        return Math.max(0, kl);
-    }
-
-    /** Cosine similarity of two vectors (the encoder metric compares mean-pooled outputs with it). */
-    public static double cosine(float[] a, float[] b) {
-        double ab = 0;
-        double aa = 0;
-        double bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return ab / Math.sqrt(aa * bb);
     }
 
     /** AMP importance {@code I_h = mean_t ||z_h W_O^h||_1} from the HEAD_CONTRIBUTION tap. */

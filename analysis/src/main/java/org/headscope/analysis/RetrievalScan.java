@@ -1,5 +1,7 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Numerics;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.GreedyDecoder;
@@ -8,7 +10,6 @@ import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
-import org.headscope.hooks.ModelException;
 import org.headscope.hooks.OutputGather;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
@@ -157,11 +158,11 @@ public final class RetrievalScan {
     /** The scan with the decoding way chosen (tests compare the KV-cache steps with the full re-run). */
     static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p, GreedyDecoder.Way way,
                                 Progress progress, CancelToken cancel) {
-        requireDecoder(model);
+        Heads.requireDecoder(model, "needle retrieval");
         Grid grid = grid(model, needles, haystack, p);
         List<NeedleEpisodes.Episode> episodes = grid.episodes();
         TapKind tap = p.mode() == Mode.REFERENCE ? TapKind.PROBS : TapKind.ARGMAX;
-        HookedSession session = model.session(TapSet.of(tap, allLayers(model)), HookSet.NONE);
+        HookedSession session = model.session(TapSet.of(tap, Heads.allLayers(model)), HookSet.NONE);
         String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         HsTokenizer tok = model.requireTokenizer();
@@ -260,7 +261,7 @@ public final class RetrievalScan {
                                   Traffic traffic, CancelToken cancel) {
         long[] prompt = e.prompt();
         long[] answer = e.answer();
-        long[] seq = concat(prompt, answer);
+        long[] seq = Numerics.concat(prompt, answer);
         // logits only where read: the answer positions and the one after the answer (EOS), gathered before the LM head
         float[] at = new float[answer.length + 1];
         for (int s = 0; s < at.length; s++) {
@@ -312,15 +313,7 @@ public final class RetrievalScan {
 
     /** First index of the largest probability in row q of head h, as torch's topk(1) and ONNX ArgMax pick it. */
     private static int argmaxKey(FloatTensor probs, int h, int q) {
-        int base = probs.offset(0, h, q, 0);
-        float[] d = probs.data();
-        int best = 0;
-        for (int k = 1; k < probs.dim(3); k++) {
-            if (d[base + k] > d[base + best]) {
-                best = k;
-            }
-        }
-        return best;
+        return Numerics.argmax(probs.data(), probs.offset(0, h, q, 0), probs.dim(3));
     }
 
     /** The reference's retrieval_calculate for one decoding step whose output is token. */
@@ -344,7 +337,7 @@ public final class RetrievalScan {
      */
     public static double[] needleAccuracy(HookedModel model, List<Needle> needles, String haystack, Parameters p,
                                           List<Intervention> interventions, Progress progress, CancelToken cancel) {
-        requireDecoder(model);
+        Heads.requireDecoder(model, "needle retrieval");
         List<NeedleEpisodes.Episode> episodes = grid(model, needles, haystack, p).episodes();
         HookSet hooks = HookSet.NONE;
         for (Intervention i : interventions) {
@@ -359,7 +352,7 @@ public final class RetrievalScan {
             cancel.check();
             progress.update(done++, episodes.size(), "needle accuracy L=" + e.length() + " d=" + e.depth() + "%");
             long[] answer = e.answer();
-            long[] seq = concat(e.prompt(), answer);
+            long[] seq = Numerics.concat(e.prompt(), answer);
             RunResult r = session.run(RunRequest.tokens(seq).withInterventions(interventions).withOutputs(Set.of(logits)), cancel);
             FloatTensor lg = r.output(logits);
             for (int b = 0; b < interventions.size(); b++) {
@@ -413,23 +406,5 @@ public final class RetrievalScan {
     private static List<String> words(String s, boolean stem) {
         return Arrays.stream(s.toLowerCase(Locale.ROOT).split("[^a-z0-9]+")).filter(w -> !w.isEmpty())
                 .map(w -> stem && w.length() > 3 ? PorterStemmer.stem(w) : w).toList();
-    }
-
-    static void requireDecoder(HookedModel model) {
-        if (!model.isCausal()) {
-            throw new ModelException(model.manifest().name() + " is a bidirectional encoder: it generates no answers, "
-                    + "so needle retrieval is not defined for it.", "Open a decoder (causal language model), e.g. needle-gpt.");
-        }
-        model.requireLogits();
-    }
-
-    static List<Integer> allLayers(HookedModel model) {
-        return IntStream.range(0, model.layers()).boxed().toList();
-    }
-
-    static long[] concat(long[] a, long[] b) {
-        long[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }

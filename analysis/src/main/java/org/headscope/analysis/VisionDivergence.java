@@ -1,5 +1,7 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -223,7 +225,7 @@ public final class VisionDivergence {
     /** Both prefills under one intervention, and the divergence of their last-position head outputs. */
     public static Divergence measure(HookedModel model, FloatTensor withImage, FloatTensor textOnly, Intervention edit, int topK,
                                      CancelToken cancel) {
-        HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, RetrievalScan.allLayers(model)), HookSet.HEAD);
+        HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, Heads.allLayers(model)), HookSet.HEAD);
         Set<String> outs = Set.of(model.requireLogits());
         RunResult a = s.run(RunRequest.embeddings(withImage).withIntervention(edit).withOutputs(outs), cancel);
         RunResult b = s.run(RunRequest.embeddings(textOnly).withIntervention(edit).withOutputs(outs), cancel);
@@ -259,13 +261,13 @@ public final class VisionDivergence {
         boolean[][] aware = new boolean[layers][];
         double tvhd = 0;
         for (int l = 0; l < layers; l++) {
-            double vLimit = mean(raw[l]) + std(raw[l]);
-            double nLimit = mean(textNorm[l]) + std(textNorm[l]);
+            double vLimit = Numerics.mean(raw[l]) + Numerics.std(raw[l]);
+            double nLimit = Numerics.mean(textNorm[l]) + Numerics.std(textNorm[l]);
             vhd[l] = new double[raw[l].length];
             for (int h = 0; h < raw[l].length; h++) {
                 vhd[l][h] = raw[l][h] > vLimit && textNorm[l][h] > nLimit ? 0 : raw[l][h];
             }
-            double median = median(vhd[l]);
+            double median = Numerics.median(vhd[l]);
             aware[l] = new boolean[raw[l].length];
             for (int h = 0; h < raw[l].length; h++) {
                 aware[l][h] = vhd[l][h] > median;
@@ -340,22 +342,6 @@ public final class VisionDivergence {
         return model.vision().orElseThrow(() -> new ModelException(model.manifest().name()
                 + " is not a vision-language model: VHD compares runs with and without the image.",
                 "Open a split VLM export with vision parts in its headscope.json, e.g. shapes-vlm."));
-    }
-
-    private static double mean(double[] x) {
-        return Arrays.stream(x).average().orElse(0);
-    }
-
-    private static double std(double[] x) {
-        double m = mean(x);
-        return Math.sqrt(Arrays.stream(x).map(v -> (v - m) * (v - m)).average().orElse(0));
-    }
-
-    private static double median(double[] x) {
-        double[] s = x.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     /** Definition versions for the report's provenance. */

@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
@@ -46,7 +47,7 @@ class ReadingSweepTest {
     }
 
     private static void compare(HookedModel m, AblationScan.Target target, String what) {
-        List<Head> heads = AblationScan.allHeads(m);
+        List<Head> heads = Heads.all(m);
         for (AblationScan.Mode mode : List.of(AblationScan.Mode.ZERO, AblationScan.Mode.UNIFORM, AblationScan.Mode.BOS)) {
             AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(mode, 1f).withBatchSize(3), null);
             AblationScan.Outcome clean = scan.clean(target, CancelToken.NEVER);

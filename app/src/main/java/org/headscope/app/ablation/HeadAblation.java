@@ -7,10 +7,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.headscope.analysis.core.Numerics;
 import org.headscope.app.attention.Ablator;
 import org.headscope.app.attention.PromptInput;
 import org.headscope.hooks.CancelToken;
-import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.Intervention;
@@ -58,16 +58,7 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
         RunResult r = model.session(TapSet.of(TapKind.HEAD_OUTPUT, layers), HookSet.NONE).run(request, cancel);
         Map<Head, float[]> out = new HashMap<>();
         for (Head h : heads) {
-            FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, h.layer()).slice(0, h.head());
-            int t = z.dim(0);
-            int d = z.dim(1);
-            float[] mean = new float[d];
-            for (int i = 0; i < t; i++) {
-                for (int j = 0; j < d; j++) {
-                    mean[j] += z.data()[i * d + j] / t;
-                }
-            }
-            out.put(h, mean);
+            out.put(h, Numerics.meanPool(r.tap(TapKind.HEAD_OUTPUT, h.layer()).slice(0, h.head())));
         }
         return out;
     }

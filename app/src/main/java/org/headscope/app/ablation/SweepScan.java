@@ -5,6 +5,7 @@ import java.util.List;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.app.report.Scan;
@@ -71,7 +72,7 @@ public final class SweepScan implements Scan {
                 ? AblationScan.meanOutputs(model, org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
                         .stream().map(s -> tk.encode(s).ids()).toList(), cancel)
                 : null;
-        AblationScan.Result r = new AblationScan(model, params, means).run(target, AblationScan.allHeads(model), progress, cancel);
+        AblationScan.Result r = new AblationScan(model, params, means).run(target, Heads.all(model), progress, cancel);
         return r.toReport(Provenance.of(model, prompt + " || target: " + v.text().get("target"), AblationScan.METRICS));
     }
 }

@@ -1,5 +1,6 @@
 package org.headscope.app.attention;
 
+import org.headscope.analysis.core.Numerics;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.RunResult;
@@ -26,34 +27,12 @@ public record OutputSummary(Kind kind, String output, FloatTensor values) {
         if (!r.floats().containsKey(name) || r.output(name).rank() != 3) {
             throw new IllegalArgumentException("the model returns no [batch, tokens, dim] output to compare; outputs: " + r.floats().keySet());
         }
-        FloatTensor h = r.output(name).slice(b);
-        int t = h.dim(0);
-        int d = h.dim(1);
-        float[] mean = new float[d];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < d; j++) {
-                mean[j] += h.data()[i * d + j] / t;
-            }
-        }
-        return new OutputSummary(Kind.EMBEDDING, name, new FloatTensor(new long[]{d}, mean));
+        float[] mean = Numerics.meanPool(r.output(name).slice(b));
+        return new OutputSummary(Kind.EMBEDDING, name, new FloatTensor(new long[]{mean.length}, mean));
     }
 
-    static FloatTensor softmax(FloatTensor logits) {
-        float[] x = logits.data();
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : x) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        float[] p = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            double e = Math.exp(x[i] - max);
-            p[i] = (float) e;
-            sum += e;
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] = (float) (p[i] / sum);
-        }
+    private static FloatTensor softmax(FloatTensor logits) {
+        float[] p = Numerics.softmax(logits.data());
         return new FloatTensor(new long[]{p.length}, p);
     }
 }

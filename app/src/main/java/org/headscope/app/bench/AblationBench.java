@@ -3,6 +3,7 @@ package org.headscope.app.bench;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Heads;
 import org.headscope.app.cli.Args;
 import org.headscope.app.cli.Cli;
 import org.headscope.app.cli.Command;
@@ -59,7 +60,7 @@ public final class AblationBench implements Command {
             long[] ids = Arrays.copyOf(tk.encode(org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, 1, 0).get(0)).ids(), tokens);
             int split = m.isCausal() ? tokens - 16 : tokens;
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, split), Arrays.copyOfRange(ids, split, tokens));
-            List<Head> heads = AblationScan.allHeads(m);
+            List<Head> heads = Heads.all(m);
             AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, 2f);
             AblationScan batched = new AblationScan(m, p.withBatchSize(batch), null);
             AblationScan single = new AblationScan(m, p.withBatchSize(1), null);

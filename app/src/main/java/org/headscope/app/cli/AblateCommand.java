@@ -2,6 +2,7 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
@@ -89,7 +90,7 @@ final class AblateCommand implements Command {
                 b = firstToken(tk, parts[1]);
             }
             AblationScan.Target target = new AblationScan.Target(prompt, continuation, a, b);
-            var heads = ScanIo.heads(headSpec, AblationScan.allHeads(m));
+            var heads = ScanIo.heads(headSpec, Heads.all(m));
             AblationScan.Result r = ScanIo.cancellable(cancel -> {
                 AblationScan.MeanOutputs means = null;
                 if (mode == AblationScan.Mode.MEAN) {

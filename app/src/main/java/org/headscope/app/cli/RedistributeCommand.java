@@ -1,8 +1,8 @@
 package org.headscope.app.cli;
 
-import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.Redistribution;
 import org.headscope.analysis.SinkRule;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.app.attention.PromptInput;
@@ -57,7 +57,7 @@ final class RedistributeCommand implements Command {
                     Redistribution.Act d = Redistribution.Act.DEFAULT;
                     String heads = args.string("heads", null);
                     yield new Redistribution.Act(args.number("beta", d.beta()), args.number("threshold", d.threshold()),
-                            layersOrAll(args, m), heads == null ? null : ScanIo.heads(heads, AblationScan.allHeads(m)),
+                            layersOrAll(args, m), heads == null ? null : ScanIo.heads(heads, Heads.all(m)),
                             option(() -> SinkRule.parse(args.string("sink-rule", d.sinkRule().id()))),
                             option(() -> Redistribution.Calibration.parse(args.string("calibrate", d.calibration().id()))));
                 }
@@ -241,6 +241,6 @@ final class RedistributeCommand implements Command {
         List<Integer> layers = layers(args, m);
         String heads = args.string("heads", null);
         return new Redistribution.ZeroTuning(args.number("gamma", d.gamma()), s, layers == null ? List.of() : layers,
-                heads == null ? List.of() : ScanIo.heads(heads, AblationScan.allHeads(m)));
+                heads == null ? List.of() : ScanIo.heads(heads, Heads.all(m)));
     }
 }

@@ -1,4 +1,4 @@
-package org.headscope.analysis;
+package org.headscope.analysis.core;
 
 import org.headscope.hooks.FloatTensor;
 
