@@ -32,7 +32,7 @@ import java.util.stream.IntStream;
 /**
  * Head ablation and pruning, with the ablation modes of the literature named apart (ALGORITHMS.md section 3):
  * {@code zero} (TransformerLens, {@code z_h := 0}), {@code mean} ({@code z_h :=} mean of {@code z_h} over a reference
- * set, pooled over positions), {@code uniform} (uniform attention over the visible keys, as Retrieval_Head masks),
+ * set, pooled over positions), {@code mean-prompt} (the same over the prompt's own positions), {@code uniform} (uniform attention over the visible keys, as Retrieval_Head masks),
  * {@code bos} (all attention to the first token, Active-Dormant's "make dormant") and {@code scale}
  * ({@code z_h := alpha z_h}, VHR's reinforcement for alpha > 1).
  * <ul>
@@ -58,33 +58,9 @@ public final class AblationScan {
             "amp_importance", "amp2023-v1: mean over tokens of ||z_h W_O^h||_1",
             "attention_influence", "hua2025-v1: (L_masked - L_base) / L_base, mean next-token cross-entropy over the document");
 
-    public enum Mode {
-        ZERO, MEAN, UNIFORM, BOS, SCALE;
-
-        public static Mode parse(String s) {
-            try {
-                return valueOf(s.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown ablation mode '" + s + "'; use zero, mean, uniform, bos or scale");
-            }
-        }
-
-        public String id() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-
-        HookSet hooks() {
-            return switch (this) {
-                case ZERO, MEAN, SCALE -> HookSet.HEAD;
-                case UNIFORM -> new HookSet(false, true, false);
-                case BOS -> new HookSet(false, false, true);
-            };
-        }
-    }
-
     /**
      * @param mode            ablation mode
-     * @param alpha           gain of the scale mode (VHR reinforces with 2.0)
+     * @param alpha           gain of the scale mode ({@link AblationMode#DEFAULT_ALPHA}, VHR's 2.0, by default)
      * @param batchSize       interventions per run in sweeps
      * @param generateTokens  greedy tokens generated for the clean run and the top heads
      * @param topGenerated    how many of the most harmful heads get a generated text
@@ -92,9 +68,9 @@ public final class AblationScan {
      * @param globalPruning   true: the k least important heads overall; false: the same fraction in every layer (AMP)
      * @param amp             compute AMP importance and the pruning curve (when the output projections were found)
      */
-    public record Params(Mode mode, float alpha, int batchSize, int generateTokens, int topGenerated,
+    public record Params(AblationMode mode, float alpha, int batchSize, int generateTokens, int topGenerated,
                          List<Double> pruneFractions, boolean globalPruning, boolean amp) {
-        public static final Params DEFAULTS = new Params(Mode.ZERO, 2.0f, 16, 8, 3,
+        public static final Params DEFAULTS = new Params(AblationMode.ZERO, AblationMode.DEFAULT_ALPHA, 16, 8, 3,
                 List.of(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), false, true);
 
         public Params {
@@ -109,7 +85,7 @@ public final class AblationScan {
             pruneFractions = List.copyOf(pruneFractions);
         }
 
-        public Params withMode(Mode m, float a) {
+        public Params withMode(AblationMode m, float a) {
             return new Params(m, a, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning, amp);
         }
 
@@ -133,14 +109,8 @@ public final class AblationScan {
         Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("mode", mode.id());
-            m.put("mode_definition", switch (mode) {
-                case ZERO -> "z_h := 0 (o_proj bias untouched)";
-                case MEAN -> "z_h := mean of z_h over the reference prompts, pooled over positions";
-                case UNIFORM -> "uniform attention over the visible keys (pre-softmax scores times 0)";
-                case BOS -> "all attention moved to the first key";
-                case SCALE -> "z_h := alpha z_h";
-            });
-            if (mode == Mode.SCALE) {
+            m.put("mode_definition", mode.definition());
+            if (mode == AblationMode.SCALE) {
                 m.put("alpha", (double) alpha);
             }
             m.put("batch_size", batchSize);
@@ -296,10 +266,12 @@ public final class AblationScan {
                     "heads", p.heads(), curveMetric, languageModel ? p.loss() : p.cosineDistance())).toList());
             sections.put("generated", generated.stream().map(g -> Map.<String, Object>of("ablated", g.label(), "text", g.text())).toList());
             sections.put("departures", new Departures()
-                    .when(params.mode() == Mode.UNIFORM, "Uniform ablation spreads the row evenly over the visible keys; the Retrieval "
+                    .when(params.mode() == AblationMode.UNIFORM, "Uniform ablation spreads the row evenly over the visible keys; the Retrieval "
                             + "Head code masks a head by zeroing its query, which is the same for a head without a score bias.")
-                    .when(params.mode() == Mode.MEAN, "Mean ablation replaces the head's output by one vector, its mean over the "
+                    .when(params.mode() == AblationMode.MEAN_REFERENCE, "Mean ablation replaces the head's output by one vector, its mean over the "
                             + "reference prompts pooled over positions, not a per-position mean.")
+                    .when(params.mode() == AblationMode.MEAN_PROMPT, "Mean ablation replaces the head's output by one vector, its mean over the "
+                            + "prompt's own positions, not a per-position mean.")
                     .add("Sweeps, AMP importance and the pruning curve are HeadScope's measures over the papers' definitions; "
                             + "the metric is named in each column and its version in the provenance.")
                     .list());
@@ -340,11 +312,11 @@ public final class AblationScan {
     private final boolean languageModel;
 
     /**
-     * @param means mean head outputs for the mean mode (see {@link #meanOutputs}), or null for other modes
+     * @param means mean head outputs for the mean modes (see {@link #means}), or null for other modes
      */
     public AblationScan(HookedModel model, Params params, MeanOutputs means) {
-        if (params.mode() == Mode.MEAN && means == null) {
-            throw new IllegalArgumentException("mean ablation needs the mean head outputs of a reference prompt set");
+        if (params.mode().isMean() && means == null) {
+            throw new IllegalArgumentException(params.mode().id() + " ablation needs the mean head outputs (see AblationScan.means)");
         }
         this.model = model;
         this.params = params;
@@ -360,6 +332,19 @@ public final class AblationScan {
     /** The model output the metrics read. */
     public String output() {
         return output;
+    }
+
+    /**
+     * The mean head outputs a mode needs: over the reference prompts for {@link AblationMode#MEAN_REFERENCE}, over the
+     * target's prompt for {@link AblationMode#MEAN_PROMPT}, null for the other modes (references are not asked for then).
+     */
+    public static MeanOutputs means(HookedModel model, AblationMode mode, Target target,
+                                    java.util.function.Supplier<List<long[]>> references, CancelToken cancel) {
+        return switch (mode) {
+            case MEAN_REFERENCE -> meanOutputs(model, references.get(), cancel);
+            case MEAN_PROMPT -> meanOutputs(model, List.of(target.prompt()), cancel);
+            default -> null;
+        };
     }
 
     /** Mean of {@code z} per head over reference prompts and all their positions, from the HEAD_OUTPUT tap. */
@@ -401,13 +386,7 @@ public final class AblationScan {
     public Intervention ablation(Collection<Head> heads) {
         Intervention.Builder b = Intervention.builder();
         for (Head h : heads) {
-            switch (params.mode()) {
-                case ZERO -> b.zeroHead(h.layer(), h.head());
-                case MEAN -> b.replaceHead(h.layer(), h.head(), means.of(h.layer(), h.head()));
-                case UNIFORM -> b.uniform(h.layer(), h.head());
-                case BOS -> b.bos(h.layer(), h.head());
-                case SCALE -> b.scaleHead(h.layer(), h.head(), params.alpha());
-            }
+            params.mode().apply(b, h, params.alpha(), params.mode().isMean() ? means.of(h.layer(), h.head()) : null);
         }
         return b.build();
     }
@@ -689,7 +668,7 @@ public final class AblationScan {
         if (document.length < 2) {
             throw new IllegalArgumentException("a document needs at least two tokens to have a next-token loss");
         }
-        AblationScan zero = new AblationScan(model, Params.DEFAULTS.withMode(Mode.ZERO, 1f), null);
+        AblationScan zero = new AblationScan(model, Params.DEFAULTS.withMode(AblationMode.ZERO, 1f), null);
         if (!zero.languageModel) {
             throw new IllegalArgumentException("AttentionInfluence needs a language model with next-token logits; this model outputs '"
                     + zero.output + "'");

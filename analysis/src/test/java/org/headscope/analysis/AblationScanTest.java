@@ -37,7 +37,7 @@ class AblationScanTest {
             List<Head> heads = Heads.all(m);
             AblationScan.MeanOutputs means = AblationScan.meanOutputs(m, List.of(new long[]{1, 2, 3, 4, 5}, new long[]{9, 8, 7}),
                     CancelToken.NEVER);
-            for (AblationScan.Mode mode : AblationScan.Mode.values()) {
+            for (AblationMode mode : AblationMode.values()) {
                 AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, 1.7f);
                 AblationScan batched = new AblationScan(m, p.withBatchSize(5), means);
                 AblationScan single = new AblationScan(m, p.withBatchSize(1), means);
@@ -74,7 +74,7 @@ class AblationScanTest {
                     continue;
                 }
                 String[] parts = spec.split(":");
-                AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(AblationScan.Mode.parse(parts[0]), 2.5f), null);
+                AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(AblationMode.parse(parts[0]), 2.5f), null);
                 AblationScan.Effect e = scan.sweep(target, scan.clean(target, CancelToken.NEVER), List.of(Head.parse(parts[1])),
                         Progress.NONE, CancelToken.NEVER).get(0).effect();
                 float[] ablated = logitsOfFirstSequence(i.get("output"));

@@ -48,7 +48,7 @@ class ReadingSweepTest {
 
     private static void compare(HookedModel m, AblationScan.Target target, String what) {
         List<Head> heads = Heads.all(m);
-        for (AblationScan.Mode mode : List.of(AblationScan.Mode.ZERO, AblationScan.Mode.UNIFORM, AblationScan.Mode.BOS)) {
+        for (AblationMode mode : List.of(AblationMode.ZERO, AblationMode.UNIFORM, AblationMode.BOS)) {
             AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(mode, 1f).withBatchSize(3), null);
             AblationScan.Outcome clean = scan.clean(target, CancelToken.NEVER);
             List<AblationScan.HeadEffect> full = scan.sweepFullOutput(target, clean, heads, Progress.NONE, CancelToken.NEVER);

@@ -1,6 +1,6 @@
 package org.headscope.app;
 
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.ColourScale;
 import org.headscope.app.report.SessionFile;
 import org.headscope.app.util.CurrentThreadTaskExecutor;

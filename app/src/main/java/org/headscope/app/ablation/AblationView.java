@@ -17,6 +17,7 @@ import javafx.scene.control.TableView;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.OutputSummary;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.hooks.Intervention.Head;
@@ -29,7 +30,7 @@ public final class AblationView extends VBox {
         super(8);
         setId("ablation-panel");
         setPadding(new Insets(8));
-        ChoiceBox<AblationMode> mode = new ChoiceBox<>(FXCollections.observableArrayList(AblationMode.values()));
+        ChoiceBox<AblationMode> mode = new ChoiceBox<>(FXCollections.observableArrayList(AblationMode.withoutReferences()));
         mode.setId("ablation-mode");
         mode.valueProperty().bindBidirectional(vm.modeProperty());
         Slider alpha = new Slider(0, 2, vm.alphaProperty().get());

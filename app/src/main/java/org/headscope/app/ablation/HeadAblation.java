@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.core.Numerics;
 import org.headscope.app.attention.Ablator;
 import org.headscope.app.attention.PromptInput;
@@ -38,16 +39,14 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
         if (heads.isEmpty()) {
             return Intervention.NONE;
         }
-        Map<Head, float[]> means = mode == AblationMode.MEAN ? means(model, input.request(), cancel) : Map.of();
+        if (mode == AblationMode.MEAN_REFERENCE) {
+            throw new IllegalArgumentException("the live ablation has no reference prompts; use " + AblationMode.MEAN_PROMPT.id()
+                    + " here, or the ablation sweep for " + mode.id());
+        }
+        Map<Head, float[]> means = mode == AblationMode.MEAN_PROMPT ? means(model, input.request(), cancel) : Map.of();
         Intervention.Builder b = Intervention.builder();
         for (Head h : heads) {
-            switch (mode) {
-                case ZERO -> b.zeroHead(h.layer(), h.head());
-                case MEAN -> b.replaceHead(h.layer(), h.head(), means.get(h));
-                case UNIFORM -> b.uniform(h.layer(), h.head());
-                case BOS -> b.bos(h.layer(), h.head());
-                case SCALE -> b.scaleHead(h.layer(), h.head(), alpha);
-            }
+            mode.apply(b, h, alpha, means.get(h));
         }
         return b.build();
     }

@@ -2,6 +2,7 @@ package org.headscope.app.ablation;
 
 import java.util.List;
 
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
@@ -31,7 +32,8 @@ public final class SweepScan implements Scan {
     public List<Parameter> parameters() {
         return List.of(
                 new Parameter("mode", "mode", D.mode().id(),
-                        "zero (TransformerLens), mean (over haystack probes), uniform (Retrieval_Head), bos (Active-Dormant), scale (VHR)."),
+                        "zero (TransformerLens), mean (over haystack probes), mean-prompt (over the prompt's own positions), uniform (Retrieval_Head), "
+                                + "bos (Active-Dormant), scale (VHR)."),
                 new Parameter("alpha", "\u03b1 (scale mode)", Float.toString(D.alpha()), "z := \u03b1 z in scale mode (VHR: 2)."),
                 new Parameter("target", "target continuation", " the end.",
                         "Text after the prompt whose teacher-forced loss is measured (decoders; encoders compare embeddings)."),
@@ -50,7 +52,7 @@ public final class SweepScan implements Scan {
 
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
-        AblationScan.Mode mode = AblationScan.Mode.parse(v.string("mode"));
+        AblationMode mode = AblationMode.parse(v.string("mode"));
         AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));
         HsTokenizer tk = model.requireTokenizer();
         long[] promptIds = tk.encode(prompt).ids();
@@ -68,10 +70,9 @@ public final class SweepScan implements Scan {
                     "Shorten the prompt by " + (promptIds.length + params.generateTokens() - max) + " tokens, then run the sweep again.");
         }
         AblationScan.Target target = AblationScan.Target.of(promptIds, targetIds);
-        AblationScan.MeanOutputs means = mode == AblationScan.Mode.MEAN
-                ? AblationScan.meanOutputs(model, org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
-                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel)
-                : null;
+        AblationScan.MeanOutputs means = AblationScan.means(model, mode, target,
+                () -> org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
+                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel);
         AblationScan.Result r = new AblationScan(model, params, means).run(target, Heads.all(model), progress, cancel);
         return r.toReport(Provenance.of(model, prompt + " || target: " + v.text().get("target"), AblationScan.METRICS));
     }

@@ -1,5 +1,6 @@
 package org.headscope.app.bench;
 
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
@@ -53,7 +54,7 @@ public final class AblationBench implements Command {
         int tokens = args.integer("tokens", 128);
         int batch = args.integer("batch", AblationScan.Params.DEFAULTS.batchSize());
         int repeats = args.integer("repeats", 5);
-        AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
+        AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             HsTokenizer tk = m.requireTokenizer();
@@ -61,7 +62,7 @@ public final class AblationBench implements Command {
             int split = m.isCausal() ? tokens - 16 : tokens;
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, split), Arrays.copyOfRange(ids, split, tokens));
             List<Head> heads = Heads.all(m);
-            AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, 2f);
+            AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, AblationMode.DEFAULT_ALPHA);
             AblationScan batched = new AblationScan(m, p.withBatchSize(batch), null);
             AblationScan single = new AblationScan(m, p.withBatchSize(1), null);
             AblationScan.Outcome clean = batched.clean(target, CancelToken.NEVER);

@@ -1,5 +1,6 @@
 package org.headscope.app.cli;
 
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.core.Heads;
@@ -24,7 +25,7 @@ final class AblateCommand implements Command {
 
     @Override
     public String usage() {
-        return "ablate MODEL --prompt TEXT --target TEXT [--mode zero|mean|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
+        return "ablate MODEL --prompt TEXT --target TEXT [--mode zero|mean|mean-prompt|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
                 + "[--answers A,B] [--batch 16] [--amp] [--pruning per-layer|global] [--reference FILE] [--generate N] --out DIR "
                 + "[--device auto|cuda|cpu] [--threads N] [--spin auto|on|off]\n"
                 + "  runs the single-head sweep alone; --amp adds AMP importance and the pruning curve, --generate N greedy continuations";
@@ -45,7 +46,7 @@ final class AblateCommand implements Command {
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         String promptText = args.require("prompt");
         String targetText = args.require("target");
-        AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
+        AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
         AblationScan.Params d = AblationScan.Params.DEFAULTS;
         float alpha = (float) args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
         int batch = args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
@@ -92,12 +93,9 @@ final class AblateCommand implements Command {
             AblationScan.Target target = new AblationScan.Target(prompt, continuation, a, b);
             var heads = ScanIo.heads(headSpec, Heads.all(m));
             AblationScan.Result r = ScanIo.cancellable(cancel -> {
-                AblationScan.MeanOutputs means = null;
-                if (mode == AblationScan.Mode.MEAN) {
-                    List<String> refs = referenceLines != null ? referenceLines
-                            : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11);
-                    means = AblationScan.meanOutputs(m, refs.stream().map(s -> tk.encode(s).ids()).toList(), cancel);
-                }
+                AblationScan.MeanOutputs means = AblationScan.means(m, mode, target, () -> (referenceLines != null ? referenceLines
+                        : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11))
+                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel);
                 return new AblationScan(m, params, means).run(target, heads, ScanIo.progressLine(err), cancel);
             });
             String provenancePrompt = promptText + " || target: " + targetText + (answers == null ? "" : " || answers: " + answers);
