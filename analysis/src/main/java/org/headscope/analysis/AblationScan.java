@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.report.HeadReport;
@@ -17,6 +18,7 @@ import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
 import org.headscope.hooks.TapKind;
 import org.headscope.hooks.TapSet;
+import org.headscope.hooks.VisionParts;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -125,20 +127,45 @@ public final class AblationScan {
     }
 
     /**
-     * What an ablation is measured on: a prompt and a target continuation (token ids), and optionally two answer
-     * tokens whose logit difference after the prompt is tracked (-1 when not used).
+     * What an ablation is measured on: a prompt and a target continuation (token ids), optionally two answer tokens
+     * whose logit difference after the prompt is tracked (-1 when not used), and for a vision-language model the image
+     * embeddings the prompt carries ({@code image} [1, N, D] placed at position {@code imageStart}, or null).
      */
-    public record Target(long[] prompt, long[] continuation, long answerA, long answerB) {
+    public record Target(long[] prompt, long[] continuation, long answerA, long answerB, FloatTensor image, int imageStart) {
         public Target {
             if (prompt.length == 0) {
                 throw new IllegalArgumentException("the prompt is empty");
+            }
+            if (image != null && (imageStart < 0 || imageStart > prompt.length)) {
+                throw new IllegalArgumentException("the image starts at " + imageStart + ", outside the prompt's " + prompt.length + " tokens");
             }
             prompt = prompt.clone();
             continuation = continuation.clone();
         }
 
+        /** A text target. */
+        public Target(long[] prompt, long[] continuation, long answerA, long answerB) {
+            this(prompt, continuation, answerA, answerB, null, 0);
+        }
+
         public static Target of(long[] prompt, long[] continuation) {
             return new Target(prompt, continuation, -1, -1);
+        }
+
+        /** The target of a prompt {@link Input} (token ids, or ids with an image) and a continuation. */
+        public static Target of(Input prompt, long[] continuation, long answerA, long answerB) {
+            return new Target(prompt.textIds(), continuation, answerA, answerB, prompt.image(),
+                    prompt.patches() == null ? 0 : prompt.patches().start());
+        }
+
+        /** Image tokens in the run (0 without an image). */
+        public int imageTokens() {
+            return image == null ? 0 : image.dim(1);
+        }
+
+        /** Positions of the prompt in the run, image tokens included. */
+        public int promptLength() {
+            return prompt.length + imageTokens();
         }
 
         @Override
@@ -151,10 +178,32 @@ public final class AblationScan {
             return continuation.clone();
         }
 
+        /** The run's token ids, prompt then continuation; an image's positions hold 0 (their embeddings come from the image). */
         long[] ids() {
-            long[] ids = Arrays.copyOf(prompt, prompt.length + continuation.length);
-            System.arraycopy(continuation, 0, ids, prompt.length, continuation.length);
+            long[] text = Numerics.concat(prompt, continuation);
+            if (image == null) {
+                return text;
+            }
+            long[] ids = new long[text.length + imageTokens()];
+            System.arraycopy(text, 0, ids, 0, imageStart);
+            System.arraycopy(text, imageStart, ids, imageStart + imageTokens(), text.length - imageStart);
             return ids;
+        }
+
+        /** The run: token ids, or the decoder's input embeddings with the image placed. */
+        RunRequest request(HookedModel model) {
+            return image == null ? RunRequest.tokens(ids()) : embeddings(model, Numerics.concat(prompt, continuation));
+        }
+
+        /** The prompt alone as a run. */
+        RunRequest promptRequest(HookedModel model) {
+            return image == null ? RunRequest.tokens(prompt.clone()) : embeddings(model, prompt.clone());
+        }
+
+        private RunRequest embeddings(HookedModel model, long[] text) {
+            VisionParts v = model.vision().orElseThrow(() -> new IllegalArgumentException(
+                    "an ablation target with an image needs a vision-language model"));
+            return RunRequest.embeddings(v.sequence(text, image));
         }
 
         boolean hasAnswers() {
@@ -342,7 +391,7 @@ public final class AblationScan {
                                     java.util.function.Supplier<List<long[]>> references, CancelToken cancel) {
         return switch (mode) {
             case MEAN_REFERENCE -> meanOutputs(model, references.get(), cancel);
-            case MEAN_PROMPT -> meanOutputs(model, List.of(target.prompt()), cancel);
+            case MEAN_PROMPT -> meanOf(model, List.of(target.promptRequest(model)), cancel);
             default -> null;
         };
     }
@@ -352,15 +401,21 @@ public final class AblationScan {
         if (references.isEmpty()) {
             throw new IllegalArgumentException("mean ablation needs at least one reference prompt");
         }
+        // a vision-language model's decoder takes embeddings: its text-only references go through the embedding part
+        return meanOf(model, references.stream().map(ids -> model.vision().map(v -> RunRequest.embeddings(v.sequence(ids, null)))
+                .orElseGet(() -> RunRequest.tokens(ids))).toList(), cancel);
+    }
+
+    private static MeanOutputs meanOf(HookedModel model, List<RunRequest> runs, CancelToken cancel) {
         int layers = model.layers();
         int heads = model.heads();
         int dh = model.sites().get(0).headDim();
         HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, IntStream.range(0, layers).boxed().toList()), HookSet.NONE);
         double[] sum = new double[layers * heads * dh];
         long count = 0;
-        for (long[] ids : references) {
+        for (RunRequest run : runs) {
             cancel.check();
-            RunResult r = s.run(RunRequest.tokens(ids).withOutputs(Set.of()), cancel);
+            RunResult r = s.run(run.withOutputs(Set.of()), cancel);
             for (int l = 0; l < layers; l++) {
                 FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, l);
                 int t = z.dim(2);
@@ -373,7 +428,7 @@ public final class AblationScan {
                     }
                 }
             }
-            count += ids.length;
+            count += run.length();
         }
         float[] mean = new float[sum.length];
         for (int i = 0; i < sum.length; i++) {
@@ -422,14 +477,14 @@ public final class AblationScan {
         List<PruningPoint> curve = List.of();
         if (amp) {
             cancel.check();
-            importance = ampImportance(target.ids(), cancel);
+            importance = ampImportance(target.request(model), cancel);
             step.update(0, 0, "ablation: AMP importance");
             curve = pruningCurve(target, clean, importance, step, cancel);
         }
         List<Generated> generated = List.of();
         if (languageModel && params.generateTokens() > 0) {
             List<Head> top = effects.stream().sorted(BY_MAGNITUDE).limit(params.topGenerated()).map(HeadEffect::head).toList();
-            generated = generate(target.prompt(), top, step, cancel);
+            generated = generate(target, top, step, cancel);
         }
         return new Result(params, languageModel, output, clean, effects, importance, curve, generated, model.layers(),
                 model.heads(), (int) done[0]);
@@ -478,9 +533,9 @@ public final class AblationScan {
         for (Intervention i : batch) {
             hooks = hooks.union(i.hooks());
         }
-        int p = target.prompt.length;
+        int p = target.promptLength();
         int[] positions = IntStream.range(p - 1, p - 1 + target.continuation.length).toArray();
-        return LayerSweep.read(model, RunRequest.tokens(target.ids()), batch, hooks, output, positions,
+        return LayerSweep.read(model, target.request(model), batch, hooks, output, positions,
                 params.batchSize(), cancel, (done, total) -> progress.update(done, total, "ablation sweep: " + done + "/" + total + " heads"));
     }
 
@@ -492,7 +547,7 @@ public final class AblationScan {
         for (Intervention i : batch) {
             hooks = hooks.union(i.hooks());
         }
-        List<Map<String, FloatTensor>> outputs = LayerSweep.run(model, RunRequest.tokens(target.ids()), batch, hooks,
+        List<Map<String, FloatTensor>> outputs = LayerSweep.run(model, target.request(model), batch, hooks,
                 List.of(output), params.batchSize(), cancel,
                 (done, total) -> progress.update(done, total, "ablation sweep: " + done + "/" + total + " heads"));
         List<HeadEffect> out = new ArrayList<>();
@@ -506,7 +561,7 @@ public final class AblationScan {
     /** The metrics from logits read at positions {@code p-1 .. T-2} only ([1, N, V], row i is position p-1+i). */
     private static Outcome readOutcome(FloatTensor logits, Target target) {
         long[] ids = target.ids();
-        int p = target.prompt.length;
+        int p = target.promptLength();
         double sum = 0;
         for (int pos = p; pos < ids.length; pos++) {
             float[] row = logits.slice(0, pos - p).data();
@@ -533,7 +588,7 @@ public final class AblationScan {
         }
         HookedSession s = model.session(TapSet.NONE, hooks);
         boolean neutral = batch.stream().allMatch(Intervention::isEmpty);
-        RunRequest req = RunRequest.tokens(ids).withOutputs(Set.of(output));
+        RunRequest req = target.request(model).withOutputs(Set.of(output));
         RunResult r = s.run(neutral ? req : req.withInterventions(batch), cancel);
         FloatTensor out = r.output(output);
         List<Outcome> outcomes = new ArrayList<>();
@@ -545,7 +600,7 @@ public final class AblationScan {
     }
 
     private Outcome lmOutcome(FloatTensor logits, int b, Target target) {
-        int p = target.prompt.length;
+        int p = target.promptLength();
         long[] ids = target.ids();
         double loss = target.continuation.length == 0 ? Double.NaN : meanCrossEntropy(logits, b, ids, p);
         float[] next = logits.slice(b, p - 1).data();
@@ -569,10 +624,14 @@ public final class AblationScan {
 
     /** AMP importance {@code I_h = mean_t ||z_h W_O^h||_1} from the HEAD_CONTRIBUTION tap. */
     public HeadGrid ampImportance(long[] ids, CancelToken cancel) {
+        return ampImportance(RunRequest.tokens(ids), cancel);
+    }
+
+    private HeadGrid ampImportance(RunRequest run, CancelToken cancel) {
         int layers = model.layers();
         int heads = model.heads();
         RunResult r = model.session(TapSet.of(TapKind.HEAD_CONTRIBUTION, IntStream.range(0, layers).boxed().toList()), HookSet.NONE)
-                .run(RunRequest.tokens(ids).withOutputs(Set.of()), cancel);
+                .run(run.withOutputs(Set.of()), cancel);
         double[][] imp = new double[layers][heads];
         for (int l = 0; l < layers; l++) {
             FloatTensor c = r.tap(TapKind.HEAD_CONTRIBUTION, l);
@@ -634,6 +693,17 @@ public final class AblationScan {
      * (every sequence has the same length at each step), with the KV cache when the graph has past inputs.
      */
     public List<Generated> generate(long[] prompt, List<Head> heads, Progress progress, CancelToken cancel) {
+        return generate(Target.of(prompt, new long[0]), heads, progress, cancel);
+    }
+
+    /** The continuations of a target's prompt, with its image when it has one. */
+    List<Generated> generate(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
+        long[] prompt = target.prompt();
+        GreedyDecoder.Inputs inputs = GreedyDecoder.Inputs.tokens();
+        if (target.image() != null) {
+            VisionParts v = model.vision().orElseThrow();
+            inputs = GreedyDecoder.Inputs.embeddings(seq -> v.sequence(seq, target.image()), v::embedTokens);
+        }
         if (!languageModel) {
             throw new IllegalArgumentException("text generation needs a model with next-token logits; this one outputs '" + output + "'");
         }
@@ -647,10 +717,21 @@ public final class AblationScan {
         }
         HookSet hooks = params.mode().hooks();
         HookedSession s = model.session(TapSet.NONE, hooks);
-        long[][] gens = GreedyDecoder.decode(model, s, GreedyDecoder.Inputs.tokens(), prompt, batch.size() == 1 ? List.of() : batch,
-                output, params.generateTokens(), null, GreedyDecoder.way(model),
-                step -> progress.update(step.index() + 1, params.generateTokens(), "ablation: generating token " + (step.index() + 1)),
-                cancel);
+        GreedyDecoder.Listener listener =
+                step -> progress.update(step.index() + 1, params.generateTokens(), "ablation: generating token " + (step.index() + 1));
+        long[][] gens;
+        if (target.image() == null) {
+            gens = GreedyDecoder.decode(model, s, inputs, prompt, batch.size() == 1 ? List.of() : batch,
+                    output, params.generateTokens(), null, GreedyDecoder.way(model), listener, cancel);
+        } else {
+            // embeddings decode one sequence at a time: the clean run and each head's, one after the other
+            gens = new long[batch.size()][];
+            for (int b = 0; b < batch.size(); b++) {
+                Intervention edit = batch.get(b);
+                gens[b] = GreedyDecoder.decode(model, s, inputs, prompt, edit.isEmpty() ? List.of() : List.of(edit),
+                        output, params.generateTokens(), null, GreedyDecoder.way(model), listener, cancel)[0];
+            }
+        }
         List<Generated> out = new ArrayList<>();
         for (int b = 0; b < gens.length; b++) {
             long[] gen = gens[b];

@@ -1,6 +1,7 @@
 package org.headscope.analysis;
 
 import org.headscope.analysis.core.ColMean;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Residuals;
 import org.headscope.analysis.report.HeadReport;
@@ -11,7 +12,6 @@ import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
-import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
 import org.headscope.hooks.TapKind;
 import org.headscope.hooks.TapSet;
@@ -160,6 +160,68 @@ public final class SinkScan {
 
         public Params withMassiveDims(List<Integer> dims) {
             return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, dims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
+        }
+
+        public Params withTau(double t) {
+            return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, t, massiveDims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
+        }
+
+        /** The options a user sets, as the workbench and the command line name them (the latter with '-' for '_'). */
+        public static final List<String> OPTIONS = List.of("eps", "tokens", "heat_key", "tau", "massive_dims", "sink_rule", "row_entropy");
+
+        /**
+         * The recipe both the {@code sinks} command and the Sinks panel build their parameters with: each of {@link #OPTIONS}
+         * from {@code option} (null: not given, the default), everything else the papers' defaults.
+         *
+         * @throws IllegalArgumentException naming the option that is malformed or out of range
+         */
+        public static Params fromOptions(java.util.function.Function<String, String> option) {
+            Params p = DEFAULTS;
+            String v;
+            if ((v = option.apply("eps")) != null) {
+                p = p.withEps(number("eps", v));
+            }
+            if ((v = option.apply("tokens")) != null) {
+                p = p.withTokens((int) whole("tokens", v));
+            }
+            if ((v = option.apply("heat_key")) != null) {
+                p = p.withHeatKey((int) whole("heat_key", v));
+            }
+            if ((v = option.apply("tau")) != null) {
+                p = p.withTau(number("tau", v));
+            }
+            if ((v = option.apply("massive_dims")) != null) {
+                List<Integer> dims = new ArrayList<>();
+                for (String d : v.split(",")) {
+                    dims.add((int) whole("massive_dims", d));
+                }
+                p = p.withMassiveDims(dims);
+            }
+            SinkRule rule = p.sinkRule();
+            RowEntropy rows = p.rowEntropy();
+            if ((v = option.apply("sink_rule")) != null) {
+                rule = SinkRule.parse(v.trim());
+            }
+            if ((v = option.apply("row_entropy")) != null) {
+                rows = RowEntropy.parse(v.trim());
+            }
+            return p.withRules(rule, rows);
+        }
+
+        private static double number(String key, String v) {
+            try {
+                return Double.parseDouble(v.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("parameter '" + key + "' must be a number, got '" + v.trim() + "'");
+            }
+        }
+
+        private static long whole(String key, String v) {
+            try {
+                return Integer.parseInt(v.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("parameter '" + key + "' must be a whole number, got '" + v.trim() + "'");
+            }
         }
 
         Map<String, Object> asMap() {
@@ -328,6 +390,16 @@ public final class SinkScan {
      */
     public static Result run(HookedModel model, String firstName, List<HsTokenizer.Tokens> first, String secondName,
                              List<HsTokenizer.Tokens> second, Params params, Progress progress, CancelToken cancel) {
+        return runInputs(model, firstName, first.stream().map(t -> Input.of(model, t, null)).toList(), secondName,
+                second == null ? null : second.stream().map(t -> Input.of(model, t, null)).toList(), params, progress, cancel);
+    }
+
+    /**
+     * The scan over inputs that may carry an image (a vision-language model's prompt with its image tokens placed);
+     * each input is cut to the first {@code params.tokens()} positions, and one with an image must fit whole.
+     */
+    public static Result runInputs(HookedModel model, String firstName, List<Input> first, String secondName,
+                                   List<Input> second, Params params, Progress progress, CancelToken cancel) {
         if (first.isEmpty()) {
             throw new IllegalArgumentException("the sink scan needs at least one prompt");
         }
@@ -362,10 +434,11 @@ public final class SinkScan {
         int done = 0;
         for (int p = 0; p < first.size(); p++) {
             cancel.check();
-            HsTokenizer.Tokens tk = truncate(first.get(p), params.tokens());
+            Input in = truncate(model, first.get(p), params.tokens());
+            HsTokenizer.Tokens tk = in.tokens();
             int t = tk.size();
             progress.update(done, total, "sinks " + firstName + " prompt " + (p + 1) + "/" + first.size() + " T=" + t);
-            RunResult r = session.run(RunRequest.tokens(tk.ids()), cancel);
+            RunResult r = session.run(in.request(), cancel);
             for (int l = 0; l < layers; l++) {
                 double[][] cm = ColMean.of(r.tap(TapKind.COL_SUM, l), 0, causal);
                 for (int h = 0; h < heads; h++) {
@@ -410,9 +483,9 @@ public final class SinkScan {
             Accumulator accB = new Accumulator(secondName, layers, heads, params);
             for (int p = 0; p < second.size(); p++) {
                 cancel.check();
-                HsTokenizer.Tokens tk = truncate(second.get(p), params.tokens());
-                progress.update(done, total, "sinks " + secondName + " prompt " + (p + 1) + "/" + second.size() + " T=" + tk.size());
-                accB.add(session.run(RunRequest.tokens(tk.ids()), cancel), tk.size(), causal, drains, residuals);
+                Input in = truncate(model, second.get(p), params.tokens());
+                progress.update(done, total, "sinks " + secondName + " prompt " + (p + 1) + "/" + second.size() + " T=" + in.length());
+                accB.add(session.run(in.request(), cancel), in.length(), causal, drains, residuals);
                 done++;
             }
             domainB = accB.domain();
@@ -455,20 +528,17 @@ public final class SinkScan {
                     : Metrics.nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims,
                     Residuals.largestNormalised(firstResidual.get(0), dims), "tau", params.tau()));
         }
-        return new Result(params, causal, describeKey0(model, first.get(0)), first.size(), rate, HeadGrid.of(heat),
+        return new Result(params, causal, describeKey0(model, first.get(0).tokens()), first.size(), rate, HeadGrid.of(heat),
                 HeadGrid.of(key0Hits), sinkHeads, hidden, HeadGrid.of(hiddenPerPrompt), accA.domain(), domainB, dims, given, visual,
                 notes);
     }
 
-    static HsTokenizer.Tokens truncate(HsTokenizer.Tokens t, int n) {
-        if (t.size() < 2) {
-            throw new IllegalArgumentException("a sink-scan prompt has " + t.size() + " token(s); column means and residual peaks "
+    static Input truncate(HookedModel model, Input in, int n) {
+        if (in.length() < 2) {
+            throw new IllegalArgumentException("a sink-scan prompt has " + in.length() + " token(s); column means and residual peaks "
                     + "need at least 2, so give longer prompts");
         }
-        if (t.size() <= n) {
-            return t;
-        }
-        return new HsTokenizer.Tokens(Arrays.copyOf(t.ids(), n), Arrays.copyOf(t.strings(), n), Arrays.copyOf(t.spans(), n));
+        return in.truncate(model, n);
     }
 
     private static String describeKey0(HookedModel model, HsTokenizer.Tokens t) {

@@ -1,6 +1,7 @@
 package org.headscope.analysis;
 
 import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
@@ -178,11 +179,20 @@ public final class VisionDivergence {
     /** VHD, VHR and the answers before and after, for one image and prompt. */
     public static Result analyse(HookedModel model, BufferedImage image, String prompt, Parameters p, Progress progress,
                                  CancelToken cancel) {
-        VisionParts vision = requireVision(model);
-        long[] ids = model.requireTokenizer().encode(prompt).ids();
-        FloatTensor img = vision.encodeImage(vision.pixels(image));
-        FloatTensor with = vision.sequence(ids, img);
-        FloatTensor without = vision.sequence(ids, null);
+        requireVision(model);
+        return analyse(model, Input.of(model, model.requireTokenizer().encode(prompt), image), p, progress, cancel);
+    }
+
+    /** VHD, VHR and the answers before and after, for a prompt with its image ({@link Input#of}). */
+    public static Result analyse(HookedModel model, Input input, Parameters p, Progress progress, CancelToken cancel) {
+        requireVision(model);
+        if (!input.hasImage()) {
+            throw new IllegalArgumentException("VHD compares the prompt with and without its image; this input has no image");
+        }
+        long[] ids = input.textIds();
+        FloatTensor img = input.image();
+        FloatTensor with = input.request().inputsEmbeds();
+        FloatTensor without = input.withoutImage(model).request().inputsEmbeds();
         int first = p.first(model.layers());
         int last = p.last(model.layers());
         if (first > last || last >= model.layers()) {

@@ -32,4 +32,53 @@ public final class ColMean {
         }
         return out;
     }
+
+    /**
+     * The same mean from full attention probabilities of one layer, [H, T, K] (T queries, K = T keys, no past).
+     *
+     * @return [H][K] mean received attention
+     */
+    public static double[][] ofProbs(FloatTensor probs, boolean causal) {
+        int heads = probs.dim(0);
+        int queries = probs.dim(1);
+        int keys = probs.dim(2);
+        double[][] out = new double[heads][keys];
+        for (int h = 0; h < heads; h++) {
+            for (int k = 0; k < keys; k++) {
+                double sum = 0;
+                for (int q = 0; q < queries; q++) {
+                    sum += probs.get(h, q, k);
+                }
+                out[h][k] = sum / (causal ? queries - k : queries);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Sink rate of each key (Gu et al., ICLR'25): the share of heads, over every layer given, whose colmean at that key
+     * exceeds {@code eps}.
+     *
+     * @param perLayer [layer][H][K] colmeans of one prompt
+     * @return [K] shares in [0, 1]
+     */
+    public static double[] sinkRates(java.util.List<double[][]> perLayer, double eps) {
+        int keys = perLayer.getFirst()[0].length;
+        double[] rate = new double[keys];
+        int heads = 0;
+        for (double[][] layer : perLayer) {
+            for (double[] head : layer) {
+                heads++;
+                for (int k = 0; k < keys; k++) {
+                    if (head[k] > eps) {
+                        rate[k]++;
+                    }
+                }
+            }
+        }
+        for (int k = 0; k < keys; k++) {
+            rate[k] /= heads;
+        }
+        return rate;
+    }
 }

@@ -7,10 +7,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.core.Numerics;
 import org.headscope.app.attention.Ablator;
-import org.headscope.app.attention.PromptInput;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
@@ -35,7 +35,7 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
     }
 
     @Override
-    public Intervention intervention(HookedModel model, PromptInput input, CancelToken cancel) {
+    public Intervention intervention(HookedModel model, Input input, CancelToken cancel) {
         if (heads.isEmpty()) {
             return Intervention.NONE;
         }

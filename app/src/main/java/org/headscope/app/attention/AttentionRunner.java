@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import org.headscope.analysis.core.Input;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -45,7 +46,7 @@ public final class AttentionRunner {
         return TapSet.of(TapKind.PROBS, IntStream.range(0, model.layers()).boxed().toList());
     }
 
-    public static AttentionRun run(HookedModel model, String source, PromptInput input, Intervention ablation, CancelToken cancel) {
+    public static AttentionRun run(HookedModel model, String source, Input input, Intervention ablation, CancelToken cancel) {
         TapSet taps = taps(model);
         RunRequest request = input.request();
         if (ablation == null || ablation.isEmpty()) {

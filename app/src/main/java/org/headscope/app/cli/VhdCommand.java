@@ -3,8 +3,6 @@ package org.headscope.app.cli;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.analysis.report.OutputTarget;
-import org.headscope.app.util.SafeImages;
-import org.headscope.hooks.ModelException;
 import org.headscope.hooks.HookedModel;
 
 import java.awt.image.BufferedImage;
@@ -47,13 +45,7 @@ final class VhdCommand implements Command {
         if (prompt.isBlank()) {
             throw new UsageException("--prompt is empty; give the question about the image");
         }
-        BufferedImage image;
-        try {
-            image = SafeImages.read(imageFile);
-        } catch (SafeImages.BadImageException e) {
-            throw new ModelException("--image: " + e.getMessage() + ".", "Give a PNG, JPEG, GIF or BMP image of at most "
-                    + SafeImages.MAX_SIDE + " x " + SafeImages.MAX_SIDE + " pixels.");
-        }
+        BufferedImage image = ModelArgs.image(imageFile);
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             if (true && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {

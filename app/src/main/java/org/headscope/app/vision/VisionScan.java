@@ -8,7 +8,6 @@ import org.headscope.analysis.Progress;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.attention.PromptInput;
 import org.headscope.app.report.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
@@ -69,7 +68,7 @@ public final class VisionScan implements Scan {
         if (file.isEmpty()) {
             throw new ModelException("No image is chosen for the Vision scan.", "Type the path of a PNG or JPEG into 'image file'.");
         }
-        BufferedImage image = PromptInput.readImage(file);
+        BufferedImage image = org.headscope.app.util.SafeImages.readUserImage(file);
         VisionDivergence.Parameters p = new VisionDivergence.Parameters(v.number("alpha"), v.integer("top_k"),
                 v.integer("first_layer"), v.integer("last_layer"), v.integer("max_new"));
         VisionDivergence.Result r = VisionDivergence.analyse(model, image, prompt, p, progress, cancel);
