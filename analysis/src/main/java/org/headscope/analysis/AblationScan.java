@@ -3,6 +3,7 @@ package org.headscope.analysis;
 import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Numerics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -101,6 +102,15 @@ public final class AblationScan {
 
         public Params withGeneration(int tokens, int top) {
             return new Params(mode, alpha, batchSize, tokens, top, pruneFractions, globalPruning, amp);
+        }
+
+        /**
+         * The recipe the {@code ablate} command and the Ablation sweep panel share: {@code mode}, {@code alpha} and
+         * {@code batch} from {@code options} (not given: zero ablation, {@link AblationMode#DEFAULT_ALPHA}, 16 heads a run).
+         */
+        public static Params fromOptions(Options o) {
+            return DEFAULTS.withMode(AblationMode.parse(o.text("mode", DEFAULTS.mode().id())), (float) o.number("alpha", DEFAULTS.alpha()))
+                    .withBatchSize(o.whole("batch", DEFAULTS.batchSize()));
         }
 
         /** With or without AMP importance and the pruning curve built on it. */

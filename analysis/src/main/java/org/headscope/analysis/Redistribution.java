@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import org.headscope.analysis.core.ColMean;
 import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.core.Residuals;
@@ -484,6 +485,15 @@ public final class Redistribution {
     }
 
     private Redistribution() {
+    }
+
+    /**
+     * The analysis on an {@link Input}: the method's parameters are the method record itself (each with its paper's
+     * {@code DEFAULT}); VAR and PAI edit the input's image tokens when it has an image.
+     */
+    public static Result run(HookedModel model, Input input, Method method, Progress progress, CancelToken cancel) {
+        KeySpan image = input.patches() == null ? null : new KeySpan(input.patches().start(), input.patches().end());
+        return run(model, input.request(), method, image, progress, cancel);
     }
 
     /**

@@ -71,7 +71,7 @@ public final class RetrievalScan {
     }
 
     /**
-     * Parameters of a scan; {@link #defaults(List)} holds the paper's values.
+     * Params of a scan; {@link #defaults(List)} holds the paper's values.
      *
      * @param lengths        total tokens per test (prompt, answer and one more token)
      * @param depths         number of needle depths, evenly spaced over 0..100% as the reference's linspace
@@ -80,14 +80,14 @@ public final class RetrievalScan {
      * @param maxNewTokens   generation stops after this many tokens or at EOS (reference: 50)
      * @param rougeStemmer   the gate stems words with the Porter stemmer as the reference's rouge_scorer(use_stemmer=True)
      */
-    public record Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens,
+    public record Params(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens,
                              boolean rougeStemmer) {
         /** With the reference's stemmed ROUGE gate. */
-        public Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
+        public Params(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
             this(lengths, depths, mode, rougeGate, threshold, maxNewTokens, true);
         }
 
-        public Parameters {
+        public Params {
             lengths = List.copyOf(lengths);
             if (lengths.isEmpty() || lengths.stream().anyMatch(l -> l < 8)) {
                 throw new IllegalArgumentException("lengths must be at least 8 tokens each, got " + lengths);
@@ -100,24 +100,24 @@ public final class RetrievalScan {
             }
         }
 
-        public static Parameters defaults(List<Integer> lengths) {
-            return new Parameters(lengths, 10, Mode.TEACHER, 0.5, 0.1, 50);
+        public static Params defaults(List<Integer> lengths) {
+            return new Params(lengths, 10, Mode.TEACHER, 0.5, 0.1, 50);
         }
 
-        public Parameters withMode(Mode m) {
-            return new Parameters(lengths, depths, m, rougeGate, threshold, maxNewTokens, rougeStemmer);
+        public Params withMode(Mode m) {
+            return new Params(lengths, depths, m, rougeGate, threshold, maxNewTokens, rougeStemmer);
         }
 
-        public Parameters withDepths(int n) {
-            return new Parameters(lengths, n, mode, rougeGate, threshold, maxNewTokens, rougeStemmer);
+        public Params withDepths(int n) {
+            return new Params(lengths, n, mode, rougeGate, threshold, maxNewTokens, rougeStemmer);
         }
 
-        public Parameters withMaxNewTokens(int n) {
-            return new Parameters(lengths, depths, mode, rougeGate, threshold, n, rougeStemmer);
+        public Params withMaxNewTokens(int n) {
+            return new Params(lengths, depths, mode, rougeGate, threshold, n, rougeStemmer);
         }
 
-        public Parameters withRougeStemmer(boolean stem) {
-            return new Parameters(lengths, depths, mode, rougeGate, threshold, maxNewTokens, stem);
+        public Params withRougeStemmer(boolean stem) {
+            return new Params(lengths, depths, mode, rougeGate, threshold, maxNewTokens, stem);
         }
 
         /** Depth percents as the reference rounds them: round(linspace(0, 100, depths)). */
@@ -150,13 +150,13 @@ public final class RetrievalScan {
     }
 
     /** Runs the grid needles x lengths x depths. Cancelled scans throw and return nothing. */
-    public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p,
+    public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Params p,
                                        Progress progress, CancelToken cancel) {
         return scan(model, needles, haystack, p, GreedyDecoder.way(model), progress, cancel);
     }
 
     /** The scan with the decoding way chosen (tests compare the KV-cache steps with the full re-run). */
-    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p, GreedyDecoder.Way way,
+    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Params p, GreedyDecoder.Way way,
                                 Progress progress, CancelToken cancel) {
         Heads.requireDecoder(model, "needle retrieval");
         Grid grid = grid(model, needles, haystack, p);
@@ -189,7 +189,7 @@ public final class RetrievalScan {
      * test the needle index, length, depth, prompt ids, the answer span [answerStart, answerEnd) in the prompt and the
      * answer's ids.
      */
-    public static List<Map<String, Object>> episodeIds(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+    public static List<Map<String, Object>> episodeIds(HookedModel model, List<Needle> needles, String haystack, Params p) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (NeedleEpisodes.Episode e : grid(model, needles, haystack, p).episodes()) {
             Map<String, Object> m = new java.util.LinkedHashMap<>();
@@ -222,7 +222,7 @@ public final class RetrievalScan {
     record Grid(List<NeedleEpisodes.Episode> episodes, String template, String sentenceEnd) {
     }
 
-    static Grid grid(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+    static Grid grid(HookedModel model, List<Needle> needles, String haystack, Params p) {
         Integer max = model.manifest().maxLength();
         for (int l : p.lengths()) {
             if (max != null && l > max) {
@@ -335,7 +335,7 @@ public final class RetrievalScan {
      * answer equals the needle's answer exactly when every answer position predicts its token given the correct prefix
      * (and EOS after it). All interventions of a test run as one batch.
      */
-    public static double[] needleAccuracy(HookedModel model, List<Needle> needles, String haystack, Parameters p,
+    public static double[] needleAccuracy(HookedModel model, List<Needle> needles, String haystack, Params p,
                                           List<Intervention> interventions, Progress progress, CancelToken cancel) {
         Heads.requireDecoder(model, "needle retrieval");
         List<NeedleEpisodes.Episode> episodes = grid(model, needles, haystack, p).episodes();

@@ -3,6 +3,7 @@ package org.headscope.analysis;
 import org.headscope.analysis.core.ColMean;
 import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.core.Residuals;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
@@ -166,62 +167,21 @@ public final class SinkScan {
             return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, t, massiveDims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
         }
 
-        /** The options a user sets, as the workbench and the command line name them (the latter with '-' for '_'). */
+        /** The options a user sets, as the workbench names them (the command line with '-' for '_'). */
         public static final List<String> OPTIONS = List.of("eps", "tokens", "heat_key", "tau", "massive_dims", "sink_rule", "row_entropy");
 
         /**
          * The recipe both the {@code sinks} command and the Sinks panel build their parameters with: each of {@link #OPTIONS}
-         * from {@code option} (null: not given, the default), everything else the papers' defaults.
+         * from {@code options} (not given: the default), everything else the papers' defaults.
          *
          * @throws IllegalArgumentException naming the option that is malformed or out of range
          */
-        public static Params fromOptions(java.util.function.Function<String, String> option) {
-            Params p = DEFAULTS;
-            String v;
-            if ((v = option.apply("eps")) != null) {
-                p = p.withEps(number("eps", v));
-            }
-            if ((v = option.apply("tokens")) != null) {
-                p = p.withTokens((int) whole("tokens", v));
-            }
-            if ((v = option.apply("heat_key")) != null) {
-                p = p.withHeatKey((int) whole("heat_key", v));
-            }
-            if ((v = option.apply("tau")) != null) {
-                p = p.withTau(number("tau", v));
-            }
-            if ((v = option.apply("massive_dims")) != null) {
-                List<Integer> dims = new ArrayList<>();
-                for (String d : v.split(",")) {
-                    dims.add((int) whole("massive_dims", d));
-                }
-                p = p.withMassiveDims(dims);
-            }
-            SinkRule rule = p.sinkRule();
-            RowEntropy rows = p.rowEntropy();
-            if ((v = option.apply("sink_rule")) != null) {
-                rule = SinkRule.parse(v.trim());
-            }
-            if ((v = option.apply("row_entropy")) != null) {
-                rows = RowEntropy.parse(v.trim());
-            }
-            return p.withRules(rule, rows);
-        }
-
-        private static double number(String key, String v) {
-            try {
-                return Double.parseDouble(v.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("parameter '" + key + "' must be a number, got '" + v.trim() + "'");
-            }
-        }
-
-        private static long whole(String key, String v) {
-            try {
-                return Integer.parseInt(v.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("parameter '" + key + "' must be a whole number, got '" + v.trim() + "'");
-            }
+        public static Params fromOptions(Options o) {
+            Params d = DEFAULTS;
+            return new Params(o.number("eps", d.eps()), o.whole("tokens", d.tokens()), o.whole("heat_key", d.heatKey()),
+                    d.hiddenThreshold(), d.dormantRowEntropy(), d.dormantColEntropy(), o.number("tau", d.tau()),
+                    o.wholes("massive_dims", d.massiveDims()), d.massiveRatio(), d.maxMassiveDims(),
+                    SinkRule.parse(o.text("sink_rule", d.sinkRule().id())), RowEntropy.parse(o.text("row_entropy", d.rowEntropy().id())));
         }
 
         Map<String, Object> asMap() {

@@ -57,7 +57,7 @@ class OutputRolesTest {
             assertTrue(b.effect(new org.headscope.hooks.Intervention.Head(0, PlantedDecoders.COPY_HEAD)).lossDelta() > 1,
                     "the copy head carries the answer");
 
-            RetrievalScan.Parameters grid = new RetrievalScan.Parameters(List.of(40), 2, RetrievalScan.Mode.GENERATE, 0.5, 0.1, 3);
+            RetrievalScan.Params grid = new RetrievalScan.Params(List.of(40), 2, RetrievalScan.Mode.GENERATE, 0.5, 0.1, 3);
             RetrievalResult ra = RetrievalScan.scan(plain, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, grid, Progress.NONE, CancelToken.NEVER);
             RetrievalResult rb = RetrievalScan.scan(renamed, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, grid, Progress.NONE, CancelToken.NEVER);
             assertEquals(1.0, rb.scores()[0][PlantedDecoders.COPY_HEAD], 1e-12);

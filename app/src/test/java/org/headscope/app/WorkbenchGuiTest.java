@@ -427,7 +427,7 @@ class WorkbenchGuiTest {
 
         var shown = runPanel("Vision", "vision", java.util.Map.of("image", png.toString()));
         var direct = org.headscope.analysis.VisionDivergence.analyse(model(), quad, "the magic word is quartz",
-                org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS, org.headscope.analysis.Progress.NONE,
+                org.headscope.analysis.VisionDivergence.Params.DEFAULTS, org.headscope.analysis.Progress.NONE,
                 org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.VisionDivergence.metricVersions()));
         assertSameRanking(shown, direct.heads(), "vhd");

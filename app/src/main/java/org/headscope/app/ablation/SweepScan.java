@@ -52,8 +52,8 @@ public final class SweepScan implements Scan {
 
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
-        AblationMode mode = AblationMode.parse(v.string("mode"));
-        AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));
+        AblationScan.Params params = AblationScan.Params.fromOptions(org.headscope.analysis.core.Options.of(v.text()::get));
+        AblationMode mode = params.mode();
         HsTokenizer tk = model.requireTokenizer();
         long[] promptIds = tk.encode(prompt).ids();
         long[] targetIds = tk.encodePlain(v.text().get("target"));

@@ -49,19 +49,19 @@ final class AblateCommand implements Command {
         Path imageFile = args.existingFile("image");
         java.awt.image.BufferedImage image = imageFile == null ? null : ModelArgs.image(imageFile);
         String targetText = args.require("target");
-        AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
         AblationScan.Params d = AblationScan.Params.DEFAULTS;
-        float alpha = (float) args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
-        int batch = args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
+        args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
+        args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
         int generate = args.integer("generate", 0, 0, 1024, "the number of generated tokens");
         boolean amp = args.flag("amp");
         String pruning = args.string("pruning", "per-layer");
         if (!pruning.equals("per-layer") && !pruning.equals("global")) {
             throw new UsageException("--pruning must be per-layer or global, got '" + pruning + "'");
         }
-        AblationScan.Params params = d.withMode(mode, alpha).withBatchSize(batch)
+        AblationScan.Params params = AblationScan.Params.fromOptions(ScanIo.options(args))
                 .withPruning(d.pruneFractions(), pruning.equals("global"))
                 .withGeneration(generate, d.topGenerated()).withAmp(amp);
+        AblationMode mode = params.mode();
         String headSpec = args.string("heads", "all");
         String answers = args.string("answers", null);
         Path reference = args.existingFile("reference");

@@ -54,7 +54,7 @@ final class SinksCommand implements Command {
         }
         args.number("eps", d.eps());
         args.integer("heat-key", d.heatKey());
-        SinkScan.Params options = option(() -> SinkScan.Params.fromOptions(key -> args.string(key.replace('_', '-'), null)));
+        SinkScan.Params options = option(() -> SinkScan.Params.fromOptions(ScanIo.options(args)));
         Path imageFile = args.existingFile("image");
         java.awt.image.BufferedImage image = imageFile == null ? null : ModelArgs.image(imageFile);
         String promptText = args.string("prompt", null);

@@ -22,7 +22,7 @@ import org.headscope.hooks.ModelException;
  * the CLI's {@code retrieval}, with copy scores beside the retrieval scores.
  */
 public final class RetrievalHeadsScan implements Scan {
-    private static final RetrievalScan.Parameters D = RetrievalScan.Parameters.defaults(List.of(64));
+    private static final RetrievalScan.Params D = RetrievalScan.Params.defaults(List.of(64));
 
     @Override
     public String title() {
@@ -63,7 +63,7 @@ public final class RetrievalHeadsScan implements Scan {
                         throw new IllegalArgumentException("parameter 'lengths' takes whole numbers separated by commas, got '" + s + "'");
                     }
                 }).toList();
-        RetrievalScan.Parameters p = RetrievalScan.Parameters.defaults(lengths).withMode(RetrievalScan.Mode.parse(v.string("mode")))
+        RetrievalScan.Params p = RetrievalScan.Params.defaults(lengths).withMode(RetrievalScan.Mode.parse(v.string("mode")))
                 .withDepths(v.integer("depths")).withRougeStemmer(stemmer(v.string("rouge_stemmer")));
         List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl"));
         if (!v.string("needles").equalsIgnoreCase("all")) {
