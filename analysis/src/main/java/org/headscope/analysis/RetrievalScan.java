@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.core.Numerics;
+import org.headscope.analysis.core.Options;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.GreedyDecoder;
@@ -102,6 +103,22 @@ public final class RetrievalScan {
 
         public static Params defaults(List<Integer> lengths) {
             return new Params(lengths, 10, Mode.TEACHER, 0.5, 0.1, 50);
+        }
+
+        /**
+         * The recipe the {@code retrieval} command and the Retrieval heads panel share: {@code lengths} (comma-separated,
+         * or {@code auto}: {@link #defaultLengths}), {@code depths}, {@code mode} and {@code rouge_stemmer}
+         * ({@code porter} or {@code none}) from {@code options}, the reference's values otherwise.
+         */
+        public static Params fromOptions(HookedModel model, Options o) {
+            String lengths = o.text("lengths", "auto");
+            Params p = defaults(lengths.equalsIgnoreCase("auto") ? defaultLengths(model) : o.wholes("lengths", List.of()));
+            String stemmer = o.text("rouge_stemmer", "porter");
+            if (!stemmer.equals("porter") && !stemmer.equals("none")) {
+                throw new IllegalArgumentException("parameter 'rouge_stemmer' must be porter or none, got '" + stemmer + "'");
+            }
+            return p.withMode(Mode.parse(o.text("mode", p.mode().name()))).withDepths(o.whole("depths", p.depths()))
+                    .withRougeStemmer(stemmer.equals("porter"));
         }
 
         public Params withMode(Mode m) {

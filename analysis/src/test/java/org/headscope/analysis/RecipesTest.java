@@ -38,6 +38,11 @@ class RecipesTest {
         VisionDivergence.Params v = VisionDivergence.Params.fromOptions(options(Map.of("alpha", "3", "top_k", "2", "first_layer", "1",
                 "last_layer", "2", "max_new", "5")));
         assertEquals(new VisionDivergence.Params(3, 2, 1, 2, 5), v);
+        // explicit lengths: the model (asked only for "auto" lengths) is not needed
+        RetrievalScan.Params r = RetrievalScan.Params.fromOptions(null, options(Map.of("lengths", "40, 56", "depths", "3",
+                "mode", "generate", "rouge_stemmer", "none")));
+        assertEquals(new RetrievalScan.Params(List.of(40, 56), 3, RetrievalScan.Mode.GENERATE, 0.5, 0.1, 50, false), r);
+        assertEquals(RetrievalScan.Params.defaults(List.of(64)), RetrievalScan.Params.fromOptions(null, options(Map.of("lengths", "64"))));
     }
 
     @Test
@@ -50,5 +55,8 @@ class RecipesTest {
         assertThrows(IllegalArgumentException.class, () -> SinkScan.Params.fromOptions(options(Map.of("heat_key", "64"))),
                 "the heat key lies inside the window");
         assertThrows(IllegalArgumentException.class, () -> AblationScan.Params.fromOptions(options(Map.of("mode", "half"))));
+        e = assertThrows(IllegalArgumentException.class,
+                () -> RetrievalScan.Params.fromOptions(null, options(Map.of("lengths", "64", "rouge_stemmer", "snowball"))));
+        assertTrue(e.getMessage().contains("'rouge_stemmer'"), e.getMessage());
     }
 }

@@ -100,8 +100,7 @@ final class RetrievalCommand implements Command {
             int copyLength = fitted;
             RetrievalScan.Params p;
             try {
-                p = RetrievalScan.Params.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
-                        .withDepths(depths).withRougeStemmer(stemmer.equals("porter"));
+                p = RetrievalScan.Params.fromOptions(m, ScanIo.options(args));
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
