@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -41,11 +42,11 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
 
     /** Measures the scores with one run on {@code length} random non-special tokens repeated {@link #REPEATS} times. */
     public static CopyScores measure(HookedModel model, int length, long seed, CancelToken cancel) {
-        RetrievalScan.requireDecoder(model);
-        String logits = RetrievalScan.logitsName(model);
+        Heads.requireDecoder(model, "the copy scores (echo and induction on a repeated sequence)");
+        String logits = model.requireLogits();
         int vocab = model.plain().run(RunRequest.tokens(firstId(model)).withOutputs(java.util.Set.of(logits)), cancel).output(logits).dim(2);
         long[] tokens = sequence(model, vocab, length, REPEATS, seed);
-        RunResult r = model.session(TapSet.of(TapKind.PROBS, RetrievalScan.allLayers(model)), HookSet.NONE)
+        RunResult r = model.session(TapSet.of(TapKind.PROBS, Heads.allLayers(model)), HookSet.NONE)
                 .run(RunRequest.tokens(tokens).withOutputs(java.util.Set.of(logits)), cancel);
         int layers = model.layers();
         int heads = model.heads();

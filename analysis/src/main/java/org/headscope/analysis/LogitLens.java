@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.OwnedSession;
@@ -39,10 +40,10 @@ import java.util.stream.IntStream;
 public final class LogitLens {
     public static final String DLA = "dla";
     public static final String LENS = "lens";
-    public static final Map<String, String> DLA_METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> DLA_METRICS = Metrics.ordered(
             "dla", "headscope-v1: (z_h W_O^h at the last position, centred for a LayerNorm, / sigma frozen from this run) through "
                     + "gamma and the unembedding, onto logit[answer] - logit[wrong] (or logit[answer] alone)");
-    public static final Map<String, String> LENS_METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> LENS_METRICS = Metrics.ordered(
             "lens", "nostalgebraist2020-v1: residual after each layer through the final norm (own scale) and the unembedding; "
                     + "top tokens and the answer's rank (0 = top)");
 

@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.OwnedSession;
@@ -44,7 +45,7 @@ import java.util.stream.IntStream;
  */
 public final class Patching {
     public static final String NAME = "patching";
-    public static final Map<String, String> METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> METRICS = Metrics.ordered(
             "logit_diff", "headscope-v1: logits[last, answer] - logits[last, wrong] of the run",
             "patch_effect", "wang2023-v1: (patched - corrupted) / (clean - corrupted) of the logit difference (IOI/TransformerLens normalisation)");
 

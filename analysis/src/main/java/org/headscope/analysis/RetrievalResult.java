@@ -23,7 +23,7 @@ import java.util.TreeMap;
  * @param runs        forward passes the scan made
  * @param bytesFetched bytes of output tensors copied out of the runtime over the scan
  */
-public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, int heads, List<RetrievalScan.Test> tests,
+public record RetrievalResult(RetrievalScan.Params parameters, int layers, int heads, List<RetrievalScan.Test> tests,
                               int needles, String template, String sentenceEnd, long runs, long bytesFetched) {
     public RetrievalResult {
         tests = List.copyOf(tests);
@@ -247,11 +247,11 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
 
     /** Definition versions of the metrics in this report, at the default parameters. */
     public static Map<String, String> metricVersions() {
-        return metricVersions(RetrievalScan.Parameters.defaults(List.of(64)));
+        return metricVersions(RetrievalScan.Params.defaults(List.of(64)));
     }
 
     /** Definition versions of the metrics as these parameters compute them. */
-    public static Map<String, String> metricVersions(RetrievalScan.Parameters p) {
+    public static Map<String, String> metricVersions(RetrievalScan.Params p) {
         return Map.of("retrieval_score", RetrievalScan.METRIC_VERSION,
                 "rouge_gate", p.rougeStemmer() ? RetrievalScan.ROUGE_VERSION : RetrievalScan.ROUGE_VERSION_UNSTEMMED,
                 "copy_scores", CopyScores.METRIC_VERSION);
@@ -259,7 +259,7 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
 
     /** Where this scan differs from the reference code, in words. */
     public List<String> departures() {
-        RetrievalScan.Parameters d = RetrievalScan.Parameters.defaults(parameters.lengths());
+        RetrievalScan.Params d = RetrievalScan.Params.defaults(parameters.lengths());
         return new Departures()
                 .when(!parameters.rougeStemmer(), "The ROUGE-1 gate compares unstemmed words; the reference's rouge_scorer uses "
                         + "use_stemmer=True (Porter stems), so \"two apple\" for \"two apples\" passes there (1.0) and not here (0.5).")

@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.FloatTensor;
@@ -85,7 +86,7 @@ class CopyScoresTest {
     @Test
     void argmaxAndLastRowTapsEqualWhatTheFullProbabilitiesGive() {
         try (HookedModel m = HookedModel.open(Path.of("../onnx-hooks/src/test/fixtures/gpt2/model.onnx"), DevicePreference.CPU)) {
-            List<Integer> layers = RetrievalScan.allLayers(m);
+            List<Integer> layers = Heads.allLayers(m);
             long[] ids = {5, 17, 3, 59, 42, 7, 7, 63, 12, 31, 8};
             RunResult r = m.session(TapSet.of(TapKind.PROBS, layers).with(TapKind.ARGMAX, layers).with(TapKind.LAST_ROW, layers),
                     HookSet.NONE).run(RunRequest.tokens(ids));

@@ -1,7 +1,7 @@
 package org.headscope.app;
 
 import org.headscope.app.workbench.WorkbenchViewModel;
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.ColourScale;
 import org.headscope.app.workbench.SessionFile;
 import org.headscope.app.util.CurrentThreadTaskExecutor;

@@ -288,11 +288,11 @@ class LayoutGuiTest {
         assertTrue(view.lookup("#scale-buttons") instanceof org.controlsfx.control.SegmentedButton);
         vm.ablation().liveProperty().set(false);
         WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).fire()).get();
-        assertEquals(org.headscope.app.ablation.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "the button sets the mode");
+        assertEquals(org.headscope.analysis.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "the button sets the mode");
         WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).fire()).get();
-        assertEquals(org.headscope.app.ablation.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "a second press keeps one mode chosen");
+        assertEquals(org.headscope.analysis.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "a second press keeps one mode chosen");
         assertTrue(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).isSelected());
-        WaitForAsyncUtils.asyncFx(() -> vm.ablation().modeProperty().set(org.headscope.app.ablation.AblationMode.SCALE)).get();
+        WaitForAsyncUtils.asyncFx(() -> vm.ablation().modeProperty().set(org.headscope.analysis.AblationMode.SCALE)).get();
         assertTrue(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-scale")).isSelected(), "the mode selects its button");
         assertFalse(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).isSelected());
         WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#scale-log")).fire()).get();

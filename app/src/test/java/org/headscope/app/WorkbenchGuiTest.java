@@ -305,7 +305,7 @@ class WorkbenchGuiTest {
         var target = org.headscope.analysis.AblationScan.Target.of(tk.encode(vm.attention().promptProperty().get()).ids(),
                 tk.encodePlain(" the end."));
         var direct = new org.headscope.analysis.AblationScan(model(), org.headscope.analysis.AblationScan.Params.DEFAULTS.withBatchSize(24), null)
-                .run(target, org.headscope.analysis.AblationScan.allHeads(model()), org.headscope.analysis.Progress.NONE,
+                .run(target, org.headscope.analysis.core.Heads.all(model()), org.headscope.analysis.Progress.NONE,
                         org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.AblationScan.METRICS));
         assertSameRanking(shown, direct.heads(), "cosine_distance");
@@ -430,7 +430,7 @@ class WorkbenchGuiTest {
 
         var shown = runPanel("Vision", "vision", java.util.Map.of("image", png.toString()));
         var direct = org.headscope.analysis.VisionDivergence.analyse(model(), quad, "the magic word is quartz",
-                org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS, org.headscope.analysis.Progress.NONE,
+                org.headscope.analysis.VisionDivergence.Params.DEFAULTS, org.headscope.analysis.Progress.NONE,
                 org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.VisionDivergence.metricVersions()));
         assertSameRanking(shown, direct.heads(), "vhd");

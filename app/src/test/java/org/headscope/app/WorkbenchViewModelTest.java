@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
@@ -152,7 +152,7 @@ class WorkbenchViewModelTest {
         assertEquals(1.0, vm.ablation().comparisonProperty().get().cosine(), 1e-6);
         vm.ablation().modeProperty().set(AblationMode.ZERO);
         double zero = vm.ablation().comparisonProperty().get().cosine();
-        vm.ablation().modeProperty().set(AblationMode.MEAN);
+        vm.ablation().modeProperty().set(AblationMode.MEAN_PROMPT);
         double mean = vm.ablation().comparisonProperty().get().cosine();
         assertTrue(Math.abs(zero - mean) > 1e-7, "zero " + zero + " vs mean " + mean);
     }

@@ -32,6 +32,8 @@ public final class HookedModel implements AutoCloseable {
     private final GraphIndex graphIndex;
     private final List<String> warnings;
     private final List<ModelInput> inputs;
+    /** The graph outputs by role, resolved once from the manifest and the graph ({@link OutputRole}). */
+    private final Map<OutputRole, String> outputRoles;
     private final List<AttentionSite> sites;
     private final DeviceInfo device;
     private final HsTokenizer tokenizer;
@@ -62,6 +64,7 @@ public final class HookedModel implements AutoCloseable {
         this.model = normalised.changed() ? model.withGraph(normalised.graph(), normalised.opset()) : model;
         this.graphIndex = new GraphIndex(this.model.graph());
         this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
+        this.outputRoles = OutputRole.resolve(this.model.graph(), manifest.outputs(), manifest.name());
         this.device = preference.resolve(env);
         this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
         this.tokenizer = manifest.tokenizer() == null ? null
@@ -392,10 +395,10 @@ public final class HookedModel implements AutoCloseable {
 
     /** The final norm and unembedding of a language model, or why they could not be found. */
     public Unembedding.Found unembedding() {
-        String logits = manifest.outputs() != null && manifest.outputs().get("logits") != null ? manifest.outputs().get("logits")
-                : model.outputNames().stream().filter(n -> !n.startsWith("present")).findFirst().orElse(null);
+        String logits = outputRoles.get(OutputRole.LOGITS);
         if (logits == null) {
-            return new Unembedding.Found(null, "the graph has no output");
+            return new Unembedding.Found(null, "the model has no logits output (outputs: " + model.outputNames()
+                    + "; name it in headscope.json under \"outputs\": {\"logits\": NAME})");
         }
         return Unembedding.find(model.graph(), logits);
     }
@@ -475,6 +478,36 @@ public final class HookedModel implements AutoCloseable {
 
     public List<ModelInput> inputs() {
         return inputs;
+    }
+
+    /** The graph output that plays {@code role} ({@link OutputRole} says how it is resolved), or empty. */
+    public Optional<String> output(OutputRole role) {
+        return Optional.ofNullable(outputRoles.get(role));
+    }
+
+    /** True when the model gives next-token (or per-token) logits. */
+    public boolean hasLogits() {
+        return outputRoles.containsKey(OutputRole.LOGITS);
+    }
+
+    /** The logits output, or a ModelException saying how to name it. */
+    public String requireLogits() {
+        String logits = outputRoles.get(OutputRole.LOGITS);
+        if (logits == null) {
+            throw new ModelException(manifest.name() + " has no logits output (outputs: " + model.outputNames() + ").",
+                    "Name the logits output in headscope.json under \"outputs\": {\"logits\": NAME}.");
+        }
+        return logits;
+    }
+
+    /**
+     * The output the analyses measure: the logits when the model has them, else its hidden states, else its first
+     * output other than a {@code present*} cache output.
+     */
+    public String measuredOutput() {
+        return output(OutputRole.LOGITS).or(() -> output(OutputRole.HIDDEN_STATES))
+                .orElseGet(() -> model.outputNames().stream().filter(n -> !n.startsWith("present")).findFirst()
+                        .orElseThrow(() -> new ModelException(manifest.name() + " has no output.", "Export the model with its outputs.")));
     }
 
     public DeviceInfo device() {

@@ -15,6 +15,7 @@ import javafx.scene.control.TableView;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.OutputSummary;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.hooks.Intervention.Head;
@@ -30,7 +31,7 @@ public final class AblationView extends VBox {
         // ControlsFX SegmentedButton: every mode in view, one selected (the mode on screen is never a hidden choice)
         org.controlsfx.control.SegmentedButton mode = new org.controlsfx.control.SegmentedButton();
         mode.setId("ablation-mode");
-        for (AblationMode m : AblationMode.values()) {
+        for (AblationMode m : AblationMode.withoutReferences()) {
             javafx.scene.control.ToggleButton b = new javafx.scene.control.ToggleButton(m.toString());
             b.setId("ablation-mode-" + m.toString().toLowerCase(Locale.ROOT));
             b.setUserData(m);

@@ -15,6 +15,7 @@ import javafx.beans.property.SimpleIntegerProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
+import org.headscope.analysis.core.Input;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
 import org.headscope.app.util.BackgroundTask;
@@ -105,7 +106,7 @@ public final class AttentionViewModel {
             }
             HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), text);
             boolean withImage = lm.model().vision().isPresent() && image != null && !image.isBlank();
-            PromptInput input = PromptInput.of(lm.model(), tokens, withImage ? PromptInput.readImage(image) : null);
+            Input input = Input.of(lm.model(), tokens, withImage ? org.headscope.app.util.SafeImages.readUserImage(image) : null);
             var edit = a.intervention(lm.model(), input, cancel);
             AttentionRun r = AttentionRunner.run(lm.model(), lm.source(), input, edit, cancel);
             boolean[] mask = org.headscope.analysis.Needle.tokensInside(text, tokens.spans(), BundledNeedles.get());

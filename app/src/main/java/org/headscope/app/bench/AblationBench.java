@@ -1,9 +1,11 @@
 package org.headscope.app.bench;
 
 import org.headscope.app.cli.ExitCode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Heads;
 import org.headscope.app.cli.Args;
 import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
@@ -46,15 +48,15 @@ public final class AblationBench implements Command {
         int tokens = args.integer("tokens", 128);
         int batch = args.integer("batch", AblationScan.Params.DEFAULTS.batchSize());
         int repeats = args.integer("repeats", 5);
-        AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
+        AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             HsTokenizer tk = m.requireTokenizer();
             long[] ids = Arrays.copyOf(tk.encode(org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, 1, 0).get(0)).ids(), tokens);
             int split = m.isCausal() ? tokens - 16 : tokens;
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, split), Arrays.copyOfRange(ids, split, tokens));
-            List<Head> heads = AblationScan.allHeads(m);
-            AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, 2f);
+            List<Head> heads = Heads.all(m);
+            AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, AblationMode.DEFAULT_ALPHA);
             AblationScan batched = new AblationScan(m, p.withBatchSize(batch), null);
             AblationScan single = new AblationScan(m, p.withBatchSize(1), null);
             AblationScan.Outcome clean = batched.clean(target, CancelToken.NEVER);

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import java.util.Locale;
 
 import org.headscope.app.workbench.WorkbenchViewModel;
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.cli.Args;
 import org.headscope.app.Cli;
@@ -31,7 +31,7 @@ public final class RerunBench implements Command {
 
     @Override
     public String usage() {
-        return "bench-rerun MODEL [--text TEXT] [--runs 21] [--mode zero|mean|uniform|bos|scale]";
+        return "bench-rerun MODEL [--text TEXT] [--runs 21] [--mode zero|mean-prompt|uniform|bos|scale]";
     }
 
     @Override
@@ -44,7 +44,7 @@ public final class RerunBench implements Command {
         String typed = args.positional(0, "MODEL (a .onnx file, a model folder or a bundled name)");
         String model = org.headscope.assets.BundledModels.available().contains(typed) ? typed : ModelArgs.resolve(typed).toString();
         int runs = args.integer("runs", 21);
-        AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
+        AblationMode mode = org.headscope.app.ablation.AblationViewModel.liveMode(args.string("mode", "zero"));
         String text = args.string("text", null);
         args.rejectUnknown();
         if (runs < 3) {

@@ -174,15 +174,28 @@ public final class ModelArgs {
     }
 
     /**
-     * Refuses (exit 3) a vision-language model in a command that feeds token ids only: its decoder takes input
-     * embeddings, which those commands do not build. Says which commands take --image instead.
+     * A vision-language model's decoder takes input embeddings: such a command needs {@code --image FILE} (its prompts
+     * then run with the image placed as the workbench places it); a text model takes no image.
      */
-    public static void requireTextInput(HookedModel model, String command) {
-        if (model.vision().isPresent()) {
+    public static void requireImageForVision(HookedModel model, java.awt.image.BufferedImage image, String command) {
+        if (image != null && model.vision().isEmpty()) {
+            throw new UsageException("--image needs a vision-language model (a manifest with a \"vision\" block); "
+                    + displayName(model) + " takes text only");
+        }
+        if (image == null && model.vision().isPresent()) {
             throw new ModelException(displayName(model) + " is a vision-language model: its decoder takes input embeddings, and "
-                    + command + " feeds token ids only, so it takes no --image.",
-                    "Run " + command + " on a text model; for this model use redistribute or vhd, which take --image FILE, "
-                            + "or the workbench's panels.");
+                    + command + " builds them from a prompt with its image.",
+                    "Give --image FILE with the prompt, e.g. one of the model's samples/*.png.");
+        }
+    }
+
+    /** Reads {@code --image}, or says why it cannot. */
+    static java.awt.image.BufferedImage image(Path file) {
+        try {
+            return org.headscope.app.util.SafeImages.read(file);
+        } catch (org.headscope.app.util.SafeImages.BadImageException e) {
+            throw new ModelException("--image: " + e.getMessage() + ".", "Give a PNG, JPEG, GIF or BMP image of at most "
+                    + org.headscope.app.util.SafeImages.MAX_SIDE + " x " + org.headscope.app.util.SafeImages.MAX_SIDE + " pixels.");
         }
     }
 }

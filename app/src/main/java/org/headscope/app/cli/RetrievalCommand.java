@@ -98,14 +98,13 @@ public final class RetrievalCommand implements Command {
                         "copy-score sequence (--copy-tokens " + copyTokens + " x " + CopyScores.REPEATS + ")");
             }
             int copyLength = fitted;
-            RetrievalScan.Parameters p;
+            RetrievalScan.Params p;
             try {
-                p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
-                        .withDepths(depths).withRougeStemmer(stemmer.equals("porter"));
+                p = RetrievalScan.Params.fromOptions(m, ScanIo.options(args));
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
-            RetrievalScan.Parameters grid = p;
+            RetrievalScan.Params grid = p;
             checkGrid(needles.size(), p.lengths(), depths);
             RetrievalResult r = ScanIo.cancellable(cancel -> RetrievalScan.scan(m, needles, haystack, grid, ScanIo.progressLine(err), cancel));
             if (!r.hasScores()) {

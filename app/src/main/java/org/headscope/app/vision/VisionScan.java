@@ -8,7 +8,6 @@ import org.headscope.analysis.Progress;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.attention.PromptInput;
 import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
@@ -19,7 +18,7 @@ import org.headscope.hooks.ModelException;
  * CLI's {@code vhd}: heads ranked by VHD, the VHR-reinforced heads marked, the answer before and after VHR.
  */
 public final class VisionScan implements Scan {
-    private static final VisionDivergence.Parameters D = VisionDivergence.Parameters.DEFAULTS;
+    private static final VisionDivergence.Params D = VisionDivergence.Params.DEFAULTS;
 
     @Override
     public String title() {
@@ -75,9 +74,8 @@ public final class VisionScan implements Scan {
         if (file.isEmpty()) {
             throw new ModelException("No image is chosen for the Vision scan.", "Type the path of a PNG or JPEG into 'image file'.");
         }
-        BufferedImage image = PromptInput.readImage(file);
-        VisionDivergence.Parameters p = new VisionDivergence.Parameters(v.number("alpha"), v.integer("top_k"),
-                v.integer("first_layer"), v.integer("last_layer"), v.integer("max_new"));
+        BufferedImage image = org.headscope.app.util.SafeImages.readUserImage(file);
+        VisionDivergence.Params p = VisionDivergence.Params.fromOptions(org.headscope.analysis.core.Options.of(v.text()::get));
         VisionDivergence.Result r = VisionDivergence.analyse(model, image, prompt, p, progress, cancel);
         return new Outcome(r.toReport(Provenance.of(model, prompt + " [image " + Path.of(file).getFileName() + "]",
                 VisionDivergence.metricVersions())), r);

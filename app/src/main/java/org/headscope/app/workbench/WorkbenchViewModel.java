@@ -10,7 +10,7 @@ import java.util.Map;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.StringProperty;
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.ablation.AblationViewModel;
 import org.headscope.app.ablation.SweepScan;
 import org.headscope.app.attention.AttentionViewModel;

@@ -55,6 +55,14 @@ class ModuleRulesTest {
     }
 
     @Test
+    void theSharedAnalysisLayerKnowsNoAnalysis() {
+        noClasses().that().resideInAPackage("org.headscope.analysis.core..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("org.headscope.analysis.core..", "org.headscope.hooks..",
+                        "java..", "ai.onnxruntime..")
+                .check(classes);
+    }
+
+    @Test
     void engineAndAnalysisPackagesFormNoCycle() {
         JavaClasses engine = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("org.headscope.hooks", "org.headscope.analysis");

@@ -89,7 +89,7 @@ class LatestWinsTest {
             drain(worker, ui);
             assertTrue(vm.attention().runProperty().get() != null, "the model opened and ran: " + vm.messageProperty().get());
             var head = new org.headscope.hooks.Intervention.Head(1, 2);
-            vm.ablation().set(org.headscope.app.ablation.AblationMode.SCALE, 0.05, List.of(head));
+            vm.ablation().set(org.headscope.analysis.AblationMode.SCALE, 0.05, List.of(head));
             worker.ran = 0;
             // the drag: the first value starts a run, the next nine arrive while it is in flight
             for (int i = 1; i <= 10; i++) {

@@ -62,7 +62,7 @@ class VisionModelTest {
             assertNull(vm.messageProperty().get());
             vm.applyVhr();
             var direct = org.headscope.analysis.VisionDivergence.analyse(vm.models().current().model(), quad,
-                    "the magic word is quartz", org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS,
+                    "the magic word is quartz", org.headscope.analysis.VisionDivergence.Params.DEFAULTS,
                     org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER);
             assertFalse(direct.reinforced().isEmpty());
             AttentionRun vhr = vm.attention().runProperty().get();
