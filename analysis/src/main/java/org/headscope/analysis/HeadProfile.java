@@ -49,22 +49,50 @@ public final class HeadProfile {
     }
 
     /** One row per head (layer, head, first_token, offset, self, entropy) and the tokens of the run. */
-    public record Result(Params params, List<Map<String, Object>> heads, List<String> tokens) {
+    public record Result(Params params, List<Map<String, Object>> heads, List<String> tokens, Map<String, Double> chance) {
         public Result {
             heads = List.copyOf(heads);
             tokens = List.copyOf(tokens);
+            chance = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(chance));
         }
 
         public HeadReport toReport(Provenance provenance) {
             Map<String, Object> params = new LinkedHashMap<>();
             params.put("offset", this.params.offset());
-            return new HeadReport(NAME, params, provenance, heads, Map.of("tokens", tokens),
-                    List.of(HeadReport.headHeatmap("Mass on the first token", "first_token", heads),
+            Map<String, Object> sections = new LinkedHashMap<>();
+            sections.put("tokens", tokens);
+            // what a head attending evenly to every key it can see scores, by column and by the figure drawing it
+            Map<String, Object> levels = new LinkedHashMap<>(chance);
+            levels.put(FIRST_TOKEN_FIGURE, chance.get("first_token"));
+            sections.put("chance_levels", levels);
+            return new HeadReport(NAME, params, provenance, heads, sections,
+                    List.of(HeadReport.headHeatmap(FIRST_TOKEN_FIGURE, "first_token", heads),
                             HeadReport.rankedBars("Attention " + this.params.offset() + " back", "offset", heads, 12)));
         }
     }
 
+    private static final String FIRST_TOKEN_FIGURE = "Mass on the first token";
+
     private HeadProfile() {
+    }
+
+    /**
+     * The chance level of each column for a prompt of {@code t} queries over {@code k} keys: the profile of a head
+     * that attends evenly to every key it can see ({@code 1/(q+1)} causal, {@code 1/k} otherwise), computed by the
+     * same code as the heads' own profile. Entropy's chance level is 1 by its normalisation.
+     */
+    public static Map<String, Double> chance(int t, int k, int offset, boolean causal) {
+        float[] uniform = new float[t * k];
+        for (int q = 0; q < t; q++) {
+            int visible = causal ? Math.min(q + 1, k) : k;
+            java.util.Arrays.fill(uniform, q * k, q * k + visible, 1f / visible);
+        }
+        Map<String, Object> row = profile(0, 0, new FloatTensor(new long[]{t, k}, uniform), offset, causal);
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (String c : List.of("first_token", "offset", "self", "entropy")) {
+            out.put(c, (Double) row.get(c));
+        }
+        return out;
     }
 
     /** One run with every layer's probabilities tapped; progress per layer profiled. */
@@ -78,7 +106,9 @@ public final class HeadProfile {
             }
             progress.update(l + 1, model.layers(), "layer " + l);
         }
-        return new Result(params, heads, List.of(input.tokens().strings()));
+        FloatTensor any = r.tap(TapKind.PROBS, 0);
+        return new Result(params, heads, List.of(input.tokens().strings()),
+                chance(any.dim(2), any.dim(3), params.offset(), model.isCausal()));
     }
 
     static Map<String, Object> profile(int layer, int head, FloatTensor a, int d, boolean causal) {
