@@ -69,6 +69,15 @@ public final class HookedSession implements AutoCloseable {
     }
 
     public RunResult run(RunRequest request, CancelToken cancel) {
+        return run(request, null, java.util.Map.of(), cancel).result();
+    }
+
+    /**
+     * A decoding step whose key/value cache stays in ONNX Runtime: {@code past} (or null) feeds the past inputs as it
+     * is, and the present outputs named in {@code keep} (past input to present output) come back as the next cache,
+     * which the caller closes (see {@link CompiledSession#run(RunRequest, KvCache, java.util.Map, CancelToken)}).
+     */
+    CompiledSession.Cached run(RunRequest request, KvCache past, java.util.Map<String, String> keep, CancelToken cancel) {
         HookSet needed = HookSet.NONE;
         for (Intervention i : request.interventions()) {
             needed = needed.union(i.hooks());
@@ -82,7 +91,7 @@ public final class HookedSession implements AutoCloseable {
             CompiledSession s = compiled.apply(use);
             if (s.acquire()) {
                 try {
-                    return s.run(request, cancel);
+                    return s.run(request, past, keep, cancel);
                 } finally {
                     s.release();
                 }
