@@ -199,32 +199,29 @@ public record Manifest(String format, String name, String kind, String architect
         }
 
         private static List<Float> floats(com.fasterxml.jackson.databind.JsonNode v) {
-            if (v == null) {
-                return null;
-            }
-            if (!v.isArray()) {
-                throw new NotPlain();
-            }
-            List<Float> out = new java.util.ArrayList<>();
-            for (com.fasterxml.jackson.databind.JsonNode x : v) {
-                if (!x.isNull() && !x.isNumber()) {
+            return list(v, x -> {
+                if (!x.isNumber()) {
                     throw new NotPlain();
                 }
-                out.add(x.isNull() ? null : x.floatValue());
-            }
-            return out;
+                return x.floatValue();
+            });
         }
 
         private static List<Integer> ints(com.fasterxml.jackson.databind.JsonNode v) {
+            return list(v, Plain::integer);
+        }
+
+        private static <T> List<T> list(com.fasterxml.jackson.databind.JsonNode v,
+                                        java.util.function.Function<com.fasterxml.jackson.databind.JsonNode, T> element) {
             if (v == null) {
                 return null;
             }
             if (!v.isArray()) {
                 throw new NotPlain();
             }
-            List<Integer> out = new java.util.ArrayList<>();
+            List<T> out = new java.util.ArrayList<>();
             for (com.fasterxml.jackson.databind.JsonNode x : v) {
-                out.add(x.isNull() ? null : integer(x));
+                out.add(x.isNull() ? null : element.apply(x));
             }
             return out;
         }
