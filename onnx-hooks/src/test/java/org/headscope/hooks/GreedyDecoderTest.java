@@ -65,6 +65,7 @@ class GreedyDecoderTest {
                 assertEquals(e.getKey().replace("past_key_values", "present"), e.getValue());
             }
             assertTrue(model.unembedding().ok(), "the unembedding reads the embedding through its Transpose");
+            assertTrue(OutputGather.apply(model.model().skeleton(), "logits").beforeHead(), "logits gathered before the LM head");
             List<Integer> layers = IntStream.range(0, model.layers()).boxed().toList();
             HookedSession session = model.session(TapSet.of(TapKind.PROBS, layers).with(TapKind.ARGMAX, layers), HookSet.HEAD);
             long[] prompt = model.requireTokenizer().encode("be cautious in your daily affairs . the green palace was built by "
