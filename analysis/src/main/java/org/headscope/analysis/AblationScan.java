@@ -1,5 +1,9 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Input;
+import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Numerics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -15,6 +19,7 @@ import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
 import org.headscope.hooks.TapKind;
 import org.headscope.hooks.TapSet;
+import org.headscope.hooks.VisionParts;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,7 +35,7 @@ import java.util.stream.IntStream;
 /**
  * Head ablation and pruning, with the ablation modes of the literature named apart (ALGORITHMS.md section 3):
  * {@code zero} (TransformerLens, {@code z_h := 0}), {@code mean} ({@code z_h :=} mean of {@code z_h} over a reference
- * set, pooled over positions), {@code uniform} (uniform attention over the visible keys, as Retrieval_Head masks),
+ * set, pooled over positions), {@code mean-prompt} (the same over the prompt's own positions), {@code uniform} (uniform attention over the visible keys, as Retrieval_Head masks),
  * {@code bos} (all attention to the first token, Active-Dormant's "make dormant") and {@code scale}
  * ({@code z_h := alpha z_h}, VHR's reinforcement for alpha > 1).
  * <ul>
@@ -48,7 +53,7 @@ import java.util.stream.IntStream;
  */
 public final class AblationScan {
     public static final String NAME = "ablation";
-    public static final Map<String, String> METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> METRICS = Metrics.ordered(
             "loss_delta", "headscope-v1: teacher-forced mean cross-entropy (nats) over the target tokens, ablated minus clean",
             "kl", "headscope-v1: KL(p_clean || p_ablated) in nats of the next-token distribution after the prompt",
             "logit_diff_delta", "headscope-v1: (logit[a] - logit[b]) after the prompt, ablated minus clean",
@@ -56,33 +61,9 @@ public final class AblationScan {
             "amp_importance", "amp2023-v1: mean over tokens of ||z_h W_O^h||_1",
             "attention_influence", "hua2025-v1: (L_masked - L_base) / L_base, mean next-token cross-entropy over the document");
 
-    public enum Mode {
-        ZERO, MEAN, UNIFORM, BOS, SCALE;
-
-        public static Mode parse(String s) {
-            try {
-                return valueOf(s.trim().toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("unknown ablation mode '" + s + "'; use zero, mean, uniform, bos or scale");
-            }
-        }
-
-        public String id() {
-            return name().toLowerCase(Locale.ROOT);
-        }
-
-        HookSet hooks() {
-            return switch (this) {
-                case ZERO, MEAN, SCALE -> HookSet.HEAD;
-                case UNIFORM -> new HookSet(false, true, false);
-                case BOS -> new HookSet(false, false, true);
-            };
-        }
-    }
-
     /**
      * @param mode            ablation mode
-     * @param alpha           gain of the scale mode (VHR reinforces with 2.0)
+     * @param alpha           gain of the scale mode ({@link AblationMode#DEFAULT_ALPHA}, VHR's 2.0, by default)
      * @param batchSize       interventions per run in sweeps
      * @param generateTokens  greedy tokens generated for the clean run and the top heads
      * @param topGenerated    how many of the most harmful heads get a generated text
@@ -90,9 +71,9 @@ public final class AblationScan {
      * @param globalPruning   true: the k least important heads overall; false: the same fraction in every layer (AMP)
      * @param amp             compute AMP importance and the pruning curve (when the output projections were found)
      */
-    public record Params(Mode mode, float alpha, int batchSize, int generateTokens, int topGenerated,
+    public record Params(AblationMode mode, float alpha, int batchSize, int generateTokens, int topGenerated,
                          List<Double> pruneFractions, boolean globalPruning, boolean amp) {
-        public static final Params DEFAULTS = new Params(Mode.ZERO, 2.0f, 16, 8, 3,
+        public static final Params DEFAULTS = new Params(AblationMode.ZERO, AblationMode.DEFAULT_ALPHA, 16, 8, 3,
                 List.of(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0), false, true);
 
         public Params {
@@ -107,7 +88,7 @@ public final class AblationScan {
             pruneFractions = List.copyOf(pruneFractions);
         }
 
-        public Params withMode(Mode m, float a) {
+        public Params withMode(AblationMode m, float a) {
             return new Params(m, a, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning, amp);
         }
 
@@ -123,6 +104,15 @@ public final class AblationScan {
             return new Params(mode, alpha, batchSize, tokens, top, pruneFractions, globalPruning, amp);
         }
 
+        /**
+         * The recipe the {@code ablate} command and the Ablation sweep panel share: {@code mode}, {@code alpha} and
+         * {@code batch} from {@code options} (not given: zero ablation, {@link AblationMode#DEFAULT_ALPHA}, 16 heads a run).
+         */
+        public static Params fromOptions(Options o) {
+            return DEFAULTS.withMode(AblationMode.parse(o.text("mode", DEFAULTS.mode().id())), (float) o.number("alpha", DEFAULTS.alpha()))
+                    .withBatchSize(o.whole("batch", DEFAULTS.batchSize()));
+        }
+
         /** With or without AMP importance and the pruning curve built on it. */
         public Params withAmp(boolean on) {
             return new Params(mode, alpha, batchSize, generateTokens, topGenerated, pruneFractions, globalPruning, on);
@@ -131,14 +121,8 @@ public final class AblationScan {
         Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("mode", mode.id());
-            m.put("mode_definition", switch (mode) {
-                case ZERO -> "z_h := 0 (o_proj bias untouched)";
-                case MEAN -> "z_h := mean of z_h over the reference prompts, pooled over positions";
-                case UNIFORM -> "uniform attention over the visible keys (pre-softmax scores times 0)";
-                case BOS -> "all attention moved to the first key";
-                case SCALE -> "z_h := alpha z_h";
-            });
-            if (mode == Mode.SCALE) {
+            m.put("mode_definition", mode.definition());
+            if (mode == AblationMode.SCALE) {
                 m.put("alpha", (double) alpha);
             }
             m.put("batch_size", batchSize);
@@ -153,20 +137,45 @@ public final class AblationScan {
     }
 
     /**
-     * What an ablation is measured on: a prompt and a target continuation (token ids), and optionally two answer
-     * tokens whose logit difference after the prompt is tracked (-1 when not used).
+     * What an ablation is measured on: a prompt and a target continuation (token ids), optionally two answer tokens
+     * whose logit difference after the prompt is tracked (-1 when not used), and for a vision-language model the image
+     * embeddings the prompt carries ({@code image} [1, N, D] placed at position {@code imageStart}, or null).
      */
-    public record Target(long[] prompt, long[] continuation, long answerA, long answerB) {
+    public record Target(long[] prompt, long[] continuation, long answerA, long answerB, FloatTensor image, int imageStart) {
         public Target {
             if (prompt.length == 0) {
                 throw new IllegalArgumentException("the prompt is empty");
+            }
+            if (image != null && (imageStart < 0 || imageStart > prompt.length)) {
+                throw new IllegalArgumentException("the image starts at " + imageStart + ", outside the prompt's " + prompt.length + " tokens");
             }
             prompt = prompt.clone();
             continuation = continuation.clone();
         }
 
+        /** A text target. */
+        public Target(long[] prompt, long[] continuation, long answerA, long answerB) {
+            this(prompt, continuation, answerA, answerB, null, 0);
+        }
+
         public static Target of(long[] prompt, long[] continuation) {
             return new Target(prompt, continuation, -1, -1);
+        }
+
+        /** The target of a prompt {@link Input} (token ids, or ids with an image) and a continuation. */
+        public static Target of(Input prompt, long[] continuation, long answerA, long answerB) {
+            return new Target(prompt.textIds(), continuation, answerA, answerB, prompt.image(),
+                    prompt.patches() == null ? 0 : prompt.patches().start());
+        }
+
+        /** Image tokens in the run (0 without an image). */
+        public int imageTokens() {
+            return image == null ? 0 : image.dim(1);
+        }
+
+        /** Positions of the prompt in the run, image tokens included. */
+        public int promptLength() {
+            return prompt.length + imageTokens();
         }
 
         @Override
@@ -179,10 +188,32 @@ public final class AblationScan {
             return continuation.clone();
         }
 
+        /** The run's token ids, prompt then continuation; an image's positions hold 0 (their embeddings come from the image). */
         long[] ids() {
-            long[] ids = Arrays.copyOf(prompt, prompt.length + continuation.length);
-            System.arraycopy(continuation, 0, ids, prompt.length, continuation.length);
+            long[] text = Numerics.concat(prompt, continuation);
+            if (image == null) {
+                return text;
+            }
+            long[] ids = new long[text.length + imageTokens()];
+            System.arraycopy(text, 0, ids, 0, imageStart);
+            System.arraycopy(text, imageStart, ids, imageStart + imageTokens(), text.length - imageStart);
             return ids;
+        }
+
+        /** The run: token ids, or the decoder's input embeddings with the image placed. */
+        RunRequest request(HookedModel model) {
+            return image == null ? RunRequest.tokens(ids()) : embeddings(model, Numerics.concat(prompt, continuation));
+        }
+
+        /** The prompt alone as a run. */
+        RunRequest promptRequest(HookedModel model) {
+            return image == null ? RunRequest.tokens(prompt.clone()) : embeddings(model, prompt.clone());
+        }
+
+        private RunRequest embeddings(HookedModel model, long[] text) {
+            VisionParts v = model.vision().orElseThrow(() -> new IllegalArgumentException(
+                    "an ablation target with an image needs a vision-language model"));
+            return RunRequest.embeddings(v.sequence(text, image));
         }
 
         boolean hasAnswers() {
@@ -202,9 +233,9 @@ public final class AblationScan {
     public record Effect(double lossDelta, double kl, double logitDiffDelta, double cosineDistance) {
         static Effect of(Outcome clean, Outcome ablated) {
             return new Effect(ablated.loss() - clean.loss(),
-                    clean.nextLogits() == null ? Double.NaN : AblationScan.kl(clean.nextLogits(), ablated.nextLogits()),
+                    clean.nextLogits() == null ? Double.NaN : Numerics.klOfLogits(clean.nextLogits(), ablated.nextLogits()),
                     ablated.logitDiff() - clean.logitDiff(),
-                    clean.pooled() == null ? Double.NaN : 1 - cosine(clean.pooled(), ablated.pooled()));
+                    clean.pooled() == null ? Double.NaN : 1 - Numerics.cosine(clean.pooled(), ablated.pooled()));
         }
 
         /** The headline number: loss change for language models, cosine distance for encoders. */
@@ -294,10 +325,12 @@ public final class AblationScan {
                     "heads", p.heads(), curveMetric, languageModel ? p.loss() : p.cosineDistance())).toList());
             sections.put("generated", generated.stream().map(g -> Map.<String, Object>of("ablated", g.label(), "text", g.text())).toList());
             sections.put("departures", new Departures()
-                    .when(params.mode() == Mode.UNIFORM, "Uniform ablation spreads the row evenly over the visible keys; the Retrieval "
+                    .when(params.mode() == AblationMode.UNIFORM, "Uniform ablation spreads the row evenly over the visible keys; the Retrieval "
                             + "Head code masks a head by zeroing its query, which is the same for a head without a score bias.")
-                    .when(params.mode() == Mode.MEAN, "Mean ablation replaces the head's output by one vector, its mean over the "
+                    .when(params.mode() == AblationMode.MEAN_REFERENCE, "Mean ablation replaces the head's output by one vector, its mean over the "
                             + "reference prompts pooled over positions, not a per-position mean.")
+                    .when(params.mode() == AblationMode.MEAN_PROMPT, "Mean ablation replaces the head's output by one vector, its mean over the "
+                            + "prompt's own positions, not a per-position mean.")
                     .add("Sweeps, AMP importance and the pruning curve are HeadScope's measures over the papers' definitions; "
                             + "the metric is named in each column and its version in the provenance.")
                     .list());
@@ -338,25 +371,17 @@ public final class AblationScan {
     private final boolean languageModel;
 
     /**
-     * @param means mean head outputs for the mean mode (see {@link #meanOutputs}), or null for other modes
+     * @param means mean head outputs for the mean modes (see {@link #means}), or null for other modes
      */
     public AblationScan(HookedModel model, Params params, MeanOutputs means) {
-        if (params.mode() == Mode.MEAN && means == null) {
-            throw new IllegalArgumentException("mean ablation needs the mean head outputs of a reference prompt set");
+        if (params.mode().isMean() && means == null) {
+            throw new IllegalArgumentException(params.mode().id() + " ablation needs the mean head outputs (see AblationScan.means)");
         }
         this.model = model;
         this.params = params;
         this.means = means;
-        this.output = measuredOutput(model);
-        this.languageModel = output.equals("logits");
-    }
-
-    /** "logits" for language models; for encoders the first output with a token axis ([B,T,D]). */
-    static String measuredOutput(HookedModel model) {
-        var outs = model.model().graph().getOutputList().stream().filter(o -> !o.getName().startsWith("present")).toList();
-        return outs.stream().filter(o -> o.getName().equals("logits")).findFirst()
-                .or(() -> outs.stream().filter(o -> o.getType().getTensorType().getShape().getDimCount() == 3).findFirst())
-                .orElse(outs.get(0)).getName();
+        this.output = model.measuredOutput();
+        this.languageModel = model.hasLogits();
     }
 
     public boolean languageModel() {
@@ -368,20 +393,39 @@ public final class AblationScan {
         return output;
     }
 
+    /**
+     * The mean head outputs a mode needs: over the reference prompts for {@link AblationMode#MEAN_REFERENCE}, over the
+     * target's prompt for {@link AblationMode#MEAN_PROMPT}, null for the other modes (references are not asked for then).
+     */
+    public static MeanOutputs means(HookedModel model, AblationMode mode, Target target,
+                                    java.util.function.Supplier<List<long[]>> references, CancelToken cancel) {
+        return switch (mode) {
+            case MEAN_REFERENCE -> meanOutputs(model, references.get(), cancel);
+            case MEAN_PROMPT -> meanOf(model, List.of(target.promptRequest(model)), cancel);
+            default -> null;
+        };
+    }
+
     /** Mean of {@code z} per head over reference prompts and all their positions, from the HEAD_OUTPUT tap. */
     public static MeanOutputs meanOutputs(HookedModel model, List<long[]> references, CancelToken cancel) {
         if (references.isEmpty()) {
             throw new IllegalArgumentException("mean ablation needs at least one reference prompt");
         }
+        // a vision-language model's decoder takes embeddings: its text-only references go through the embedding part
+        return meanOf(model, references.stream().map(ids -> model.vision().map(v -> RunRequest.embeddings(v.sequence(ids, null)))
+                .orElseGet(() -> RunRequest.tokens(ids))).toList(), cancel);
+    }
+
+    private static MeanOutputs meanOf(HookedModel model, List<RunRequest> runs, CancelToken cancel) {
         int layers = model.layers();
         int heads = model.heads();
         int dh = model.sites().get(0).headDim();
         HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, IntStream.range(0, layers).boxed().toList()), HookSet.NONE);
         double[] sum = new double[layers * heads * dh];
         long count = 0;
-        for (long[] ids : references) {
+        for (RunRequest run : runs) {
             cancel.check();
-            RunResult r = s.run(RunRequest.tokens(ids).withOutputs(Set.of()), cancel);
+            RunResult r = s.run(run.withOutputs(Set.of()), cancel);
             for (int l = 0; l < layers; l++) {
                 FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, l);
                 int t = z.dim(2);
@@ -394,7 +438,7 @@ public final class AblationScan {
                     }
                 }
             }
-            count += ids.length;
+            count += run.length();
         }
         float[] mean = new float[sum.length];
         for (int i = 0; i < sum.length; i++) {
@@ -407,26 +451,9 @@ public final class AblationScan {
     public Intervention ablation(Collection<Head> heads) {
         Intervention.Builder b = Intervention.builder();
         for (Head h : heads) {
-            switch (params.mode()) {
-                case ZERO -> b.zeroHead(h.layer(), h.head());
-                case MEAN -> b.replaceHead(h.layer(), h.head(), means.of(h.layer(), h.head()));
-                case UNIFORM -> b.uniform(h.layer(), h.head());
-                case BOS -> b.bos(h.layer(), h.head());
-                case SCALE -> b.scaleHead(h.layer(), h.head(), params.alpha());
-            }
+            params.mode().apply(b, h, params.alpha(), params.mode().isMean() ? means.of(h.layer(), h.head()) : null);
         }
         return b.build();
-    }
-
-    /** Every head of the model, layer by layer. */
-    public static List<Head> allHeads(HookedModel model) {
-        List<Head> out = new ArrayList<>();
-        for (int l = 0; l < model.layers(); l++) {
-            for (int h = 0; h < model.sites().get(l).queryHeads(); h++) {
-                out.add(new Head(l, h));
-            }
-        }
-        return out;
     }
 
     /**
@@ -460,14 +487,14 @@ public final class AblationScan {
         List<PruningPoint> curve = List.of();
         if (amp) {
             cancel.check();
-            importance = ampImportance(target.ids(), cancel);
+            importance = ampImportance(target.request(model), cancel);
             step.update(0, 0, "ablation: AMP importance");
             curve = pruningCurve(target, clean, importance, step, cancel);
         }
         List<Generated> generated = List.of();
         if (languageModel && params.generateTokens() > 0) {
             List<Head> top = effects.stream().sorted(BY_MAGNITUDE).limit(params.topGenerated()).map(HeadEffect::head).toList();
-            generated = generate(target.prompt(), top, step, cancel);
+            generated = generate(target, top, step, cancel);
         }
         return new Result(params, languageModel, output, clean, effects, importance, curve, generated, model.layers(),
                 model.heads(), (int) done[0]);
@@ -516,9 +543,9 @@ public final class AblationScan {
         for (Intervention i : batch) {
             hooks = hooks.union(i.hooks());
         }
-        int p = target.prompt.length;
+        int p = target.promptLength();
         int[] positions = IntStream.range(p - 1, p - 1 + target.continuation.length).toArray();
-        return LayerSweep.read(model, RunRequest.tokens(target.ids()), batch, hooks, output, positions,
+        return LayerSweep.read(model, target.request(model), batch, hooks, output, positions,
                 params.batchSize(), cancel, (done, total) -> progress.update(done, total, "ablation sweep: " + done + "/" + total + " heads"));
     }
 
@@ -530,7 +557,7 @@ public final class AblationScan {
         for (Intervention i : batch) {
             hooks = hooks.union(i.hooks());
         }
-        List<Map<String, FloatTensor>> outputs = LayerSweep.run(model, RunRequest.tokens(target.ids()), batch, hooks,
+        List<Map<String, FloatTensor>> outputs = LayerSweep.run(model, target.request(model), batch, hooks,
                 List.of(output), params.batchSize(), cancel,
                 (done, total) -> progress.update(done, total, "ablation sweep: " + done + "/" + total + " heads"));
         List<HeadEffect> out = new ArrayList<>();
@@ -544,11 +571,11 @@ public final class AblationScan {
     /** The metrics from logits read at positions {@code p-1 .. T-2} only ([1, N, V], row i is position p-1+i). */
     private static Outcome readOutcome(FloatTensor logits, Target target) {
         long[] ids = target.ids();
-        int p = target.prompt.length;
+        int p = target.promptLength();
         double sum = 0;
         for (int pos = p; pos < ids.length; pos++) {
             float[] row = logits.slice(0, pos - p).data();
-            sum += logSumExp(row) - row[(int) ids[pos]];
+            sum += Numerics.logSumExp(row) - row[(int) ids[pos]];
         }
         double loss = sum / (ids.length - p);
         float[] next = logits.slice(0, 0).data();
@@ -571,7 +598,7 @@ public final class AblationScan {
         }
         HookedSession s = model.session(TapSet.NONE, hooks);
         boolean neutral = batch.stream().allMatch(Intervention::isEmpty);
-        RunRequest req = RunRequest.tokens(ids).withOutputs(Set.of(output));
+        RunRequest req = target.request(model).withOutputs(Set.of(output));
         RunResult r = s.run(neutral ? req : req.withInterventions(batch), cancel);
         FloatTensor out = r.output(output);
         List<Outcome> outcomes = new ArrayList<>();
@@ -583,7 +610,7 @@ public final class AblationScan {
     }
 
     private Outcome lmOutcome(FloatTensor logits, int b, Target target) {
-        int p = target.prompt.length;
+        int p = target.promptLength();
         long[] ids = target.ids();
         double loss = target.continuation.length == 0 ? Double.NaN : meanCrossEntropy(logits, b, ids, p);
         float[] next = logits.slice(b, p - 1).data();
@@ -592,16 +619,7 @@ public final class AblationScan {
     }
 
     private static Outcome encoderOutcome(FloatTensor hidden, int b) {
-        FloatTensor e = hidden.slice(b);
-        int t = e.dim(0);
-        int d = e.dim(1);
-        float[] pooled = new float[d];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < d; j++) {
-                pooled[j] += e.data()[i * d + j] / t;
-            }
-        }
-        return new Outcome(Double.NaN, Double.NaN, null, pooled);
+        return new Outcome(Double.NaN, Double.NaN, null, Numerics.meanPool(hidden.slice(b)));
     }
 
     /** Mean over positions {@code from..T-1} of {@code -log softmax(logits[pos-1])[ids[pos]]}. */
@@ -609,54 +627,21 @@ public final class AblationScan {
         double sum = 0;
         for (int pos = from; pos < ids.length; pos++) {
             float[] row = logits.slice(b, pos - 1).data();
-            sum += logSumExp(row) - row[(int) ids[pos]];
+            sum += Numerics.logSumExp(row) - row[(int) ids[pos]];
         }
         return sum / (ids.length - from);
     }
 
-    static double logSumExp(float[] row) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : row) {
-            max = Math.max(max, v);
-        }
-        double s = 0;
-        for (float v : row) {
-            s += Math.exp(v - max);
-        }
-        return max + Math.log(s);
-    }
-
-    /** {@code KL(softmax(p) || softmax(q))} in nats. */
-    static double kl(float[] p, float[] q) {
-        double lp = logSumExp(p);
-        double lq = logSumExp(q);
-        double kl = 0;
-        for (int i = 0; i < p.length; i++) {
-            double a = p[i] - lp;
-            kl += Math.exp(a) * (a - (q[i] - lq));
-        }
-        return Math.max(0, kl);
-    }
-
-    /** Cosine similarity of two vectors (the encoder metric compares mean-pooled outputs with it). */
-    public static double cosine(float[] a, float[] b) {
-        double ab = 0;
-        double aa = 0;
-        double bb = 0;
-        for (int i = 0; i < a.length; i++) {
-            ab += (double) a[i] * b[i];
-            aa += (double) a[i] * a[i];
-            bb += (double) b[i] * b[i];
-        }
-        return ab / Math.sqrt(aa * bb);
-    }
-
     /** AMP importance {@code I_h = mean_t ||z_h W_O^h||_1} from the HEAD_CONTRIBUTION tap. */
     public HeadGrid ampImportance(long[] ids, CancelToken cancel) {
+        return ampImportance(RunRequest.tokens(ids), cancel);
+    }
+
+    private HeadGrid ampImportance(RunRequest run, CancelToken cancel) {
         int layers = model.layers();
         int heads = model.heads();
         RunResult r = model.session(TapSet.of(TapKind.HEAD_CONTRIBUTION, IntStream.range(0, layers).boxed().toList()), HookSet.NONE)
-                .run(RunRequest.tokens(ids).withOutputs(Set.of()), cancel);
+                .run(run.withOutputs(Set.of()), cancel);
         double[][] imp = new double[layers][heads];
         for (int l = 0; l < layers; l++) {
             FloatTensor c = r.tap(TapKind.HEAD_CONTRIBUTION, l);
@@ -718,6 +703,17 @@ public final class AblationScan {
      * (every sequence has the same length at each step), with the KV cache when the graph has past inputs.
      */
     public List<Generated> generate(long[] prompt, List<Head> heads, Progress progress, CancelToken cancel) {
+        return generate(Target.of(prompt, new long[0]), heads, progress, cancel);
+    }
+
+    /** The continuations of a target's prompt, with its image when it has one. */
+    List<Generated> generate(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
+        long[] prompt = target.prompt();
+        GreedyDecoder.Inputs inputs = GreedyDecoder.Inputs.tokens();
+        if (target.image() != null) {
+            VisionParts v = model.vision().orElseThrow();
+            inputs = GreedyDecoder.Inputs.embeddings(seq -> v.sequence(seq, target.image()), v::embedTokens);
+        }
         if (!languageModel) {
             throw new IllegalArgumentException("text generation needs a model with next-token logits; this one outputs '" + output + "'");
         }
@@ -731,10 +727,21 @@ public final class AblationScan {
         }
         HookSet hooks = params.mode().hooks();
         HookedSession s = model.session(TapSet.NONE, hooks);
-        long[][] gens = GreedyDecoder.decode(model, s, GreedyDecoder.Inputs.tokens(), prompt, batch.size() == 1 ? List.of() : batch,
-                output, params.generateTokens(), null, GreedyDecoder.way(model),
-                step -> progress.update(step.index() + 1, params.generateTokens(), "ablation: generating token " + (step.index() + 1)),
-                cancel);
+        GreedyDecoder.Listener listener =
+                step -> progress.update(step.index() + 1, params.generateTokens(), "ablation: generating token " + (step.index() + 1));
+        long[][] gens;
+        if (target.image() == null) {
+            gens = GreedyDecoder.decode(model, s, inputs, prompt, batch.size() == 1 ? List.of() : batch,
+                    output, params.generateTokens(), null, GreedyDecoder.way(model), listener, cancel);
+        } else {
+            // embeddings decode one sequence at a time: the clean run and each head's, one after the other
+            gens = new long[batch.size()][];
+            for (int b = 0; b < batch.size(); b++) {
+                Intervention edit = batch.get(b);
+                gens[b] = GreedyDecoder.decode(model, s, inputs, prompt, edit.isEmpty() ? List.of() : List.of(edit),
+                        output, params.generateTokens(), null, GreedyDecoder.way(model), listener, cancel)[0];
+            }
+        }
         List<Generated> out = new ArrayList<>();
         for (int b = 0; b < gens.length; b++) {
             long[] gen = gens[b];
@@ -752,14 +759,14 @@ public final class AblationScan {
         if (document.length < 2) {
             throw new IllegalArgumentException("a document needs at least two tokens to have a next-token loss");
         }
-        AblationScan zero = new AblationScan(model, Params.DEFAULTS.withMode(Mode.ZERO, 1f), null);
+        AblationScan zero = new AblationScan(model, Params.DEFAULTS.withMode(AblationMode.ZERO, 1f), null);
         if (!zero.languageModel) {
             throw new IllegalArgumentException("AttentionInfluence needs a language model with next-token logits; this model outputs '"
                     + zero.output + "'");
         }
-        RunResult r = model.session(TapSet.NONE, HookSet.HEAD).run(RunRequest.tokens(document).withOutputs(Set.of("logits"))
+        RunResult r = model.session(TapSet.NONE, HookSet.HEAD).run(RunRequest.tokens(document).withOutputs(Set.of(zero.output))
                 .withInterventions(List.of(Intervention.NONE, zero.ablation(heads))), cancel);
-        FloatTensor logits = r.output("logits");
+        FloatTensor logits = r.output(zero.output);
         double base = meanCrossEntropy(logits, 0, document, 1);
         double masked = meanCrossEntropy(logits, 1, document, 1);
         return new DocumentScore(base, masked, (masked - base) / base);

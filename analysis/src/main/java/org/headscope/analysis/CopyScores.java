@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -10,6 +11,7 @@ import org.headscope.hooks.TapKind;
 import org.headscope.hooks.TapSet;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -23,7 +25,9 @@ import java.util.Random;
  * induction pattern {@code P[q,k]=[x_{k-1}=x_q, k-1<q, k<=q]}. Scores are in [0,1], arrays are [layers][heads].
  */
 public record CopyScores(int length, int repeats, long seed, double[][] echo, double[][] induction, double[][] previousToken,
-                         double[][] duplicateToken, double[][] inductionTl) {
+                         double[][] duplicateToken, double[][] inductionTl, double[] chance) {
+    /** Column names of the five scores, in the order of {@link #chance}. */
+    public static final List<String> COLUMNS = List.of("echo", "induction", "previous_token", "duplicate_token", "induction_tl");
     public static final String METRIC_VERSION = "razor-echo-induction/1 + transformerlens-detectors-mul/1";
     /** RazorAttention repeats a random sequence 4 times. */
     public static final int REPEATS = 4;
@@ -38,11 +42,11 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
 
     /** Measures the scores with one run on {@code length} random non-special tokens repeated {@link #REPEATS} times. */
     public static CopyScores measure(HookedModel model, int length, long seed, CancelToken cancel) {
-        RetrievalScan.requireDecoder(model);
-        String logits = RetrievalScan.logitsName(model);
+        Heads.requireDecoder(model, "the copy scores (echo and induction on a repeated sequence)");
+        String logits = model.requireLogits();
         int vocab = model.plain().run(RunRequest.tokens(firstId(model)).withOutputs(java.util.Set.of(logits)), cancel).output(logits).dim(2);
         long[] tokens = sequence(model, vocab, length, REPEATS, seed);
-        RunResult r = model.session(TapSet.of(TapKind.PROBS, RetrievalScan.allLayers(model)), HookSet.NONE)
+        RunResult r = model.session(TapSet.of(TapKind.PROBS, Heads.allLayers(model)), HookSet.NONE)
                 .run(RunRequest.tokens(tokens).withOutputs(java.util.Set.of(logits)), cancel);
         int layers = model.layers();
         int heads = model.heads();
@@ -56,7 +60,31 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
                 }
             }
         }
-        return new CopyScores(length, REPEATS, seed, s[0], s[1], s[2], s[3], s[4]);
+        return new CopyScores(length, REPEATS, seed, s[0], s[1], s[2], s[3], s[4], chance(tokens, model.isCausal()));
+    }
+
+    /**
+     * The chance level of each score on this sequence: what a head that spreads its attention evenly over the keys it
+     * can see ({@code A[q,k] = 1/(q+1)} for {@code k <= q}; {@code 1/T} without a causal mask) scores, in the order of
+     * {@link #COLUMNS}. A head is a copy head only as far as it scores above this.
+     */
+    public static double[] chance(long[] tokens, boolean causal) {
+        int t = tokens.length;
+        float[][] uniform = new float[t][t];
+        for (int q = 0; q < t; q++) {
+            int visible = causal ? q + 1 : t;
+            java.util.Arrays.fill(uniform[q], 0, visible, 1f / visible);
+        }
+        return scores(uniform, tokens);
+    }
+
+    /** The chance levels by column name (see {@link #chance(long[], boolean)}). */
+    public Map<String, Double> chanceByColumn() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (int i = 0; i < COLUMNS.size(); i++) {
+            m.put(COLUMNS.get(i), chance[i]);
+        }
+        return m;
     }
 
     private static long firstId(HookedModel model) {

@@ -1,7 +1,9 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.OwnedSession;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -38,10 +40,10 @@ import java.util.stream.IntStream;
 public final class LogitLens {
     public static final String DLA = "dla";
     public static final String LENS = "lens";
-    public static final Map<String, String> DLA_METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> DLA_METRICS = Metrics.ordered(
             "dla", "headscope-v1: (z_h W_O^h at the last position, centred for a LayerNorm, / sigma frozen from this run) through "
                     + "gamma and the unembedding, onto logit[answer] - logit[wrong] (or logit[answer] alone)");
-    public static final Map<String, String> LENS_METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> LENS_METRICS = Metrics.ordered(
             "lens", "nostalgebraist2020-v1: residual after each layer through the final norm (own scale) and the unembedding; "
                     + "top tokens and the answer's rank (0 = top)");
 
@@ -170,7 +172,7 @@ public final class LogitLens {
         int b = states.dim(0);
         int t = states.dim(1);
         long[][] ids = new long[b][t];
-        try (HookedSession s = model.openCutSession(start, List.of(unembedding.logits()))) {
+        try (OwnedSession s = model.openCutSession(start, List.of(unembedding.logits()))) {
             return s.run(RunRequest.batch(ids).withStates(Map.of(start, states)), cancel).output(unembedding.logits());
         }
     }

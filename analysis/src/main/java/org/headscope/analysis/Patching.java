@@ -1,7 +1,9 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.OwnedSession;
 import org.headscope.hooks.AttentionSite;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
@@ -43,7 +45,7 @@ import java.util.stream.IntStream;
  */
 public final class Patching {
     public static final String NAME = "patching";
-    public static final Map<String, String> METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> METRICS = Metrics.ordered(
             "logit_diff", "headscope-v1: logits[last, answer] - logits[last, wrong] of the run",
             "patch_effect", "wang2023-v1: (patched - corrupted) / (clean - corrupted) of the logit difference (IOI/TransformerLens normalisation)");
 
@@ -242,7 +244,7 @@ public final class Patching {
             float[] from = src.tap(TapKind.RESIDUAL, site.layer()).data();
             float[] into = dst.tap(TapKind.RESIDUAL, site.layer()).data();
             int dim = into.length / t;
-            try (HookedSession cut = model.openSuffixSession(site.layer(), TapSet.NONE, HookSet.NONE)) {
+            try (OwnedSession cut = model.openSuffixSession(site.layer(), TapSet.NONE, HookSet.NONE)) {
                 for (int start = 0; start < t; start += batch) {
                     cancel.check();
                     int n = Math.min(batch, t - start);

@@ -1,5 +1,11 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.ColMean;
+import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Input;
+import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Numerics;
+import org.headscope.analysis.core.Residuals;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -73,7 +79,7 @@ public final class Redistribution {
             pai = "liu2024-v2-cfg: s += alpha |s| on image keys, last query row, layers first_layer..L-1; logits refined against "
                     + "the image-free input: gamma (log p - log p_free) + log p_free, tokens below 0.1 x the top probability cut";
         }
-        return SinkScan.orderedMap(
+        return Metrics.ordered(
             "colmean", ColMean.VERSION,
             "act", act,
             "var", var,
@@ -272,7 +278,7 @@ public final class Redistribution {
         public Intervention intervention(HookedModel model, double g) {
             Intervention.Builder b = Intervention.builder();
             float bias = (float) Math.log(g);
-            for (Head h : AblationScan.allHeads(model)) {
+            for (Head h : Heads.all(model)) {
                 if (selects(h)) {
                     b.keyLogitBias(h.layer(), h.head(), 0, bias);
                 }
@@ -482,6 +488,15 @@ public final class Redistribution {
     }
 
     /**
+     * The analysis on an {@link Input}: the method's parameters are the method record itself (each with its paper's
+     * {@code DEFAULT}); VAR and PAI edit the input's image tokens when it has an image.
+     */
+    public static Result run(HookedModel model, Input input, Method method, Progress progress, CancelToken cancel) {
+        KeySpan image = input.patches() == null ? null : new KeySpan(input.patches().start(), input.patches().end());
+        return run(model, input.request(), method, image, progress, cancel);
+    }
+
+    /**
      * Calibrates the method on the clean input where it needs to (ACT: column sums; VAR: residuals and attention),
      * then runs [clean, edited] as one batch with the attention of every layer tapped.
      *
@@ -522,7 +537,7 @@ public final class Redistribution {
             case ZeroTuning zt -> {
                 target = "attention on key 0";
                 edit = zt.intervention(model, zt.gamma()).toBuilder();
-                for (Head h : AblationScan.allHeads(model)) {
+                for (Head h : Heads.all(model)) {
                     if (zt.selects(h)) {
                         targets.put(h, Set.of(0));
                     }
@@ -547,7 +562,7 @@ public final class Redistribution {
         Intervention intervention = edit.build();
         cancel.check();
         progress.update(1, 2, method.id() + ": before/after run");
-        String output = AblationScan.measuredOutput(model);
+        String output = model.measuredOutput();
         // only the families this edit uses: a neutral family's [1,...,1] defaults share symbolic dims with the used
         // family's [2,...,K] tensors, which ONNX Runtime's buffer planner rejects
         RunResult r = model.session(TapSet.of(TapKind.PROBS, all), intervention.hooks())
@@ -572,12 +587,12 @@ public final class Redistribution {
         double kl = Double.NaN;
         double cosine = Double.NaN;
         List<TokenShift> top = new ArrayList<>();
-        if (output.equals("logits")) {
+        if (model.hasLogits()) {
             float[] pb = out.slice(0, t - 1).data();
             float[] pa = out.slice(1, t - 1).data();
-            kl = AblationScan.kl(pb, pa);
-            double lb = AblationScan.logSumExp(pb);
-            double la = AblationScan.logSumExp(pa);
+            kl = Numerics.klOfLogits(pb, pa);
+            double lb = Numerics.logSumExp(pb);
+            double la = Numerics.logSumExp(pa);
             Integer[] order = IntStream.range(0, pb.length).boxed().toArray(Integer[]::new);
             java.util.Arrays.sort(order, (x, y) -> Float.compare(Math.max(pb[y], pa[y]), Math.max(pb[x], pa[x])));
             for (int i = 0; i < Math.min(5, order.length); i++) {
@@ -586,9 +601,9 @@ public final class Redistribution {
                 top.add(new TokenShift(v, text, Math.exp(pb[v] - lb), Math.exp(pa[v] - la)));
             }
         } else {
-            cosine = 1 - AblationScan.cosine(pooled(out, 0), pooled(out, 1));
+            cosine = 1 - Numerics.cosine(Numerics.meanPool(out.slice(0)), Numerics.meanPool(out.slice(1)));
         }
-        if (method instanceof Pai pai && pai.useCfg() && output.equals("logits")) {
+        if (method instanceof Pai pai && pai.useCfg() && model.hasLogits()) {
             details.put("cfg", logitRefinement(model, input, imageSpan, pai, out.slice(0, t - 1).data(), out.slice(1, t - 1).data(), cancel));
         }
         if (targets.isEmpty() && notes.isEmpty()) {
@@ -661,7 +676,7 @@ public final class Redistribution {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         }
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         List<Head> heads = new ArrayList<>();
         for (int l : act.layersOf(model.layers())) {
             for (int h = 0; h < model.heads(); h++) {
@@ -740,7 +755,7 @@ public final class Redistribution {
         boolean best = true;
         float a = logits[(int) item.answer()];
         if (choices == null) {
-            lse = AblationScan.logSumExp(logits);
+            lse = Numerics.logSumExp(logits);
             for (float v : logits) {
                 best &= v <= a;
             }
@@ -750,7 +765,7 @@ public final class Redistribution {
                 sub[i] = logits[(int) choices[i]];
                 best &= sub[i] <= a;
             }
-            lse = AblationScan.logSumExp(sub);
+            lse = Numerics.logSumExp(sub);
         }
         return new double[]{best ? 1 : 0, lse - a};
     }
@@ -776,12 +791,12 @@ public final class Redistribution {
             span[b * t] = 1f;
         }
         List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
-        String output = AblationScan.measuredOutput(model);
+        String output = model.measuredOutput();
         RunResult r = model.session(TapSet.of(TapKind.SPAN_MASS, all), new HookSet(false, true, false))
                 .run(input.withOutputs(Set.of(output)).withKeySpan(new FloatTensor(new long[]{n, t}, span)).withInterventions(batch), cancel);
-        List<Head> edited = AblationScan.allHeads(model).stream().filter(scope::selects).toList();
+        List<Head> edited = Heads.all(model).stream().filter(scope::selects).toList();
         FloatTensor out = r.output(output);
-        boolean lm = output.equals("logits");
+        boolean lm = model.hasLogits();
         List<GammaPoint> points = new ArrayList<>();
         for (int b = 1; b < n; b++) {
             double mass = 0;
@@ -791,8 +806,8 @@ public final class Redistribution {
                     mass += m.get(b, h.head(), q) / ((double) t * edited.size());
                 }
             }
-            double shift = lm ? AblationScan.kl(out.slice(0, t - 1).data(), out.slice(b, t - 1).data())
-                    : 1 - AblationScan.cosine(pooled(out, 0), pooled(out, b));
+            double shift = lm ? Numerics.klOfLogits(out.slice(0, t - 1).data(), out.slice(b, t - 1).data())
+                    : 1 - Numerics.cosine(Numerics.meanPool(out.slice(0)), Numerics.meanPool(out.slice(b)));
             points.add(new GammaPoint(gammas.get(b - 1), mass, shift));
         }
         return points;
@@ -853,7 +868,7 @@ public final class Redistribution {
         if (sinks.isEmpty()) {
             notes.add(edited.isEmpty() ? "no layer to edit: the layer range " + (act.layers() == null ? "2..L-2" : act.layers())
                     + " is empty on this " + model.layers() + "-layer model; give the layers explicitly"
-                    : SinkScan.nothingSelected("sink column", "colmean at a key the " + act.sinkRule().id() + " rule keeps in layers "
+                    : Metrics.nothingSelected("sink column", "colmean at a key the " + act.sinkRule().id() + " rule keeps in layers "
                     + edited, largest, "threshold", act.threshold()));
         }
     }
@@ -879,7 +894,7 @@ public final class Redistribution {
         TapSet taps = TapSet.of(TapKind.RESIDUAL, all).with(TapKind.PROBS, all);
         RunResult cal = calibrationRun(model, input, taps, Intervention.NONE, cancel);
         List<Integer> dims = var.massiveDims() != null ? var.massiveDims()
-                : SinkScan.massiveDims(List.<double[][]>of(firstToken(SinkScan.residualStream(cal, layers))),
+                : Residuals.massiveDims(List.<double[][]>of(Residuals.normalisedToken(Residuals.stream(cal, layers), 0)),
                 SinkScan.Params.DEFAULTS.massiveRatio(), SinkScan.Params.DEFAULTS.maxMassiveDims());
         details.put("massive_dims", dims);
         List<Integer> edited = var.layersOf(layers);
@@ -900,7 +915,7 @@ public final class Redistribution {
             int d = x.dim(2);
             Set<Integer> sinks = new TreeSet<>();
             for (int tok = 0; tok < t; tok++) {
-                double[] r = SinkScan.rmsNormalised(java.util.Arrays.copyOfRange(x.data(), tok * d, (tok + 1) * d));
+                double[] r = Residuals.rmsNormalised(java.util.Arrays.copyOfRange(x.data(), tok * d, (tok + 1) * d));
                 for (int dim : dims) {
                     if (dim < 0 || dim >= d) {
                         throw new IllegalArgumentException("massive dim " + dim + " outside the hidden size " + d);
@@ -957,11 +972,11 @@ public final class Redistribution {
         details.put("sink_tokens", sinkTokens);
         details.put("image_centric_rows", rowsByHead);
         if (sinkTokens.isEmpty() && dims.isEmpty()) {
-            float[][][] residual = SinkScan.residualStream(cal, layers);
+            float[][][] residual = Residuals.stream(cal, layers);
             double[] best = {Double.NaN, -1};
             for (int l : edited) {
                 for (float[] x : residual[l]) {
-                    double[] r = SinkScan.rmsNormalised(x);
+                    double[] r = Residuals.rmsNormalised(x);
                     for (int dim = 0; dim < r.length; dim++) {
                         if (Double.isNaN(best[0]) || r[dim] > best[0]) {
                             best[0] = r[dim];
@@ -975,11 +990,11 @@ public final class Redistribution {
                     + "%.4g (dim %d), against tau = %s; give massive_dims and a tau below that value to select it",
                     SinkScan.Params.DEFAULTS.massiveRatio(), edited, best[0], (int) best[1], var.tau()));
         } else if (sinkTokens.isEmpty()) {
-            notes.add(SinkScan.nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims + " entering layers "
+            notes.add(Metrics.nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims + " entering layers "
                     + edited, largest, "tau", var.tau()) + " (the normalised value cannot exceed sqrt(hidden size))");
         } else if (rowsByHead.isEmpty()) {
             notes.add(firstRow >= t ? "no image-centric row: no query row follows the image (rows " + firstRow + ".. of " + t + ")"
-                    : SinkScan.nothingSelected("image-centric row", "image attention of a candidate row", largestImage,
+                    : Metrics.nothingSelected("image-centric row", "image attention of a candidate row", largestImage,
                     "min_image_attention", var.minImage()) + ", or the sink share of the image attention exceeds rho");
         }
     }
@@ -992,11 +1007,11 @@ public final class Redistribution {
     private static Map<String, Object> logitRefinement(HookedModel model, RunRequest input, KeySpan image, Pai pai, float[] before,
                                                        float[] edited, CancelToken cancel) {
         RunRequest free = withoutSpan(input, image);
-        float[] freeLogits = model.session(TapSet.NONE, HookSet.NONE).run(free.withOutputs(Set.of("logits")), cancel)
-                .output("logits").slice(0, free.length() - 1).data();
+        float[] freeLogits = model.session(TapSet.NONE, HookSet.NONE).run(free.withOutputs(Set.of(model.requireLogits())), cancel)
+                .output(model.requireLogits()).slice(0, free.length() - 1).data();
         double[] guided = refine(edited, freeLogits, pai.gamma());
-        double lb = AblationScan.logSumExp(before);
-        double le = AblationScan.logSumExp(edited);
+        double lb = Numerics.logSumExp(before);
+        double le = Numerics.logSumExp(edited);
         Integer[] order = IntStream.range(0, guided.length).boxed().toArray(Integer[]::new);
         java.util.Arrays.sort(order, (a, b) -> Double.compare(guided[b], guided[a]));
         List<Map<String, Object>> top = new ArrayList<>();
@@ -1019,8 +1034,8 @@ public final class Redistribution {
      * where {@code log p >= log 0.1 + max log p}, minus infinity elsewhere.
      */
     static double[] refine(float[] logits, float[] freeLogits, double gamma) {
-        double l = AblationScan.logSumExp(logits);
-        double f = AblationScan.logSumExp(freeLogits);
+        double l = Numerics.logSumExp(logits);
+        double f = Numerics.logSumExp(freeLogits);
         double max = Double.NEGATIVE_INFINITY;
         for (float v : logits) {
             max = Math.max(max, v - l);
@@ -1112,14 +1127,6 @@ public final class Redistribution {
         return d.list();
     }
 
-    private static double[][] firstToken(float[][][] residual) {
-        double[][] out = new double[residual.length][];
-        for (int l = 0; l < residual.length; l++) {
-            out[l] = SinkScan.rmsNormalised(residual[l][0]);
-        }
-        return out;
-    }
-
     private static double targetMass(FloatTensor p, int h, Set<Integer> keys, boolean lastRowOnly) {
         int t = p.dim(1);
         int k = p.dim(2);
@@ -1159,16 +1166,4 @@ public final class Redistribution {
         return m;
     }
 
-    private static float[] pooled(FloatTensor out, int b) {
-        FloatTensor e = out.slice(b);
-        int t = e.dim(0);
-        int d = e.dim(1);
-        float[] p = new float[d];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < d; j++) {
-                p[j] += e.data()[i * d + j] / t;
-            }
-        }
-        return p;
-    }
 }

@@ -23,7 +23,7 @@ import java.util.TreeMap;
  * @param runs        forward passes the scan made
  * @param bytesFetched bytes of output tensors copied out of the runtime over the scan
  */
-public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, int heads, List<RetrievalScan.Test> tests,
+public record RetrievalResult(RetrievalScan.Params parameters, int layers, int heads, List<RetrievalScan.Test> tests,
                               int needles, String template, String sentenceEnd, long runs, long bytesFetched) {
     public RetrievalResult {
         tests = List.copyOf(tests);
@@ -214,8 +214,16 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
         figures.add(HeadReport.rankedBars("Top retrieval heads", "retrieval_score", rows, Math.min(20, rows.size())));
         figures.add(accuracyCurve());
         if (copy != null) {
-            figures.add(HeadReport.headHeatmap("Induction score (repeated random tokens)", "induction", rows));
-            figures.add(HeadReport.headHeatmap("Echo score (repeated random tokens)", "echo", rows));
+            String induction = "Induction score (repeated random tokens)";
+            String echo = "Echo score (repeated random tokens)";
+            figures.add(HeadReport.headHeatmap(induction, "induction", rows));
+            figures.add(HeadReport.headHeatmap(echo, "echo", rows));
+            // what a head attending evenly to every visible key scores on the same tokens, by figure and by column
+            Map<String, Object> chance = new LinkedHashMap<>();
+            chance.put(induction, copy.chanceByColumn().get("induction"));
+            chance.put(echo, copy.chanceByColumn().get("echo"));
+            chance.putAll(copy.chanceByColumn());
+            sections.put("chance_levels", chance);
         }
         return new HeadReport("retrieval", params, provenance, rows, sections, figures);
     }
@@ -239,11 +247,11 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
 
     /** Definition versions of the metrics in this report, at the default parameters. */
     public static Map<String, String> metricVersions() {
-        return metricVersions(RetrievalScan.Parameters.defaults(List.of(64)));
+        return metricVersions(RetrievalScan.Params.defaults(List.of(64)));
     }
 
     /** Definition versions of the metrics as these parameters compute them. */
-    public static Map<String, String> metricVersions(RetrievalScan.Parameters p) {
+    public static Map<String, String> metricVersions(RetrievalScan.Params p) {
         return Map.of("retrieval_score", RetrievalScan.METRIC_VERSION,
                 "rouge_gate", p.rougeStemmer() ? RetrievalScan.ROUGE_VERSION : RetrievalScan.ROUGE_VERSION_UNSTEMMED,
                 "copy_scores", CopyScores.METRIC_VERSION);
@@ -251,7 +259,7 @@ public record RetrievalResult(RetrievalScan.Parameters parameters, int layers, i
 
     /** Where this scan differs from the reference code, in words. */
     public List<String> departures() {
-        RetrievalScan.Parameters d = RetrievalScan.Parameters.defaults(parameters.lengths());
+        RetrievalScan.Params d = RetrievalScan.Params.defaults(parameters.lengths());
         return new Departures()
                 .when(!parameters.rougeStemmer(), "The ROUGE-1 gate compares unstemmed words; the reference's rouge_scorer uses "
                         + "use_stemmer=True (Porter stems), so \"two apple\" for \"two apples\" passes there (1.0) and not here (0.5).")

@@ -1,5 +1,8 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Numerics;
+import org.headscope.analysis.core.Options;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.GreedyDecoder;
@@ -8,7 +11,6 @@ import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
-import org.headscope.hooks.ModelException;
 import org.headscope.hooks.OutputGather;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
@@ -70,7 +72,7 @@ public final class RetrievalScan {
     }
 
     /**
-     * Parameters of a scan; {@link #defaults(List)} holds the paper's values.
+     * Params of a scan; {@link #defaults(List)} holds the paper's values.
      *
      * @param lengths        total tokens per test (prompt, answer and one more token)
      * @param depths         number of needle depths, evenly spaced over 0..100% as the reference's linspace
@@ -79,14 +81,14 @@ public final class RetrievalScan {
      * @param maxNewTokens   generation stops after this many tokens or at EOS (reference: 50)
      * @param rougeStemmer   the gate stems words with the Porter stemmer as the reference's rouge_scorer(use_stemmer=True)
      */
-    public record Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens,
+    public record Params(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens,
                              boolean rougeStemmer) {
         /** With the reference's stemmed ROUGE gate. */
-        public Parameters(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
+        public Params(List<Integer> lengths, int depths, Mode mode, double rougeGate, double threshold, int maxNewTokens) {
             this(lengths, depths, mode, rougeGate, threshold, maxNewTokens, true);
         }
 
-        public Parameters {
+        public Params {
             lengths = List.copyOf(lengths);
             if (lengths.isEmpty() || lengths.stream().anyMatch(l -> l < 8)) {
                 throw new IllegalArgumentException("lengths must be at least 8 tokens each, got " + lengths);
@@ -99,24 +101,40 @@ public final class RetrievalScan {
             }
         }
 
-        public static Parameters defaults(List<Integer> lengths) {
-            return new Parameters(lengths, 10, Mode.TEACHER, 0.5, 0.1, 50);
+        public static Params defaults(List<Integer> lengths) {
+            return new Params(lengths, 10, Mode.TEACHER, 0.5, 0.1, 50);
         }
 
-        public Parameters withMode(Mode m) {
-            return new Parameters(lengths, depths, m, rougeGate, threshold, maxNewTokens, rougeStemmer);
+        /**
+         * The recipe the {@code retrieval} command and the Retrieval heads panel share: {@code lengths} (comma-separated,
+         * or {@code auto}: {@link #defaultLengths}), {@code depths}, {@code mode} and {@code rouge_stemmer}
+         * ({@code porter} or {@code none}) from {@code options}, the reference's values otherwise.
+         */
+        public static Params fromOptions(HookedModel model, Options o) {
+            String lengths = o.text("lengths", "auto");
+            Params p = defaults(lengths.equalsIgnoreCase("auto") ? defaultLengths(model) : o.wholes("lengths", List.of()));
+            String stemmer = o.text("rouge_stemmer", "porter");
+            if (!stemmer.equals("porter") && !stemmer.equals("none")) {
+                throw new IllegalArgumentException("parameter 'rouge_stemmer' must be porter or none, got '" + stemmer + "'");
+            }
+            return p.withMode(Mode.parse(o.text("mode", p.mode().name()))).withDepths(o.whole("depths", p.depths()))
+                    .withRougeStemmer(stemmer.equals("porter"));
         }
 
-        public Parameters withDepths(int n) {
-            return new Parameters(lengths, n, mode, rougeGate, threshold, maxNewTokens, rougeStemmer);
+        public Params withMode(Mode m) {
+            return new Params(lengths, depths, m, rougeGate, threshold, maxNewTokens, rougeStemmer);
         }
 
-        public Parameters withMaxNewTokens(int n) {
-            return new Parameters(lengths, depths, mode, rougeGate, threshold, n, rougeStemmer);
+        public Params withDepths(int n) {
+            return new Params(lengths, n, mode, rougeGate, threshold, maxNewTokens, rougeStemmer);
         }
 
-        public Parameters withRougeStemmer(boolean stem) {
-            return new Parameters(lengths, depths, mode, rougeGate, threshold, maxNewTokens, stem);
+        public Params withMaxNewTokens(int n) {
+            return new Params(lengths, depths, mode, rougeGate, threshold, n, rougeStemmer);
+        }
+
+        public Params withRougeStemmer(boolean stem) {
+            return new Params(lengths, depths, mode, rougeGate, threshold, maxNewTokens, stem);
         }
 
         /** Depth percents as the reference rounds them: round(linspace(0, 100, depths)). */
@@ -149,20 +167,20 @@ public final class RetrievalScan {
     }
 
     /** Runs the grid needles x lengths x depths. Cancelled scans throw and return nothing. */
-    public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p,
+    public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Params p,
                                        Progress progress, CancelToken cancel) {
         return scan(model, needles, haystack, p, GreedyDecoder.way(model), progress, cancel);
     }
 
     /** The scan with the decoding way chosen (tests compare the KV-cache steps with the full re-run). */
-    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Parameters p, GreedyDecoder.Way way,
+    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Params p, GreedyDecoder.Way way,
                                 Progress progress, CancelToken cancel) {
-        requireDecoder(model);
+        Heads.requireDecoder(model, "needle retrieval");
         Grid grid = grid(model, needles, haystack, p);
         List<NeedleEpisodes.Episode> episodes = grid.episodes();
         TapKind tap = p.mode() == Mode.REFERENCE ? TapKind.PROBS : TapKind.ARGMAX;
-        HookedSession session = model.session(TapSet.of(tap, allLayers(model)), HookSet.NONE);
-        String logits = logitsName(model);
+        HookedSession session = model.session(TapSet.of(tap, Heads.allLayers(model)), HookSet.NONE);
+        String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         HsTokenizer tok = model.requireTokenizer();
         List<Test> tests = new ArrayList<>();
@@ -188,7 +206,7 @@ public final class RetrievalScan {
      * test the needle index, length, depth, prompt ids, the answer span [answerStart, answerEnd) in the prompt and the
      * answer's ids.
      */
-    public static List<Map<String, Object>> episodeIds(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+    public static List<Map<String, Object>> episodeIds(HookedModel model, List<Needle> needles, String haystack, Params p) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (NeedleEpisodes.Episode e : grid(model, needles, haystack, p).episodes()) {
             Map<String, Object> m = new java.util.LinkedHashMap<>();
@@ -221,7 +239,7 @@ public final class RetrievalScan {
     record Grid(List<NeedleEpisodes.Episode> episodes, String template, String sentenceEnd) {
     }
 
-    static Grid grid(HookedModel model, List<Needle> needles, String haystack, Parameters p) {
+    static Grid grid(HookedModel model, List<Needle> needles, String haystack, Params p) {
         Integer max = model.manifest().maxLength();
         for (int l : p.lengths()) {
             if (max != null && l > max) {
@@ -260,7 +278,7 @@ public final class RetrievalScan {
                                   Traffic traffic, CancelToken cancel) {
         long[] prompt = e.prompt();
         long[] answer = e.answer();
-        long[] seq = concat(prompt, answer);
+        long[] seq = Numerics.concat(prompt, answer);
         // logits only where read: the answer positions and the one after the answer (EOS), gathered before the LM head
         float[] at = new float[answer.length + 1];
         for (int s = 0; s < at.length; s++) {
@@ -312,15 +330,7 @@ public final class RetrievalScan {
 
     /** First index of the largest probability in row q of head h, as torch's topk(1) and ONNX ArgMax pick it. */
     private static int argmaxKey(FloatTensor probs, int h, int q) {
-        int base = probs.offset(0, h, q, 0);
-        float[] d = probs.data();
-        int best = 0;
-        for (int k = 1; k < probs.dim(3); k++) {
-            if (d[base + k] > d[base + best]) {
-                best = k;
-            }
-        }
-        return best;
+        return Numerics.argmax(probs.data(), probs.offset(0, h, q, 0), probs.dim(3));
     }
 
     /** The reference's retrieval_calculate for one decoding step whose output is token. */
@@ -342,16 +352,16 @@ public final class RetrievalScan {
      * answer equals the needle's answer exactly when every answer position predicts its token given the correct prefix
      * (and EOS after it). All interventions of a test run as one batch.
      */
-    public static double[] needleAccuracy(HookedModel model, List<Needle> needles, String haystack, Parameters p,
+    public static double[] needleAccuracy(HookedModel model, List<Needle> needles, String haystack, Params p,
                                           List<Intervention> interventions, Progress progress, CancelToken cancel) {
-        requireDecoder(model);
+        Heads.requireDecoder(model, "needle retrieval");
         List<NeedleEpisodes.Episode> episodes = grid(model, needles, haystack, p).episodes();
         HookSet hooks = HookSet.NONE;
         for (Intervention i : interventions) {
             hooks = hooks.union(i.hooks());
         }
         HookedSession session = model.session(TapSet.NONE, hooks);
-        String logits = logitsName(model);
+        String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         double[] correct = new double[interventions.size()];
         int done = 0;
@@ -359,7 +369,7 @@ public final class RetrievalScan {
             cancel.check();
             progress.update(done++, episodes.size(), "needle accuracy L=" + e.length() + " d=" + e.depth() + "%");
             long[] answer = e.answer();
-            long[] seq = concat(e.prompt(), answer);
+            long[] seq = Numerics.concat(e.prompt(), answer);
             RunResult r = session.run(RunRequest.tokens(seq).withInterventions(interventions).withOutputs(Set.of(logits)), cancel);
             FloatTensor lg = r.output(logits);
             for (int b = 0; b < interventions.size(); b++) {
@@ -413,36 +423,5 @@ public final class RetrievalScan {
     private static List<String> words(String s, boolean stem) {
         return Arrays.stream(s.toLowerCase(Locale.ROOT).split("[^a-z0-9]+")).filter(w -> !w.isEmpty())
                 .map(w -> stem && w.length() > 3 ? PorterStemmer.stem(w) : w).toList();
-    }
-
-    static void requireDecoder(HookedModel model) {
-        if (!model.isCausal()) {
-            throw new ModelException(model.manifest().name() + " is a bidirectional encoder: it generates no answers, "
-                    + "so needle retrieval is not defined for it.", "Open a decoder (causal language model), e.g. needle-gpt.");
-        }
-        logitsName(model);
-    }
-
-    /** The name of the logits output: the manifest's "logits" role, else an output called logits. */
-    static String logitsName(HookedModel model) {
-        Map<String, String> outs = model.manifest().outputs();
-        if (outs != null && outs.get("logits") != null) {
-            return outs.get("logits");
-        }
-        if (model.model().outputNames().contains("logits")) {
-            return "logits";
-        }
-        throw new ModelException(model.manifest().name() + " has no logits output (outputs: " + model.model().outputNames() + ").",
-                "Name the logits output in headscope.json under \"outputs\": {\"logits\": NAME}.");
-    }
-
-    static List<Integer> allLayers(HookedModel model) {
-        return IntStream.range(0, model.layers()).boxed().toList();
-    }
-
-    static long[] concat(long[] a, long[] b) {
-        long[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }

@@ -1,5 +1,10 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.ColMean;
+import org.headscope.analysis.core.Input;
+import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Options;
+import org.headscope.analysis.core.Residuals;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -8,7 +13,6 @@ import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
 import org.headscope.hooks.HsTokenizer;
-import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
 import org.headscope.hooks.TapKind;
 import org.headscope.hooks.TapSet;
@@ -75,7 +79,7 @@ public final class SinkScan {
 
     /** Definition versions of the metrics as these parameters compute them. */
     public static Map<String, String> metrics(Params p) {
-        return orderedMap(
+        return Metrics.ordered(
             "colmean", ColMean.VERSION,
             "sink_rate", "gu2025-v1: 100 * mean over (samples, layers, heads) of [colmean > eps] on the first `tokens` tokens",
             "sink_head", "headscope-v1: mean colmean at key 0 over samples > eps",
@@ -159,6 +163,27 @@ public final class SinkScan {
             return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, tau, dims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
         }
 
+        public Params withTau(double t) {
+            return new Params(eps, tokens, heatKey, hiddenThreshold, dormantRowEntropy, dormantColEntropy, t, massiveDims, massiveRatio, maxMassiveDims, sinkRule, rowEntropy);
+        }
+
+        /** The options a user sets, as the workbench names them (the command line with '-' for '_'). */
+        public static final List<String> OPTIONS = List.of("eps", "tokens", "heat_key", "tau", "massive_dims", "sink_rule", "row_entropy");
+
+        /**
+         * The recipe both the {@code sinks} command and the Sinks panel build their parameters with: each of {@link #OPTIONS}
+         * from {@code options} (not given: the default), everything else the papers' defaults.
+         *
+         * @throws IllegalArgumentException naming the option that is malformed or out of range
+         */
+        public static Params fromOptions(Options o) {
+            Params d = DEFAULTS;
+            return new Params(o.number("eps", d.eps()), o.whole("tokens", d.tokens()), o.whole("heat_key", d.heatKey()),
+                    d.hiddenThreshold(), d.dormantRowEntropy(), d.dormantColEntropy(), o.number("tau", d.tau()),
+                    o.wholes("massive_dims", d.massiveDims()), d.massiveRatio(), d.maxMassiveDims(),
+                    SinkRule.parse(o.text("sink_rule", d.sinkRule().id())), RowEntropy.parse(o.text("row_entropy", d.rowEntropy().id())));
+        }
+
         Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("eps", eps);
@@ -182,8 +207,6 @@ public final class SinkScan {
     }
 
     /** A token whose normalised residual exceeds tau in a massive dimension entering a layer. */
-    public record VisualSink(int layer, int position, int dim, double value) {
-    }
 
     /**
      * Active/dormant measures of one prompt set.
@@ -210,7 +233,7 @@ public final class SinkScan {
     public record Result(Params params, boolean causal, String key0, int samples, List<Double> sinkRate, HeadGrid heat,
                          HeadGrid sinkRateKey0, List<org.headscope.hooks.Intervention.Head> sinkHeads,
                          List<HiddenSink> hiddenSinks, HeadGrid hiddenSinksPerPrompt, Domain first, Domain second,
-                         List<Integer> massiveDims, boolean massiveDimsGiven, List<VisualSink> visualSinks, List<String> selectionNotes) {
+                         List<Integer> massiveDims, boolean massiveDimsGiven, List<Residuals.VisualSink> visualSinks, List<String> selectionNotes) {
         public Result {
             selectionNotes = List.copyOf(selectionNotes);
             sinkRate = List.copyOf(sinkRate);
@@ -327,6 +350,16 @@ public final class SinkScan {
      */
     public static Result run(HookedModel model, String firstName, List<HsTokenizer.Tokens> first, String secondName,
                              List<HsTokenizer.Tokens> second, Params params, Progress progress, CancelToken cancel) {
+        return runInputs(model, firstName, first.stream().map(t -> Input.of(model, t, null)).toList(), secondName,
+                second == null ? null : second.stream().map(t -> Input.of(model, t, null)).toList(), params, progress, cancel);
+    }
+
+    /**
+     * The scan over inputs that may carry an image (a vision-language model's prompt with its image tokens placed);
+     * each input is cut to the first {@code params.tokens()} positions, and one with an image must fit whole.
+     */
+    public static Result runInputs(HookedModel model, String firstName, List<Input> first, String secondName,
+                                   List<Input> second, Params params, Progress progress, CancelToken cancel) {
         if (first.isEmpty()) {
             throw new IllegalArgumentException("the sink scan needs at least one prompt");
         }
@@ -361,10 +394,11 @@ public final class SinkScan {
         int done = 0;
         for (int p = 0; p < first.size(); p++) {
             cancel.check();
-            HsTokenizer.Tokens tk = truncate(first.get(p), params.tokens());
+            Input in = truncate(model, first.get(p), params.tokens());
+            HsTokenizer.Tokens tk = in.tokens();
             int t = tk.size();
             progress.update(done, total, "sinks " + firstName + " prompt " + (p + 1) + "/" + first.size() + " T=" + t);
-            RunResult r = session.run(RunRequest.tokens(tk.ids()), cancel);
+            RunResult r = session.run(in.request(), cancel);
             for (int l = 0; l < layers; l++) {
                 double[][] cm = ColMean.of(r.tap(TapKind.COL_SUM, l), 0, causal);
                 for (int h = 0; h < heads; h++) {
@@ -396,8 +430,8 @@ public final class SinkScan {
             }
             accA.add(r, t, causal, drains, residuals);
             if (residuals) {
-                float[][][] res = residualStream(r, layers);
-                residualFirstToken.add(normalisedRow(res, 0));
+                float[][][] res = Residuals.stream(r, layers);
+                residualFirstToken.add(Residuals.normalisedToken(res, 0));
                 if (p == 0) {
                     firstResidual.add(res);
                 }
@@ -409,9 +443,9 @@ public final class SinkScan {
             Accumulator accB = new Accumulator(secondName, layers, heads, params);
             for (int p = 0; p < second.size(); p++) {
                 cancel.check();
-                HsTokenizer.Tokens tk = truncate(second.get(p), params.tokens());
-                progress.update(done, total, "sinks " + secondName + " prompt " + (p + 1) + "/" + second.size() + " T=" + tk.size());
-                accB.add(session.run(RunRequest.tokens(tk.ids()), cancel), tk.size(), causal, drains, residuals);
+                Input in = truncate(model, second.get(p), params.tokens());
+                progress.update(done, total, "sinks " + secondName + " prompt " + (p + 1) + "/" + second.size() + " T=" + in.length());
+                accB.add(session.run(in.request(), cancel), in.length(), causal, drains, residuals);
                 done++;
             }
             domainB = accB.domain();
@@ -435,159 +469,36 @@ public final class SinkScan {
         }
         boolean given = params.massiveDims() != null;
         List<Integer> dims = given ? params.massiveDims()
-                : residuals ? massiveDims(residualFirstToken, params.massiveRatio(), params.maxMassiveDims()) : List.of();
-        List<VisualSink> visual = residuals ? visualSinks(firstResidual.get(0), dims, params.tau()) : List.of();
+                : residuals ? Residuals.massiveDims(residualFirstToken, params.massiveRatio(), params.maxMassiveDims()) : List.of();
+        List<Residuals.VisualSink> visual = residuals ? Residuals.visualSinks(firstResidual.get(0), dims, params.tau()) : List.of();
         List<String> notes = new ArrayList<>();
         if (sinkHeads.isEmpty()) {
             double best = Arrays.stream(key0Mean).flatMapToDouble(Arrays::stream).max().orElse(Double.NaN);
-            notes.add(nothingSelected("sink head", "mean colmean at key 0", best, "eps", params.eps()));
+            notes.add(Metrics.nothingSelected("sink head", "mean colmean at key 0", best, "eps", params.eps()));
         }
         if (hidden.isEmpty()) {
-            notes.add(nothingSelected("hidden sink", "colmean at a key the " + params.sinkRule().id() + " rule keeps",
+            notes.add(Metrics.nothingSelected("hidden sink", "colmean at a key the " + params.sinkRule().id() + " rule keeps",
                     largestHidden, "hidden_threshold", params.hiddenThreshold()));
         }
         if (residuals && visual.isEmpty()) {
             notes.add(dims.isEmpty()
-                    ? nothingSelected("visual sink", "RMS-normalised residual in any dim (no massive dim was found)",
-                    largestNormalised(firstResidual.get(0), IntStream.range(0, firstResidual.get(0)[0][0].length).boxed().toList()),
+                    ? Metrics.nothingSelected("visual sink", "RMS-normalised residual in any dim (no massive dim was found)",
+                    Residuals.largestNormalised(firstResidual.get(0), IntStream.range(0, firstResidual.get(0)[0][0].length).boxed().toList()),
                     "tau", params.tau())
-                    : nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims,
-                    largestNormalised(firstResidual.get(0), dims), "tau", params.tau()));
+                    : Metrics.nothingSelected("visual sink", "RMS-normalised residual in the massive dims " + dims,
+                    Residuals.largestNormalised(firstResidual.get(0), dims), "tau", params.tau()));
         }
-        return new Result(params, causal, describeKey0(model, first.get(0)), first.size(), rate, HeadGrid.of(heat),
+        return new Result(params, causal, describeKey0(model, first.get(0).tokens()), first.size(), rate, HeadGrid.of(heat),
                 HeadGrid.of(key0Hits), sinkHeads, hidden, HeadGrid.of(hiddenPerPrompt), accA.domain(), domainB, dims, given, visual,
                 notes);
     }
 
-    /**
-     * Visual sink tokens of one input (token ids or embeddings, e.g. a vision-language prompt with its image), in the
-     * given massive dimensions: one run with the residual taps of every layer.
-     */
-    public static List<VisualSink> visualSinks(HookedModel model, RunRequest request, List<Integer> dims, double tau, CancelToken cancel) {
-        List<Integer> all = IntStream.range(0, model.layers()).boxed().toList();
-        RunResult r = model.session(TapSet.of(TapKind.RESIDUAL, all), HookSet.NONE).run(request, cancel);
-        return visualSinks(residualStream(r, model.layers()), dims, tau);
-    }
-
-    /**
-     * What a report says when a rule selects nothing: the largest value found and the threshold that would select it
-     * (any value below the largest).
-     */
-    static String nothingSelected(String what, String measure, double largest, String threshold, double value) {
-        if (Double.isNaN(largest) || Double.isInfinite(largest)) {
-            return "no " + what + " selected: no " + measure + " was measured (" + threshold + " " + value + ")";
-        }
-        return String.format(java.util.Locale.ROOT, "no %s selected: the largest %s is %.4g, not above %s = %s; "
-                + "a %s below %.4g would select it", what, measure, largest, threshold, value, threshold, largest);
-    }
-
-    /** The largest RMS-normalised value in the given dims over every layer and token (NaN when there are no dims). */
-    static double largestNormalised(float[][][] residual, List<Integer> dims) {
-        double best = Double.NaN;
-        for (float[][] layer : residual) {
-            for (float[] x : layer) {
-                double[] r = rmsNormalised(x);
-                for (int d : dims) {
-                    if (d >= 0 && d < r.length) {
-                        best = Double.isNaN(best) ? r[d] : Math.max(best, r[d]);
-                    }
-                }
-            }
-        }
-        return best;
-    }
-
-    /** [layer][token][dim] residual of batch element 0. */
-    static float[][][] residualStream(RunResult r, int layers) {
-        float[][][] out = new float[layers][][];
-        for (int l = 0; l < layers; l++) {
-            FloatTensor x = r.tap(TapKind.RESIDUAL, l);
-            int t = x.dim(1);
-            int d = x.dim(2);
-            out[l] = new float[t][];
-            for (int i = 0; i < t; i++) {
-                out[l][i] = Arrays.copyOfRange(x.data(), i * d, (i + 1) * d);
-            }
-        }
-        return out;
-    }
-
-    /** {@code |x / sqrt(mean_d x^2 + 1e-6)|}, VAR's RMS normalisation without gain. */
-    static double[] rmsNormalised(float[] x) {
-        double ms = 0;
-        for (float v : x) {
-            ms += (double) v * v;
-        }
-        double rms = Math.sqrt(ms / x.length + 1e-6);
-        double[] out = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            out[i] = Math.abs(x[i] / rms);
-        }
-        return out;
-    }
-
-    /** [layer][dim] normalised residual of one token. */
-    private static double[][] normalisedRow(float[][][] res, int token) {
-        double[][] out = new double[res.length][];
-        for (int l = 0; l < res.length; l++) {
-            out[l] = rmsNormalised(res[l][token]);
-        }
-        return out;
-    }
-
-    /**
-     * Dimensions that are outliers on the first token across layers: score each dim by its normalised magnitude at
-     * token 0 averaged over prompts and over the layers after the embeddings (all layers for a one-layer model);
-     * keep the dims scoring above {@code ratio} times the median score, largest first, at most {@code max}.
-     */
-    static List<Integer> massiveDims(List<double[][]> firstTokenPerPrompt, double ratio, int max) {
-        double[][] any = firstTokenPerPrompt.get(0);
-        int layers = any.length;
-        int dims = any[0].length;
-        int from = layers > 1 ? 1 : 0;
-        double[] score = new double[dims];
-        for (double[][] prompt : firstTokenPerPrompt) {
-            for (int l = from; l < layers; l++) {
-                for (int d = 0; d < dims; d++) {
-                    score[d] += prompt[l][d] / ((layers - from) * firstTokenPerPrompt.size());
-                }
-            }
-        }
-        double[] sorted = score.clone();
-        Arrays.sort(sorted);
-        double median = sorted[dims / 2];
-        return IntStream.range(0, dims).boxed().filter(d -> score[d] > ratio * median)
-                .sorted((a, b) -> Double.compare(score[b], score[a])).limit(max).toList();
-    }
-
-    static List<VisualSink> visualSinks(float[][][] residual, List<Integer> dims, double tau) {
-        List<VisualSink> out = new ArrayList<>();
-        for (int l = 0; l < residual.length; l++) {
-            for (int t = 0; t < residual[l].length; t++) {
-                double[] r = rmsNormalised(residual[l][t]);
-                for (int d : dims) {
-                    if (d < 0 || d >= r.length) {
-                        throw new IllegalArgumentException("massive dim " + d + " outside the hidden size " + r.length);
-                    }
-                    if (r[d] > tau) {
-                        out.add(new VisualSink(l, t, d, r[d]));
-                        break;
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    static HsTokenizer.Tokens truncate(HsTokenizer.Tokens t, int n) {
-        if (t.size() < 2) {
-            throw new IllegalArgumentException("a sink-scan prompt has " + t.size() + " token(s); column means and residual peaks "
+    static Input truncate(HookedModel model, Input in, int n) {
+        if (in.length() < 2) {
+            throw new IllegalArgumentException("a sink-scan prompt has " + in.length() + " token(s); column means and residual peaks "
                     + "need at least 2, so give longer prompts");
         }
-        if (t.size() <= n) {
-            return t;
-        }
-        return new HsTokenizer.Tokens(Arrays.copyOf(t.ids(), n), Arrays.copyOf(t.strings(), n), Arrays.copyOf(t.spans(), n));
+        return in.truncate(model, n);
     }
 
     private static String describeKey0(HookedModel model, HsTokenizer.Tokens t) {
@@ -739,13 +650,5 @@ public final class SinkScan {
             best = Double.isNaN(best) ? v : Math.max(best, v);
         }
         return best;
-    }
-
-    static Map<String, String> orderedMap(String... kv) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put(kv[i], kv[i + 1]);
-        }
-        return java.util.Collections.unmodifiableMap(m);
     }
 }

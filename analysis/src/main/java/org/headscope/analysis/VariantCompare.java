@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -24,7 +25,7 @@ import java.util.Map;
  */
 public final class VariantCompare {
     public static final String NAME = "compare";
-    public static final Map<String, String> METRICS = SinkScan.orderedMap(
+    public static final Map<String, String> METRICS = Metrics.ordered(
             "attn_max_abs", "headscope-v1: max over (query, key) of |A_b - A_a|",
             "attn_mean_abs", "headscope-v1: mean over the visible (query, key) pairs of |A_b - A_a| (causal: key <= query)",
             "z_max_abs", "headscope-v1: max over (position, dim) of |z_b - z_a|",

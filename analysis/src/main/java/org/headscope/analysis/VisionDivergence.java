@@ -1,5 +1,9 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Input;
+import org.headscope.analysis.core.Options;
+import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -36,10 +40,11 @@ import java.util.Set;
  * of 7B-13B models; the default range here is every layer, because the bundled VLM has few.
  */
 public final class VisionDivergence {
+    public static final String NAME = "vhd";
     public static final String METRIC_VERSION = "vhd-cvpr25 last-token z l2, mean+std outlier filter (population std), median selection/1";
 
     /**
-     * Parameters of the analysis.
+     * Params of the analysis.
      *
      * @param alpha        VHR gain on the vision-aware heads' outputs (paper: 2.0)
      * @param topK         heads per layer summed into T-VHD (paper: 8)
@@ -47,24 +52,34 @@ public final class VisionDivergence {
      * @param lastLayer    last layer VHR reinforces, or -1 for the model's last layer
      * @param maxNewTokens greedy answer length limit (stops at EOS)
      */
-    public record Parameters(double alpha, int topK, int firstLayer, int lastLayer, int maxNewTokens) {
+    public record Params(double alpha, int topK, int firstLayer, int lastLayer, int maxNewTokens) {
         /** The paper's alpha and top-8, over every layer (the paper's "last 14" needs a 14+ layer model). */
-        public static final Parameters DEFAULTS = new Parameters(2.0, 8, -1, -1, 8);
+        public static final Params DEFAULTS = new Params(2.0, 8, -1, -1, 8);
         /** Layers the paper reinforces: the last 14. */
         public static final int PAPER_LAYERS = 14;
 
-        public Parameters {
+        public Params {
             if (topK < 1 || maxNewTokens < 1) {
                 throw new IllegalArgumentException("topK and maxNewTokens must be at least 1");
             }
         }
 
-        public Parameters withAlpha(double a) {
-            return new Parameters(a, topK, firstLayer, lastLayer, maxNewTokens);
+        public Params withAlpha(double a) {
+            return new Params(a, topK, firstLayer, lastLayer, maxNewTokens);
         }
 
-        public Parameters withLayers(int first, int last) {
-            return new Parameters(alpha, topK, first, last, maxNewTokens);
+        public Params withLayers(int first, int last) {
+            return new Params(alpha, topK, first, last, maxNewTokens);
+        }
+
+        /**
+         * The recipe the {@code vhd} command and the Vision panel build their parameters with: {@code alpha, top_k,
+         * first_layer, last_layer, max_new} from {@code options} (not given: the paper's defaults).
+         */
+        public static Params fromOptions(Options o) {
+            Params d = DEFAULTS;
+            return new Params(o.number("alpha", d.alpha()), o.whole("top_k", d.topK()), o.whole("first_layer", d.firstLayer()),
+                    o.whole("last_layer", d.lastLayer()), o.whole("max_new", d.maxNewTokens()));
         }
 
         int first(int layers) {
@@ -99,7 +114,7 @@ public final class VisionDivergence {
      * @param reinforced heads VHR multiplied by alpha, in the order chosen
      * @param after      divergence with those heads reinforced
      */
-    public record Result(Parameters parameters, int layers, int heads, Divergence initial, List<Intervention.Head> reinforced,
+    public record Result(Params parameters, int layers, int heads, Divergence initial, List<Intervention.Head> reinforced,
                          Divergence after, Answer before, Answer withVhr) {
         public Result {
             reinforced = List.copyOf(reinforced);
@@ -133,7 +148,7 @@ public final class VisionDivergence {
             params.put("top_k", parameters.topK());
             params.put("vhr_first_layer", parameters.first(layers));
             params.put("vhr_last_layer", parameters.last(layers));
-            params.put("paper_vhr_layers", "last " + Parameters.PAPER_LAYERS);
+            params.put("paper_vhr_layers", "last " + Params.PAPER_LAYERS);
             params.put("outlier_filter", "VHD > mean+std and text-only norm > mean+std of the layer -> 0 (population std)");
             params.put("selection", "VHD above the layer median");
             params.put("max_new_tokens", parameters.maxNewTokens());
@@ -149,7 +164,7 @@ public final class VisionDivergence {
                     HeadReport.headHeatmap("VHD (after the outlier filter)", "vhd", rows),
                     HeadReport.rankedBars("Top VHD heads", "vhd", rows, Math.min(16, rows.size())),
                     HeadReport.headHeatmap("VHD with VHR applied", "vhd_after_vhr", rows));
-            int reference = Math.max(0, layers - Parameters.PAPER_LAYERS);
+            int reference = Math.max(0, layers - Params.PAPER_LAYERS);
             List<String> departures = new Departures()
                     .add("The paper's official code was not available: VHD, the outlier filter, the median selection and VHR follow "
                             + "the paper's text; every parameter is shown above.")
@@ -157,7 +172,7 @@ public final class VisionDivergence {
                     .changed("top_k", parameters.topK(), 8, "the paper")
                     .when(parameters.first(layers) != reference || parameters.last(layers) != layers - 1, "VHR reinforces layers "
                             + parameters.first(layers) + ".." + parameters.last(layers) + "; the paper reinforces the last "
-                            + Parameters.PAPER_LAYERS + " (layers " + reference + ".." + (layers - 1) + " here).")
+                            + Params.PAPER_LAYERS + " (layers " + reference + ".." + (layers - 1) + " here).")
                     .list();
             Map<String, Object> sections = new LinkedHashMap<>();
             sections.put("summary", summary);
@@ -166,7 +181,7 @@ public final class VisionDivergence {
                 sections.put("selection_notes", List.of("no head reinforced: no head's VHD is above its layer's median in layers "
                         + parameters.first(layers) + ".." + parameters.last(layers)));
             }
-            return new HeadReport("vhd", params, provenance, rows, sections, figures);
+            return new HeadReport(NAME, params, provenance, rows, sections, figures);
         }
     }
 
@@ -174,13 +189,27 @@ public final class VisionDivergence {
     }
 
     /** VHD, VHR and the answers before and after, for one image and prompt. */
-    public static Result analyse(HookedModel model, BufferedImage image, String prompt, Parameters p, Progress progress,
+    public static Result analyse(HookedModel model, BufferedImage image, String prompt, Params p, Progress progress,
                                  CancelToken cancel) {
-        VisionParts vision = requireVision(model);
-        long[] ids = model.requireTokenizer().encode(prompt).ids();
-        FloatTensor img = vision.encodeImage(vision.pixels(image));
-        FloatTensor with = vision.sequence(ids, img);
-        FloatTensor without = vision.sequence(ids, null);
+        requireVision(model);
+        return analyse(model, Input.of(model, model.requireTokenizer().encode(prompt), image), p, progress, cancel);
+    }
+
+    /** VHD, VHR and the answers before and after, for a prompt with its image ({@link Input#of}). */
+    public static Result run(HookedModel model, Input input, Params p, Progress progress, CancelToken cancel) {
+        return analyse(model, input, p, progress, cancel);
+    }
+
+    /** The same as {@link #run}. */
+    public static Result analyse(HookedModel model, Input input, Params p, Progress progress, CancelToken cancel) {
+        requireVision(model);
+        if (!input.hasImage()) {
+            throw new IllegalArgumentException("VHD compares the prompt with and without its image; this input has no image");
+        }
+        long[] ids = input.textIds();
+        FloatTensor img = input.image();
+        FloatTensor with = input.request().inputsEmbeds();
+        FloatTensor without = input.withoutImage(model).request().inputsEmbeds();
         int first = p.first(model.layers());
         int last = p.last(model.layers());
         if (first > last || last >= model.layers()) {
@@ -223,8 +252,8 @@ public final class VisionDivergence {
     /** Both prefills under one intervention, and the divergence of their last-position head outputs. */
     public static Divergence measure(HookedModel model, FloatTensor withImage, FloatTensor textOnly, Intervention edit, int topK,
                                      CancelToken cancel) {
-        HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, RetrievalScan.allLayers(model)), HookSet.HEAD);
-        Set<String> outs = Set.of(RetrievalScan.logitsName(model));
+        HookedSession s = model.session(TapSet.of(TapKind.HEAD_OUTPUT, Heads.allLayers(model)), HookSet.HEAD);
+        Set<String> outs = Set.of(model.requireLogits());
         RunResult a = s.run(RunRequest.embeddings(withImage).withIntervention(edit).withOutputs(outs), cancel);
         RunResult b = s.run(RunRequest.embeddings(textOnly).withIntervention(edit).withOutputs(outs), cancel);
         int layers = model.layers();
@@ -259,13 +288,13 @@ public final class VisionDivergence {
         boolean[][] aware = new boolean[layers][];
         double tvhd = 0;
         for (int l = 0; l < layers; l++) {
-            double vLimit = mean(raw[l]) + std(raw[l]);
-            double nLimit = mean(textNorm[l]) + std(textNorm[l]);
+            double vLimit = Numerics.mean(raw[l]) + Numerics.std(raw[l]);
+            double nLimit = Numerics.mean(textNorm[l]) + Numerics.std(textNorm[l]);
             vhd[l] = new double[raw[l].length];
             for (int h = 0; h < raw[l].length; h++) {
                 vhd[l][h] = raw[l][h] > vLimit && textNorm[l][h] > nLimit ? 0 : raw[l][h];
             }
-            double median = median(vhd[l]);
+            double median = Numerics.median(vhd[l]);
             aware[l] = new boolean[raw[l].length];
             for (int h = 0; h < raw[l].length; h++) {
                 aware[l][h] = vhd[l][h] > median;
@@ -283,7 +312,7 @@ public final class VisionDivergence {
     public static Answer answer(HookedModel model, long[] ids, FloatTensor image, Intervention edit, int maxNew, CancelToken cancel) {
         VisionParts vision = requireVision(model);
         HookedSession s = model.session(TapSet.NONE, HookSet.HEAD);
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         Long eos = model.manifest().eos();
         double[] margin = {Double.NaN};
         GreedyDecoder.Inputs inputs = GreedyDecoder.Inputs.embeddings(seq -> vision.sequence(seq, image), vision::embedTokens);
@@ -309,7 +338,7 @@ public final class VisionDivergence {
         for (Intervention e : edits) {
             hooks = hooks.union(e.hooks());
         }
-        String logits = RetrievalScan.logitsName(model);
+        String logits = model.requireLogits();
         FloatTensor lg = model.session(TapSet.NONE, hooks).run(RunRequest.embeddings(vision.sequence(ids, image))
                 .withInterventions(edits).withOutputs(Set.of(logits)), cancel).output(logits);
         int b = lg.dim(0);
@@ -340,22 +369,6 @@ public final class VisionDivergence {
         return model.vision().orElseThrow(() -> new ModelException(model.manifest().name()
                 + " is not a vision-language model: VHD compares runs with and without the image.",
                 "Open a split VLM export with vision parts in its headscope.json, e.g. shapes-vlm."));
-    }
-
-    private static double mean(double[] x) {
-        return Arrays.stream(x).average().orElse(0);
-    }
-
-    private static double std(double[] x) {
-        double m = mean(x);
-        return Math.sqrt(Arrays.stream(x).map(v -> (v - m) * (v - m)).average().orElse(0));
-    }
-
-    private static double median(double[] x) {
-        double[] s = x.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     /** Definition versions for the report's provenance. */

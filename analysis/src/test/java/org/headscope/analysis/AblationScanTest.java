@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.assets.BundledModels;
@@ -33,10 +34,10 @@ class AblationScanTest {
     void batchedSweepEqualsOneRunPerHeadInEveryMode() throws Exception {
         try (HookedModel m = HookedModel.open(GPT2.resolve("model.onnx"), DevicePreference.CPU)) {
             AblationScan.Target target = new AblationScan.Target(new long[]{37, 43, 12, 8}, new long[]{63, 9, 11}, 5, 17);
-            List<Head> heads = AblationScan.allHeads(m);
+            List<Head> heads = Heads.all(m);
             AblationScan.MeanOutputs means = AblationScan.meanOutputs(m, List.of(new long[]{1, 2, 3, 4, 5}, new long[]{9, 8, 7}),
                     CancelToken.NEVER);
-            for (AblationScan.Mode mode : AblationScan.Mode.values()) {
+            for (AblationMode mode : AblationMode.values()) {
                 AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, 1.7f);
                 AblationScan batched = new AblationScan(m, p.withBatchSize(5), means);
                 AblationScan single = new AblationScan(m, p.withBatchSize(1), means);
@@ -73,7 +74,7 @@ class AblationScanTest {
                     continue;
                 }
                 String[] parts = spec.split(":");
-                AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(AblationScan.Mode.parse(parts[0]), 2.5f), null);
+                AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(AblationMode.parse(parts[0]), 2.5f), null);
                 AblationScan.Effect e = scan.sweep(target, scan.clean(target, CancelToken.NEVER), List.of(Head.parse(parts[1])),
                         Progress.NONE, CancelToken.NEVER).get(0).effect();
                 float[] ablated = logitsOfFirstSequence(i.get("output"));
@@ -94,7 +95,7 @@ class AblationScanTest {
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, 6), Arrays.copyOfRange(ids, 6, 12));
             AblationScan.Params params = AblationScan.Params.DEFAULTS.withPruning(List.of(0.0, 0.5, 0.75, 1.0), false)
                     .withGeneration(3, 1);
-            AblationScan.Result r = new AblationScan(m, params, null).run(target, AblationScan.allHeads(m), Progress.NONE, CancelToken.NEVER);
+            AblationScan.Result r = new AblationScan(m, params, null).run(target, Heads.all(m), Progress.NONE, CancelToken.NEVER);
             assertEquals(new Head(1, 3), r.ranked().get(0).head());
             HeadReport report = ReportRoundTrip.check(r.toReport(Provenance.of(m, "planted", AblationScan.METRICS)), dir.resolve("report"));
             assertEquals(Set.of("layer", "head", "loss_delta", "kl", "amp_importance", "abs_loss_delta"), report.heads().get(0).keySet());
@@ -148,7 +149,7 @@ class AblationScanTest {
             assertTrue(!scan.languageModel());
             AblationScan.Target target = AblationScan.Target.of(ids, new long[0]);
             AblationScan.Outcome clean = scan.clean(target, CancelToken.NEVER);
-            List<Head> heads = AblationScan.allHeads(m).subList(0, 12);
+            List<Head> heads = Heads.all(m).subList(0, 12);
             List<AblationScan.HeadEffect> effects = scan.sweep(target, clean, heads, Progress.NONE, CancelToken.NEVER);
             float[] hidden = m.session(TapSet.NONE, HookSet.HEAD).run(RunRequest.tokens(ids)
                     .withIntervention(scan.ablation(List.of(new Head(0, 5))))).output(scan.output()).data();

@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.FloatTensor;
@@ -47,6 +48,26 @@ class CopyScoresTest {
     }
 
     @Test
+    void chanceLevelIsTheScoreOfEvenAttentionWorkedOutByHand() {
+        // BOS, then "a b c" twice: rows 4, 5, 6 have one earlier copy each (keys 1, 2, 3), and the token after it
+        long[] x = {0, 11, 12, 13, 11, 12, 13};
+        double[] c = CopyScores.chance(x, true);
+        // even attention over q+1 visible keys gives each key 1/(q+1); one copy and one induction key per scored row
+        double perRow = (1.0 / 5 + 1.0 / 6 + 1.0 / 7) / 3;
+        assertEquals(perRow, c[0], 1e-6, "echo");
+        assertEquals(perRow, c[1], 1e-6, "induction");
+        // previous token: every row q >= 1 puts 1/(q+1) on q-1, over a total mass of 7 (each row sums to 1)
+        double prev = 0;
+        for (int q = 1; q < 7; q++) {
+            prev += 1.0 / (q + 1);
+        }
+        assertEquals(prev / 7, c[2], 1e-6, "previous token");
+        assertEquals((1.0 / 5 + 1.0 / 6 + 1.0 / 7) / 7, c[3], 1e-6, "duplicate token");
+        // the planted copy head scores far above its chance level
+        assertTrue(c[1] < 0.2);
+    }
+
+    @Test
     void plantedCopyHeadHasTheTopInductionScoreAndTheEchoHeadTheTopEchoScore() throws Exception {
         try (HookedModel m = HookedModel.open(PlantedDecoders.plantedCopyModel(dir), DevicePreference.CPU)) {
             CopyScores c = CopyScores.measure(m, 20, 7, CancelToken.NEVER);
@@ -57,13 +78,15 @@ class CopyScoresTest {
             assertTrue(echo[PlantedDecoders.ECHO_HEAD] > echo[PlantedDecoders.COPY_HEAD] + 0.3, "echo " + echo[1]);
             assertTrue(c.inductionTl()[0][PlantedDecoders.COPY_HEAD] > c.inductionTl()[0][2]);
             assertTrue(c.duplicateToken()[0][PlantedDecoders.ECHO_HEAD] > c.duplicateToken()[0][PlantedDecoders.COPY_HEAD]);
+            // the chance level of 20 random tokens repeated 4 times (plus BOS) is far below the planted head's score
+            assertTrue(c.chanceByColumn().get("induction") < 0.1, "chance " + c.chanceByColumn());
         }
     }
 
     @Test
     void argmaxAndLastRowTapsEqualWhatTheFullProbabilitiesGive() {
         try (HookedModel m = HookedModel.open(Path.of("../onnx-hooks/src/test/fixtures/gpt2/model.onnx"), DevicePreference.CPU)) {
-            List<Integer> layers = RetrievalScan.allLayers(m);
+            List<Integer> layers = Heads.allLayers(m);
             long[] ids = {5, 17, 3, 59, 42, 7, 7, 63, 12, 31, 8};
             RunResult r = m.session(TapSet.of(TapKind.PROBS, layers).with(TapKind.ARGMAX, layers).with(TapKind.LAST_ROW, layers),
                     HookSet.NONE).run(RunRequest.tokens(ids));

@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.headscope.analysis.core.Heads;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.HookedModel;
@@ -85,7 +86,7 @@ class ExportPathsTest {
             AblationScan scan = new AblationScan(model, AblationScan.Params.DEFAULTS.withGeneration(0, 0), null);
             AblationScan.Target target = AblationScan.Target.of(prompt, continuation);
             AblationScan.Outcome clean = scan.clean(target, CancelToken.NEVER);
-            List<AblationScan.HeadEffect> effects = scan.sweep(target, clean, AblationScan.allHeads(model), Progress.NONE, CancelToken.NEVER);
+            List<AblationScan.HeadEffect> effects = scan.sweep(target, clean, Heads.all(model), Progress.NONE, CancelToken.NEVER);
             double[] loss = effects.stream().mapToDouble(e -> e.effect().main()).toArray();
 
             String[] strings = new String[ids.length];

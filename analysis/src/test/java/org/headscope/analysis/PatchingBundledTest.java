@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
@@ -158,7 +159,7 @@ class PatchingBundledTest {
             }
             // a patch with the target's own head outputs changes nothing
             float[][][] own = p.headOutputs(s.corrupted(), CancelToken.NEVER);
-            List<Head> every = Patching.patch(own, List.of(), null).isEmpty() ? AblationScan.allHeads(m) : List.of();
+            List<Head> every = Patching.patch(own, List.of(), null).isEmpty() ? Heads.all(m) : List.of();
             FloatTensor same = m.session(TapSet.NONE, HookSet.PATCH).run(RunRequest.tokens(s.corrupted())
                     .withIntervention(Patching.patch(own, every, null)).withOutputs(Set.of(p.output()))).output(p.output());
             assertEquals(p.baseline(s, CancelToken.NEVER).corrupted(), Patching.logitDiff(same, 0, s), 1e-4);

@@ -40,16 +40,21 @@ final class PlantedDecoders {
 
     /** Writes model.onnx, tokenizer.json and headscope.json into the folder and returns it. */
     static Path plantedCopyModel(Path dir) throws IOException {
+        return plantedCopyModel(dir, "logits");
+    }
+
+    /** The planted copy model with its logits output named {@code logits} in the graph and the manifest's "outputs". */
+    static Path plantedCopyModel(Path dir, String logits) throws IOException {
         Files.createDirectories(dir);
-        Files.write(dir.resolve("model.onnx"), graph().toByteArray());
+        Files.write(dir.resolve("model.onnx"), graph(logits).toByteArray());
         Files.writeString(dir.resolve("tokenizer.json"), tokenizerJson());
         Files.writeString(dir.resolve("headscope.json"), """
                 {"format": "headscope-manifest/1", "name": "planted-copy", "kind": "decoder", "architecture": "test",
                  "model": "model.onnx", "tokenizer": "tokenizer.json",
-                 "inputs": {"input_ids": "input_ids"}, "outputs": {"logits": "logits"},
+                 "inputs": {"input_ids": "input_ids"}, "outputs": {"logits": "%s"},
                  "bos": 1, "eos": 2, "pad": 0, "maxLength": 256,
                  "retrieval": {"template": "{haystack} {question}", "sentenceEnd": "."}}
-                """);
+                """.formatted(logits));
         return dir;
     }
 
@@ -158,7 +163,7 @@ final class PlantedDecoders {
                 + "\"model\": {\"type\": \"WordLevel\", \"vocab\": {" + vocab + "}, \"unk_token\": \"<unk>\"}}";
     }
 
-    private static OnnxMl.ModelProto graph() {
+    private static OnnxMl.ModelProto graph(String logits) {
         int v = WORDS.size();
         int d = 3 * v;
         float[] wq = new float[d * HEADS * v];
@@ -191,9 +196,9 @@ final class PlantedDecoders {
         g.nodes.add(node("Concat", List.of("cur", "prev", "out_block"), "resid", Map.of("axis", 2L)));
         g.attention("", "resid", "input_ids", HEADS, v, d, wq, wk, wv, wo);
         g.inits.add(floats("unembed", u, d, v));
-        g.nodes.add(node("MatMul", List.of("resid_out", "unembed"), "logits", Map.of()));
+        g.nodes.add(node("MatMul", List.of("resid_out", "unembed"), logits, Map.of()));
         return g.model("planted_copy", PlantedModels.valueInfo("input_ids", OnnxMl.TensorProto.DataType.INT64, "batch", "seq"),
-                PlantedModels.valueInfo("logits", OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(v)));
+                PlantedModels.valueInfo(logits, OnnxMl.TensorProto.DataType.FLOAT, "batch", "seq", String.valueOf(v)));
     }
 
     /** Nodes and weights of a graph being built. */

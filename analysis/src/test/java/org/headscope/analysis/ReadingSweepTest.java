@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
@@ -46,8 +47,8 @@ class ReadingSweepTest {
     }
 
     private static void compare(HookedModel m, AblationScan.Target target, String what) {
-        List<Head> heads = AblationScan.allHeads(m);
-        for (AblationScan.Mode mode : List.of(AblationScan.Mode.ZERO, AblationScan.Mode.UNIFORM, AblationScan.Mode.BOS)) {
+        List<Head> heads = Heads.all(m);
+        for (AblationMode mode : List.of(AblationMode.ZERO, AblationMode.UNIFORM, AblationMode.BOS)) {
             AblationScan scan = new AblationScan(m, AblationScan.Params.DEFAULTS.withMode(mode, 1f).withBatchSize(3), null);
             AblationScan.Outcome clean = scan.clean(target, CancelToken.NEVER);
             List<AblationScan.HeadEffect> full = scan.sweepFullOutput(target, clean, heads, Progress.NONE, CancelToken.NEVER);

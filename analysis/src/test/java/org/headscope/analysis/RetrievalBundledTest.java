@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RetrievalBundledTest {
-    private static final RetrievalScan.Parameters GRID = new RetrievalScan.Parameters(List.of(64, 128), 3,
+    private static final RetrievalScan.Params GRID = new RetrievalScan.Params(List.of(64, 128), 3,
             RetrievalScan.Mode.TEACHER, 0.5, 0.1, 8);
 
     private static HookedModel open(String name) {

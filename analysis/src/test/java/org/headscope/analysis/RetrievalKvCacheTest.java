@@ -42,7 +42,7 @@ class RetrievalKvCacheTest {
         try (HookedModel model = HookedModel.open(folder, DevicePreference.CPU)) {
             assertEquals(GreedyDecoder.Way.KV_CACHE, GreedyDecoder.way(model));
             for (RetrievalScan.Mode mode : List.of(RetrievalScan.Mode.GENERATE, RetrievalScan.Mode.REFERENCE)) {
-                RetrievalScan.Parameters p = new RetrievalScan.Parameters(List.of(24, 40), 3, mode, 0.5, 0.1, 8);
+                RetrievalScan.Params p = new RetrievalScan.Params(List.of(24, 40), 3, mode, 0.5, 0.1, 8);
                 RetrievalResult cached = RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, p,
                         GreedyDecoder.Way.KV_CACHE, Progress.NONE, CancelToken.NEVER);
                 RetrievalResult full = RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, p,

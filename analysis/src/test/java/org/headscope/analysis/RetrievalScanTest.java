@@ -28,7 +28,7 @@ class RetrievalScanTest {
     @TempDir
     static Path dir;
     private static HookedModel model;
-    private static final RetrievalScan.Parameters GRID = new RetrievalScan.Parameters(List.of(40, 56), 3,
+    private static final RetrievalScan.Params GRID = new RetrievalScan.Params(List.of(40, 56), 3,
             RetrievalScan.Mode.TEACHER, 0.5, 0.1, 3);
 
     @BeforeAll

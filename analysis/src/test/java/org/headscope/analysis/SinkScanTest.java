@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Residuals;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.analysis.report.ReportWriter;
@@ -90,7 +91,7 @@ class SinkScanTest {
             assertEquals(List.of(PlantedModels.MASSIVE_DIM), r.massiveDims());
             assertFalse(r.massiveDimsGiven());
             assertEquals(2, r.visualSinks().size(), "BOS at both layers: " + r.visualSinks());
-            for (SinkScan.VisualSink v : r.visualSinks()) {
+            for (Residuals.VisualSink v : r.visualSinks()) {
                 assertEquals(0, v.position());
                 assertEquals(PlantedModels.MASSIVE_DIM, v.dim());
             }
@@ -99,7 +100,7 @@ class SinkScanTest {
             assertEquals(List.of(5), overridden.massiveDims());
             assertTrue(overridden.massiveDimsGiven());
             assertTrue(r.first().residualPeak().get(0) > 5, "the BOS residual towers over the rest: " + r.first().residualPeak());
-            assertEquals(r.visualSinks(), SinkScan.visualSinks(m, RunRequest.tokens(prompts(spec, 1, 16).get(0).ids()),
+            assertEquals(r.visualSinks(), Residuals.visualSinks(m, RunRequest.tokens(prompts(spec, 1, 16).get(0).ids()),
                     r.massiveDims(), 3.0, CancelToken.NEVER), "the stand-alone entry point (also for embeddings) agrees");
         }
     }

@@ -1,6 +1,7 @@
 package org.headscope.analysis;
 
 import ai.onnx.proto.OnnxMl;
+import org.headscope.analysis.core.ColMean;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.FloatTensor;

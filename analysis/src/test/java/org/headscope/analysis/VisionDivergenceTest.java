@@ -83,7 +83,7 @@ class VisionDivergenceTest {
                 }
                 assertEquals(h == PlantedDecoders.VISION_HEAD, d.visionAware()[0][h]);
             }
-            VisionDivergence.Result r = VisionDivergence.analyse(m, img, "red fox", VisionDivergence.Parameters.DEFAULTS,
+            VisionDivergence.Result r = VisionDivergence.analyse(m, img, "red fox", VisionDivergence.Params.DEFAULTS,
                     Progress.NONE, CancelToken.NEVER);
             Intervention.Head first = new Intervention.Head(0, PlantedDecoders.VISION_HEAD);
             VisionDivergence.Divergence recomputed = VisionDivergence.measure(m, v.sequence(ids, emb), v.sequence(ids, null),
@@ -164,7 +164,7 @@ class VisionDivergenceTest {
         try (HookedModel m = HookedModel.open(folder, DevicePreference.CPU)) {
             BufferedImage img = ImageIO.read(folder.resolve("samples").resolve(sample.get("image").asText()).toFile());
             VisionDivergence.Result r = VisionDivergence.analyse(m, img, sample.get("question").asText(),
-                    VisionDivergence.Parameters.DEFAULTS, Progress.NONE, CancelToken.NEVER);
+                    VisionDivergence.Params.DEFAULTS, Progress.NONE, CancelToken.NEVER);
             assertEquals(sample.get("model_answer").asText(), r.before().text(), "greedy answer as the training script decoded it");
             int aware = 0;
             for (boolean[] layer : r.initial().visionAware()) {

@@ -1,6 +1,8 @@
 package org.headscope.app;
 
-import org.headscope.app.cli.Cli;
+import org.headscope.app.cli.ExitCode;
+import org.headscope.app.workbench.Workbench;
+
 
 /**
  * Entry point: no arguments opens the workbench, a command runs the command-line front end.
@@ -27,7 +29,7 @@ public final class Main {
 
     /** Runs the command line on a large-stack thread and returns its exit code. */
     static int runCli(String[] args) {
-        int[] code = {Cli.INTERNAL};
+        int[] code = {ExitCode.INTERNAL.code()};
         Thread t = new Thread(null, () -> code[0] = Cli.run(args, System.out, System.err), "headscope-cli", CLI_STACK_BYTES);
         t.start();
         while (true) {

@@ -1,5 +1,8 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.Workbench;
+import org.headscope.app.workbench.WorkbenchView;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.util.FxTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.junit.jupiter.api.AfterAll;

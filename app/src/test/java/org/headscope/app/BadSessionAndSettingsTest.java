@@ -1,8 +1,9 @@
 package org.headscope.app;
 
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.app.workbench.WorkbenchViewModel;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.ColourScale;
-import org.headscope.app.report.SessionFile;
+import org.headscope.app.workbench.SessionFile;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.hooks.ModelException;

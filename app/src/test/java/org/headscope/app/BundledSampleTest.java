@@ -1,5 +1,6 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;

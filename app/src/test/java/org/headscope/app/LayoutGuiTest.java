@@ -1,5 +1,8 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.Workbench;
+import org.headscope.app.workbench.WorkbenchView;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -22,8 +25,8 @@ import org.headscope.app.attention.HeatmapView;
 import org.headscope.app.attention.OutputStrip;
 import org.headscope.app.redistribution.RedistributionMethod;
 import org.headscope.app.redistribution.RedistributionView;
-import org.headscope.app.report.Png;
-import org.headscope.app.report.ScanViewModel;
+import org.headscope.app.export.Png;
+import org.headscope.app.panel.ScanViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.assets.BundledModels;
@@ -140,6 +143,33 @@ class LayoutGuiTest {
         assertInside(view.lookup("#output-strip"), width, height, "the output strip");
         assertTrue(view.lookup("#needle-answer") != null, "a needle episode shows the greedy answer");
         assertInside(view.lookup("#heatmap-title"), width, height, "the map's title");
+        // the Sinks panel's findings are never clipped, and the score heat map's colour bar stays in view beside the grid
+        WaitForAsyncUtils.asyncFx(() -> {
+            vm.scan("Sinks").run(vm.attention().promptProperty().get());
+            view.selectPanel("Sinks");
+            view.applyCss();
+            view.layout();
+        }).get();
+        WaitForAsyncUtils.waitForFxEvents();
+        WaitForAsyncUtils.asyncFx(() -> {
+            view.applyCss();
+            view.layout();
+        }).get();
+        var findings = (javafx.scene.control.Label) view.lookup("#sinks-summary");
+        assertTrue(findings.getText().contains("sink_head"), findings.getText());
+        Node up = findings.getParent();
+        while (!(up instanceof javafx.scene.control.ScrollPane)) {
+            up = up.getParent();
+        }
+        var findingsScroll = (javafx.scene.control.ScrollPane) up;
+        assertTrue(findings.getHeight() <= findingsScroll.getViewportBounds().getHeight() + 1,
+                "the findings fit their area: " + findings.getHeight() + " in " + findingsScroll.getViewportBounds());
+        Node scoreMap = view.lookup("#score-heatmap");
+        assertInside(scoreMap, width, height, "the score heat map");
+        Bounds gridArea = inScene(view.lookup("#grid-area"));
+        Bounds bar = inScene(scoreMap);
+        assertTrue(bar.getMaxX() <= gridArea.getMaxX() + 0.5 && bar.getMaxY() <= gridArea.getMaxY() + 0.5,
+                "the score heat map and its colour bar lie inside the grid area: " + bar + " in " + gridArea);
         assertTrue(hv.title().contains("needle-gpt") && hv.title().contains("layer 2, head 5"), hv.title());
         // every panel's results area lies inside the window
         for (String title : view.panelTitles()) {
@@ -249,5 +279,109 @@ class LayoutGuiTest {
         String tip = vm.scan("Head profile").tooltip("first_token");
         assertTrue(tip.contains("mean attention on the first token") && tip.contains("definition: headscope-profile-v1"), tip);
         assertTrue(vm.scan("Head profile").findings().contains("ranked by first_token"), vm.scan("Head profile").findings());
+    }
+
+    @Test
+    void controlsFxSegmentedButtonsAndTheLayerRangeSliderDriveTheViewModels() throws Exception {
+        open(1366, 768, "dont worry , be happy . question : what ? answer :");
+        assertTrue(view.lookup("#ablation-mode") instanceof org.controlsfx.control.SegmentedButton);
+        assertTrue(view.lookup("#scale-buttons") instanceof org.controlsfx.control.SegmentedButton);
+        vm.ablation().liveProperty().set(false);
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).fire()).get();
+        assertEquals(org.headscope.analysis.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "the button sets the mode");
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).fire()).get();
+        assertEquals(org.headscope.analysis.AblationMode.UNIFORM, vm.ablation().modeProperty().get(), "a second press keeps one mode chosen");
+        assertTrue(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).isSelected());
+        WaitForAsyncUtils.asyncFx(() -> vm.ablation().modeProperty().set(org.headscope.analysis.AblationMode.SCALE)).get();
+        assertTrue(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-scale")).isSelected(), "the mode selects its button");
+        assertFalse(((javafx.scene.control.ToggleButton) view.lookup("#ablation-mode-uniform")).isSelected());
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.ToggleButton) view.lookup("#scale-log")).fire()).get();
+        assertEquals(org.headscope.app.attention.ColourScale.LOG, vm.attention().scaleProperty().get());
+        WaitForAsyncUtils.asyncFx(() -> {
+            view.selectPanel("Vision");
+            view.applyCss();
+            view.layout();
+        }).get();
+        var range = (org.controlsfx.control.RangeSlider) view.lookup("#layer-range");
+        assertNotNull(range, "the Vision panel has the VHR layer range");
+        int layers = vm.models().current().model().layers();
+        assertEquals(layers - 1, range.getMax(), 0, "the slider spans the open model's layers");
+        assertEquals(0, range.getLowValue(), 0, "-1 (the paper's default) is the first layer");
+        assertEquals(layers - 1, range.getHighValue(), 0, "-1 is the last layer");
+        var vision = vm.scan("Vision");
+        WaitForAsyncUtils.asyncFx(() -> {
+            range.setLowValue(1);
+            range.setHighValue(layers - 2);
+        }).get();
+        assertEquals("1", vision.valueProperty("first_layer").get(), "the low thumb writes the first layer");
+        assertEquals(Integer.toString(layers - 2), vision.valueProperty("last_layer").get(), "the high thumb writes the last layer");
+        WaitForAsyncUtils.asyncFx(() -> range.setHighValue(layers - 1)).get();
+        assertEquals("-1", vision.valueProperty("last_layer").get(), "the last layer is written as -1, every layer on any model");
+        WaitForAsyncUtils.asyncFx(() -> vision.valueProperty("first_layer").set("0")).get();
+        assertEquals(0, range.getLowValue(), 0, "a typed value moves the thumb");
+        assertEquals("0", vm.scan("Ablation sweep").valueProperty("generate").get(), "the sweep generates nothing unless asked");
+    }
+
+    @Test
+    void aDragAcrossTheKeyLabelsCropsTheMapAndItsExports() throws Exception {
+        open(1366, 768, needleEpisode(512));
+        HeatmapView hv = view.attentionView().heatmap();
+        Node keys = view.lookup("#key-labels");
+        assertFalse(view.lookup("#keys-all").isVisible(), "nothing to undo before a crop");
+        int cell = hv.cellSize();
+        // the labels move with the map when it scrolls
+        double scrolled = ((javafx.scene.layout.Pane) keys).getChildren().getFirst().getTranslateX();
+        // press over key 100, drag, release over key 163 (the labels are in line with the map's columns)
+        WaitForAsyncUtils.asyncFx(() -> {
+            for (var type : List.of(javafx.scene.input.MouseEvent.MOUSE_PRESSED, javafx.scene.input.MouseEvent.MOUSE_DRAGGED,
+                    javafx.scene.input.MouseEvent.MOUSE_RELEASED)) {
+                double x = (type == javafx.scene.input.MouseEvent.MOUSE_PRESSED ? 100 : 163) * cell + cell / 2.0 + scrolled;
+                var at = keys.localToScene(x, 10);
+                javafx.event.Event.fireEvent(keys, new javafx.scene.input.MouseEvent(type, at.getX(), at.getY(), 0, 0, javafx.scene.input.MouseButton.PRIMARY,
+                        1, false, false, false, false, true, false, false, false, false, false, null));
+            }
+            view.applyCss();
+            view.layout();
+        }).get();
+        WaitForAsyncUtils.waitForFxEvents();
+        assertEquals(List.of(100, 163), java.util.Arrays.stream(vm.attention().keyRange()).boxed().toList(), "the drag chose keys 100 to 163");
+        assertTrue(view.lookup("#keys-all").isVisible());
+        assertTrue(hv.title().contains("keys 100\u2013163"), hv.title());
+        // the 64 keys fill the map's width, the 512 queries its height
+        int cx = hv.cellSize();
+        int cy = hv.cellHeight();
+        assertTrue(cx > cy, "wider cells for the cropped keys: " + cx + " x " + cy);
+        assertEquals(64 * cx, hv.mapView().getImage().getWidth(), 0);
+        assertEquals(512 * cy, hv.mapView().getImage().getHeight(), 0);
+        // pixel read-back: column c is key 100 + c, masked after the query
+        FloatTensor full = vm.attention().currentMap();
+        Image img = WaitForAsyncUtils.asyncFx(() -> Png.snapshot(hv.mapView(), 1)).get();
+        PixelReader px = img.getPixelReader();
+        for (int q : new int[]{50, 120, 300, 511}) {
+            for (int c = 0; c < 64; c += 9) {
+                int argb = px.getArgb(c * cx + cx / 2, q * cy + cy / 2);
+                if (100 + c > q) {
+                    assertEquals(org.headscope.app.attention.HeatmapImages.MASKED, argb, "key " + (100 + c) + " after query " + q);
+                } else {
+                    assertEquals(full.get(q, 100 + c), Viridis.invert(argb & 0xffffff), COLOUR_TOLERANCE, "cell " + q + "," + (100 + c));
+                }
+            }
+        }
+        // the key labels name keys of the crop; the SVG export is cropped the same way
+        assertTrue(hv.labelledTokens(100, 163, cx).stream().allMatch(t -> t >= 100 && t <= 163));
+        String svg = WaitForAsyncUtils.asyncFx(view::mapSvg).get();
+        var doc = org.headscope.app.attention.FiguresTest.parse(svg);
+        assertTrue(org.headscope.app.attention.FiguresTest.texts(doc).contains(hv.title()), "the SVG has the cropped title");
+        String[] tokens = vm.attention().runProperty().get().tokens().strings();
+        assertTrue(org.headscope.app.attention.FiguresTest.texts(doc).contains(tokens[163]), "the crop's last key is labelled in the SVG");
+        double[] fig = WaitForAsyncUtils.asyncFx(() -> {
+            var f = Png.snapshot(hv.exportFigure(), 1);
+            return new double[]{f.getWidth(), f.getHeight()};
+        }).get();
+        assertTrue(fig[0] >= 64 * cx + 74 && fig[0] < 512 * cx, "the exported figure is the crop: " + fig[0]);
+        // Fit keeps the crop; All keys shows every key again
+        WaitForAsyncUtils.asyncFx(() -> ((javafx.scene.control.Button) view.lookup("#keys-all")).fire()).get();
+        assertFalse(vm.attention().keysCropped());
+        assertEquals(hv.cellSize(), hv.cellHeight(), "square cells again");
     }
 }

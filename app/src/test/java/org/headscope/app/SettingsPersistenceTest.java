@@ -1,10 +1,11 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.file.Path;
 
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.ColourScale;
 import org.headscope.app.redistribution.RedistributionMethod;
 import org.headscope.app.util.CurrentThreadTaskExecutor;

@@ -1,5 +1,8 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.Workbench;
+import org.headscope.app.workbench.WorkbenchView;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -20,7 +23,7 @@ import org.headscope.analysis.report.Viridis;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.attention.ColourScale;
 import org.headscope.app.attention.HeatmapView;
-import org.headscope.app.report.Png;
+import org.headscope.app.export.Png;
 import org.headscope.app.util.FxTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.hooks.FloatTensor;
@@ -217,7 +220,7 @@ class WorkbenchGuiTest {
         int[] size = new int[2];
         robot.interact(() -> {
             try {
-                var node = org.headscope.app.report.ContactSheet.build(run, 2, ColourScale.LINEAR, false);
+                var node = org.headscope.app.export.ContactSheet.build(run, 2, ColourScale.LINEAR, false);
                 size[0] = (int) Math.ceil(node.getWidth());
                 size[1] = (int) Math.ceil(node.getHeight());
                 Png.write(node, 2, sheet);
@@ -302,7 +305,7 @@ class WorkbenchGuiTest {
         var target = org.headscope.analysis.AblationScan.Target.of(tk.encode(vm.attention().promptProperty().get()).ids(),
                 tk.encodePlain(" the end."));
         var direct = new org.headscope.analysis.AblationScan(model(), org.headscope.analysis.AblationScan.Params.DEFAULTS.withBatchSize(24), null)
-                .run(target, org.headscope.analysis.AblationScan.allHeads(model()), org.headscope.analysis.Progress.NONE,
+                .run(target, org.headscope.analysis.core.Heads.all(model()), org.headscope.analysis.Progress.NONE,
                         org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.AblationScan.METRICS));
         assertSameRanking(shown, direct.heads(), "cosine_distance");
@@ -427,7 +430,7 @@ class WorkbenchGuiTest {
 
         var shown = runPanel("Vision", "vision", java.util.Map.of("image", png.toString()));
         var direct = org.headscope.analysis.VisionDivergence.analyse(model(), quad, "the magic word is quartz",
-                org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS, org.headscope.analysis.Progress.NONE,
+                org.headscope.analysis.VisionDivergence.Params.DEFAULTS, org.headscope.analysis.Progress.NONE,
                 org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.VisionDivergence.metricVersions()));
         assertSameRanking(shown, direct.heads(), "vhd");

@@ -1,5 +1,6 @@
 package org.headscope.app;
 
+import org.headscope.app.workbench.WorkbenchViewModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -10,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 
-import org.headscope.app.ablation.AblationMode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
@@ -151,7 +152,7 @@ class WorkbenchViewModelTest {
         assertEquals(1.0, vm.ablation().comparisonProperty().get().cosine(), 1e-6);
         vm.ablation().modeProperty().set(AblationMode.ZERO);
         double zero = vm.ablation().comparisonProperty().get().cosine();
-        vm.ablation().modeProperty().set(AblationMode.MEAN);
+        vm.ablation().modeProperty().set(AblationMode.MEAN_PROMPT);
         double mean = vm.ablation().comparisonProperty().get().cosine();
         assertTrue(Math.abs(zero - mean) > 1e-7, "zero " + zero + " vs mean " + mean);
     }
@@ -181,7 +182,7 @@ class WorkbenchViewModelTest {
         vm.attention().showAblatedProperty().set(false);
         vm.attention().run();
 
-        var read = org.headscope.app.report.SessionFile.read(file);
+        var read = org.headscope.app.workbench.SessionFile.read(file);
         assertEquals(saved, read);
         vm.restore(read);
         assertEquals(saved, vm.capture());

@@ -70,16 +70,41 @@ final class CompiledSession implements AutoCloseable {
     private boolean retired;
     private boolean closed;
 
-    /** Marks a run as started; false when the session is already closed. */
-    synchronized boolean acquire() {
-        if (closed) {
-            return false;
+    /**
+     * One run's claim on this session: the session stays open until the lease is closed, even when it is retired from
+     * a cache meanwhile. Leases are taken where the session is looked up, under the cache's lock, so a lookup never
+     * returns a session that closes before it runs.
+     */
+    final class Lease implements AutoCloseable {
+        private boolean released;
+
+        RunResult run(RunRequest request, CancelToken cancel) {
+            return CompiledSession.this.run(request, cancel);
         }
-        inFlight++;
-        return true;
+
+        Cached run(RunRequest request, KvCache past, Map<String, String> keep, CancelToken cancel) {
+            return CompiledSession.this.run(request, past, keep, cancel);
+        }
+
+        @Override
+        public void close() {
+            if (!released) {
+                released = true;
+                release();
+            }
+        }
     }
 
-    synchronized void release() {
+    /** Claims this session for a run; fails when it was closed (its model closed, or its owner closed it). */
+    synchronized Lease lease() {
+        if (closed) {
+            throw new IllegalStateException("this session was closed (its model was closed or replaced); open the model again");
+        }
+        inFlight++;
+        return new Lease();
+    }
+
+    private synchronized void release() {
         inFlight--;
         if (retired && inFlight == 0) {
             close();

@@ -32,6 +32,8 @@ public final class HookedModel implements AutoCloseable {
     private final GraphIndex graphIndex;
     private final List<String> warnings;
     private final List<ModelInput> inputs;
+    /** The graph outputs by role, resolved once from the manifest and the graph ({@link OutputRole}). */
+    private final Map<OutputRole, String> outputRoles;
     private final List<AttentionSite> sites;
     private final DeviceInfo device;
     /** The tokenizer file the manifest names (checked to exist at open), or null. */
@@ -65,6 +67,7 @@ public final class HookedModel implements AutoCloseable {
         this.model = normalised.changed() ? model.withGraph(normalised.graph(), normalised.opset()) : model;
         this.graphIndex = new GraphIndex(this.model.graph());
         this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
+        this.outputRoles = OutputRole.resolve(this.model.graph(), manifest.outputs(), manifest.name());
         this.device = preference.resolve(env);
         this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
         this.tokenizerFile = manifest.tokenizer() == null ? null
@@ -130,7 +133,7 @@ public final class HookedModel implements AutoCloseable {
             names.addAll(chain);
         }
         GraphRewriter.Exposed exposed = GraphRewriter.expose(model, names);
-        try (HookedSession probe = HookedSession.owning(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, List.of(), false))) {
+        try (OwnedSession probe = new OwnedSession(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, List.of(), false))) {
             int t = 5;
             RunRequest req = hasRole(InputRole.INPUTS_EMBEDS) ? RunRequest.embeddings(probeEmbeddings(t))
                     : RunRequest.tokens(new long[]{1, 2, 3, 4, 5});
@@ -198,9 +201,9 @@ public final class HookedModel implements AutoCloseable {
      * against {@link #plain()}, which runs the deployed file with its fused kernels. For a model that needed no
      * rewrite it runs the same graph as {@link #plain()}.
      */
-    public HookedSession openNormalisedSession() {
+    public OwnedSession openNormalisedSession() {
         ensureOpen();
-        return HookedSession.owning(newSession(model.skeleton(), TapSet.NONE, HookSet.NONE, sites, true));
+        return new OwnedSession(newSession(model.skeleton(), TapSet.NONE, HookSet.NONE, sites, true));
     }
 
     /** Things the user should know about this model that do not stop it from opening (a file that differs from its manifest). */
@@ -291,7 +294,12 @@ public final class HookedModel implements AutoCloseable {
      */
     public HookedSession session(TapSet taps, HookSet hooks) {
         ensureOpen();
-        return HookedSession.cached(taps, hooks, used -> compiled(taps, used), device, sites);
+        return new HookedSession(taps, hooks, false, used -> lease(taps, used), device, sites);
+    }
+
+    /** The compiled graph for these taps and hook families, claimed for one run under the cache's lock. */
+    private synchronized CompiledSession.Lease lease(TapSet taps, HookSet hooks) {
+        return compiled(taps, hooks).lease();
     }
 
     private synchronized CompiledSession compiled(TapSet taps, HookSet hooks) {
@@ -335,7 +343,7 @@ public final class HookedModel implements AutoCloseable {
      * there on. Taps may name only those layers. Used by ablation sweeps: layers before an ablated head need not
      * be recomputed. Not cached: the caller closes it (a sweep opens one per layer, uses it, and drops it).
      */
-    public HookedSession openSuffixSession(int fromLayer, TapSet taps, HookSet hooks) {
+    public OwnedSession openSuffixSession(int fromLayer, TapSet taps, HookSet hooks) {
         ensureOpen();
         taps.layers().forEach((kind, ls) -> ls.forEach(l -> {
             if (l < fromLayer) {
@@ -348,7 +356,7 @@ public final class HookedModel implements AutoCloseable {
         OnnxMl.ModelProto cut = GraphRewriter.suffix(GraphRewriter.rewrite(model, sites, taps, hooks), site, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
         in.add(new ModelInput(site.residual(), InputRole.OTHER, graphIndex.elemType(site.residual()), new long[]{-1, -1, -1}));
-        return HookedSession.owning(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
+        return new OwnedSession(newSession(cut, List.copyOf(in), taps, hooks, sites, true));
     }
 
     /**
@@ -356,7 +364,7 @@ public final class HookedModel implements AutoCloseable {
      * {@code start} is fed through {@link RunRequest#withStates}, the token ids a request carries are not read. The
      * logit lens runs the graph's own final norm and unembedding this way. The caller closes it.
      */
-    public HookedSession openCutSession(String start, List<String> outputs) {
+    public OwnedSession openCutSession(String start, List<String> outputs) {
         ensureOpen();
         OnnxMl.ModelProto cut = GraphRewriter.cut(model.skeleton(), start, outputs);
         List<ModelInput> in = new ArrayList<>(inputs);
@@ -365,7 +373,7 @@ public final class HookedModel implements AutoCloseable {
         try (OrtSession.SessionOptions o = options(true)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
             OrtSession s = env.createSession(cut.toByteArray(), o);
-            return HookedSession.owning(new CompiledSession(env, s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
+            return new OwnedSession(new CompiledSession(env, s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
         } catch (OrtException e) {
             throw new ModelException("ONNX Runtime cannot load the part of " + model.path().getFileName() + " after '" + start + "': "
                     + e.getMessage().lines().findFirst().orElse(""), "Report this with the model's inspect output.", e);
@@ -373,7 +381,7 @@ public final class HookedModel implements AutoCloseable {
     }
 
     /** A session whose graph also outputs named inner tensors (as float), and the output name of each. */
-    public record ExposedSession(HookedSession session, Map<String, String> outputFor) implements AutoCloseable {
+    public record ExposedSession(OwnedSession session, Map<String, String> outputFor) implements AutoCloseable {
         @Override
         public void close() {
             session.close();
@@ -384,16 +392,16 @@ public final class HookedModel implements AutoCloseable {
     public ExposedSession openExposedSession(List<String> tensors) {
         ensureOpen();
         GraphRewriter.Exposed exposed = GraphRewriter.expose(model, tensors);
-        return new ExposedSession(HookedSession.owning(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, sites, true)),
+        return new ExposedSession(new OwnedSession(newSession(exposed.model(), TapSet.NONE, HookSet.NONE, sites, true)),
                 exposed.outputFor());
     }
 
     /** The final norm and unembedding of a language model, or why they could not be found. */
     public Unembedding.Found unembedding() {
-        String logits = manifest.outputs() != null && manifest.outputs().get("logits") != null ? manifest.outputs().get("logits")
-                : model.outputNames().stream().filter(n -> !n.startsWith("present")).findFirst().orElse(null);
+        String logits = outputRoles.get(OutputRole.LOGITS);
         if (logits == null) {
-            return new Unembedding.Found(null, "the graph has no output");
+            return new Unembedding.Found(null, "the model has no logits output (outputs: " + model.outputNames()
+                    + "; name it in headscope.json under \"outputs\": {\"logits\": NAME})");
         }
         return Unembedding.find(model.graph(), logits);
     }
@@ -408,6 +416,21 @@ public final class HookedModel implements AutoCloseable {
     public synchronized HookedSession readingSession(int fromLayer, TapSet taps, HookSet hooks, String output) {
         ensureOpen();
         ReadKey key = new ReadKey(fromLayer, taps, hooks, output);
+        reading(key);
+        return new HookedSession(taps, hooks, true, used -> leaseReading(key), device, sites);
+    }
+
+    private synchronized CompiledSession.Lease leaseReading(ReadKey key) {
+        ensureOpen();
+        return reading(key).lease();
+    }
+
+    /** The reading session for this key, compiled on first use and kept in the cache (LRU beyond MAX_SESSIONS). */
+    private CompiledSession reading(ReadKey key) {
+        int fromLayer = key.fromLayer();
+        TapSet taps = key.taps();
+        HookSet hooks = key.hooks();
+        String output = key.output();
         CompiledSession s = reading.get(key);
         if (s == null) {
             OnnxMl.ModelProto proto = GraphRewriter.rewrite(model, sites, taps, hooks);
@@ -435,8 +458,7 @@ public final class HookedModel implements AutoCloseable {
                 it.remove();
             }
         }
-        CompiledSession compiled = s;
-        return HookedSession.cached(taps, hooks, used -> compiled, device, sites);
+        return s;
     }
 
     private void ensureOpen() {
@@ -459,6 +481,36 @@ public final class HookedModel implements AutoCloseable {
 
     public List<ModelInput> inputs() {
         return inputs;
+    }
+
+    /** The graph output that plays {@code role} ({@link OutputRole} says how it is resolved), or empty. */
+    public Optional<String> output(OutputRole role) {
+        return Optional.ofNullable(outputRoles.get(role));
+    }
+
+    /** True when the model gives next-token (or per-token) logits. */
+    public boolean hasLogits() {
+        return outputRoles.containsKey(OutputRole.LOGITS);
+    }
+
+    /** The logits output, or a ModelException saying how to name it. */
+    public String requireLogits() {
+        String logits = outputRoles.get(OutputRole.LOGITS);
+        if (logits == null) {
+            throw new ModelException(manifest.name() + " has no logits output (outputs: " + model.outputNames() + ").",
+                    "Name the logits output in headscope.json under \"outputs\": {\"logits\": NAME}.");
+        }
+        return logits;
+    }
+
+    /**
+     * The output the analyses measure: the logits when the model has them, else its hidden states, else its first
+     * output other than a {@code present*} cache output.
+     */
+    public String measuredOutput() {
+        return output(OutputRole.LOGITS).or(() -> output(OutputRole.HIDDEN_STATES))
+                .orElseGet(() -> model.outputNames().stream().filter(n -> !n.startsWith("present")).findFirst()
+                        .orElseThrow(() -> new ModelException(manifest.name() + " has no output.", "Export the model with its outputs.")));
     }
 
     public DeviceInfo device() {

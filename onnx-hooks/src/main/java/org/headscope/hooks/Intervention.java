@@ -67,7 +67,11 @@ public final class Intervention {
             if (p.length != 2) {
                 throw new IllegalArgumentException("'" + s + "' is not a head; write LAYER.HEAD, e.g. 3.7");
             }
-            return new Head(Integer.parseInt(p[0]), Integer.parseInt(p[1]));
+            try {
+                return new Head(Integer.parseInt(p[0].trim()), Integer.parseInt(p[1].trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("'" + s + "' is not a head; write LAYER.HEAD with whole numbers, e.g. 3.7");
+            }
         }
     }
 

@@ -42,8 +42,8 @@ public final class LayerSweep {
         for (var e : byLayer.entrySet()) {
             int layer = e.getKey();
             List<Integer> members = e.getValue();
-            HookedSession session = cut && layer > 0 ? model.openSuffixSession(layer, TapSet.NONE, hooks) : model.session(TapSet.NONE, hooks);
-            try {
+            try (OwnedSession suffix = cut && layer > 0 ? model.openSuffixSession(layer, TapSet.NONE, hooks) : null) {
+                SessionRunner session = suffix != null ? suffix : model.session(TapSet.NONE, hooks);
                 RunRequest base = input.withOutputs(new java.util.LinkedHashSet<>(outputs));
                 if (cut && layer > 0) {
                     String name = sites.get(layer).residual();
@@ -61,10 +61,6 @@ public final class LayerSweep {
                     }
                     done += part.size();
                     progress.accept(done, interventions.size());
-                }
-            } finally {
-                if (cut && layer > 0) {
-                    session.close();
                 }
             }
         }

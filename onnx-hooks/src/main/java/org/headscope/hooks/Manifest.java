@@ -265,6 +265,17 @@ public record Manifest(String format, String name, String kind, String architect
                 }
             }
         }
+        if (outputs != null) {
+            for (Map.Entry<String, String> e : outputs.entrySet()) {
+                if (e.getKey() == null || e.getValue() == null) {
+                    throw bad(file, "\"outputs\" has a null entry", "map each role to an output name");
+                }
+                if (OutputRole.ofKey(e.getKey()).isEmpty()) {
+                    throw bad(file, "\"outputs\" names the unknown role '" + e.getKey() + "'",
+                            "use roles among " + java.util.Arrays.stream(OutputRole.values()).map(OutputRole::key).toList());
+                }
+            }
+        }
         nonNegative(file, "bos", bos);
         nonNegative(file, "eos", eos);
         nonNegative(file, "pad", pad);

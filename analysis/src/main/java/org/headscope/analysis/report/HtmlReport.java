@@ -49,10 +49,11 @@ final class HtmlReport {
                 list(b, "Departures from the papers' code", d);
             }
         }
+        Map<HeadReport.Figure, double[]> shared = sharedRanges(r.figures());
         for (HeadReport.Figure f : r.figures()) {
             b.append("<figure><figcaption>").append(esc(f.title())).append("</figcaption>");
             switch (f.kind()) {
-                case "heatmap" -> heatmap(b, f);
+                case "heatmap" -> heatmap(b, f, chance(r, f), shared.get(f));
                 case "bars" -> bars(b, f);
                 default -> curve(b, f, chance(r, f));
             }
@@ -70,6 +71,7 @@ final class HtmlReport {
             }
             b.append("</table>");
         }
+        definitions(b, r);
         boolean sortable = Boolean.TRUE.equals(r.sections().get("sortable"));
         b.append("<h2>Heads</h2>");
         if (r.heads().isEmpty()) {
@@ -120,7 +122,8 @@ final class HtmlReport {
                     m.forEach((mk, mv) -> rows.append("<tr><th>").append(esc(k + "." + mk)).append("</th><td>")
                             .append(esc(format(mv))).append("</td></tr>"));
                 } else {
-                    rows.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(String.valueOf(m))).append("</td></tr>");
+                    m.forEach((mk, mv) -> rows.append("<tr><th>").append(esc(k + "." + mk)).append("</th><td>")
+                            .append(esc(scalar(mv) ? format(mv) : brief(mv))).append("</td></tr>"));
                 }
             } else if (scalar(v)) {
                 rows.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(format(v))).append("</td></tr>");
@@ -154,6 +157,50 @@ final class HtmlReport {
         b.append(tables);
     }
 
+    /** A list of scalars joined (up to 24), anything longer or nested named by its size. */
+    private static String brief(Object v) {
+        if (v instanceof List<?> list && list.stream().allMatch(HtmlReport::scalar)) {
+            return list.size() <= 24 ? String.join(", ", list.stream().map(HtmlReport::format).toList())
+                    : list.size() + " entries (in report.json)";
+        }
+        if (v instanceof List<?> list) {
+            return list.size() + " entries (in report.json)";
+        }
+        if (v instanceof Map<?, ?> m) {
+            return m.size() + " entries (in report.json)";
+        }
+        return String.valueOf(v);
+    }
+
+    /** Where docs/METRICS.md defines each analysis's metrics. */
+    private static final Map<String, String> METRICS_SECTION = Map.ofEntries(
+            Map.entry("sinks", "Sinks"), Map.entry("redistribution", "Redistribution"), Map.entry("retrieval", "Retrieval"),
+            Map.entry("patching", "Patching, logit attribution, logit lens"), Map.entry("logit_attribution", "Patching, logit attribution, logit lens"),
+            Map.entry("logit_lens", "Patching, logit attribution, logit lens"), Map.entry("variant_damage", "Variant damage"),
+            Map.entry("atlas", "Head atlas"), Map.entry("ablation", "Ablation and vision-aware heads"),
+            Map.entry("vhd", "Ablation and vision-aware heads"));
+
+    /** What each column of the head table means, in words, with its unit, and where the full definitions are. */
+    static void definitions(StringBuilder b, HeadReport r) {
+        if (r.heads().isEmpty()) {
+            return;
+        }
+        List<String> columns = r.heads().getFirst().keySet().stream().filter(c -> !c.equals("layer") && !c.equals("head")).toList();
+        if (columns.isEmpty()) {
+            return;
+        }
+        b.append("<h2>What the columns mean</h2><table class=\"kv\">");
+        for (String c : columns) {
+            List<Object> values = r.heads().stream().map(h -> h.get(c)).toList();
+            MetricDefinitions.Definition d = MetricDefinitions.of(c, values);
+            b.append("<tr><th>").append(esc(c)).append("</th><td>").append(esc(d.text()))
+                    .append(d.unit().isEmpty() ? "" : " (" + esc(d.unit()) + ")").append("</td></tr>");
+        }
+        b.append("</table><p>The full definitions, with the papers' formulas and HeadScope's departures from their code, are in "
+                + "the repository's docs/METRICS.md").append(METRICS_SECTION.containsKey(r.analysis())
+                ? ", section \"" + esc(METRICS_SECTION.get(r.analysis())) + "\"" : "").append(".</p>");
+    }
+
     private static boolean scalar(Object v) {
         return v == null || v instanceof Number || v instanceof String || v instanceof Boolean;
     }
@@ -175,13 +222,42 @@ final class HtmlReport {
         }
     }
 
-    private static void heatmap(StringBuilder b, HeadReport.Figure f) {
-        List<List<Double>> v = f.values();
-        int rows = v.size();
-        int cols = rows == 0 ? 0 : v.get(0).size();
+    /**
+     * Heat maps of one score before and after an intervention (columns {@code X} and {@code X_after_...}) share one
+     * colour range, so a change shows as a change of colour and not as two maps each stretched to its own maximum.
+     */
+    static Map<HeadReport.Figure, double[]> sharedRanges(List<HeadReport.Figure> figures) {
+        Map<HeadReport.Figure, double[]> out = new java.util.IdentityHashMap<>();
+        List<HeadReport.Figure> maps = figures.stream().filter(f -> f.kind().equals("heatmap") && f.series().size() == 1).toList();
+        for (HeadReport.Figure a : maps) {
+            String col = a.series().getFirst();
+            List<HeadReport.Figure> group = new java.util.ArrayList<>(List.of(a));
+            for (HeadReport.Figure o : maps) {
+                if (o != a && o.series().getFirst().startsWith(col + "_after_")) {
+                    group.add(o);
+                }
+            }
+            if (group.size() < 2) {
+                continue;
+            }
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (HeadReport.Figure g : group) {
+                double[] r = range(g);
+                lo = Math.min(lo, r[0]);
+                hi = Math.max(hi, r[1]);
+            }
+            for (HeadReport.Figure g : group) {
+                out.put(g, new double[]{lo, hi});
+            }
+        }
+        return out;
+    }
+
+    private static double[] range(HeadReport.Figure f) {
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
-        for (List<Double> r : v) {
+        for (List<Double> r : f.values()) {
             for (Double x : r) {
                 if (x != null && !x.isNaN()) {
                     min = Math.min(min, x);
@@ -189,6 +265,16 @@ final class HtmlReport {
                 }
             }
         }
+        return new double[]{min, max};
+    }
+
+    private static void heatmap(StringBuilder b, HeadReport.Figure f, Double chance, double[] sharedRange) {
+        List<List<Double>> v = f.values();
+        int rows = v.size();
+        int cols = rows == 0 ? 0 : v.get(0).size();
+        double[] own = sharedRange != null ? sharedRange : range(f);
+        double min = own[0];
+        double max = own[1];
         boolean signed = min < 0 && max > 0;
         if (signed) {
             double m = Math.max(-min, max);
@@ -198,6 +284,11 @@ final class HtmlReport {
             min = 0;
         } else {
             max = Math.max(max, 0);
+        }
+        if (chance != null && min >= 0 && max <= 1) {
+            // a score in [0, 1] with a chance level: the full range, so values near chance do not fill the scale
+            min = 0;
+            max = 1;
         }
         int cell = Math.max(8, Math.min(28, 640 / Math.max(1, cols)));
         int left = 40;
@@ -226,11 +317,25 @@ final class HtmlReport {
         if (signed) {
             b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">0</text>", lx + 16, top + rows * cell / 2 + 4));
         }
+        if (chance != null && max > min) {
+            int barHeight = 10 * Math.max(1, rows * cell / 10);
+            int y = top + (int) Math.round((1 - (chance - min) / (max - min)) * barHeight);
+            b.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d00\" stroke-width=\"2\"/>"
+                    + "<text x=\"%d\" y=\"%d\" font-size=\"10\" fill=\"#d00\">chance %s</text>",
+                    lx - 3, y, lx + 15, y, lx + 16, y + 4, format(chance)));
+        }
         String label = (f.series().isEmpty() ? "" : f.series().getFirst()) + (signed ? " (blue < 0 < red)" : "");
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", left, top + rows * cell + 26, esc(label)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + 8, format(max)));
         b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">%s</text>", lx + 16, top + rows * cell, format(min)));
         b.append("</svg>");
+        if (sharedRange != null) {
+            b.append("<p class=\"note\">Colour range shared with the same score before or after the intervention.</p>");
+        }
+        if (chance != null) {
+            b.append(String.format(Locale.ROOT, "<p class=\"note\">Scale 0 to 1. Red mark: chance level %s, the score of a head "
+                    + "that attends evenly to every key it can see on the same tokens.</p>", format(chance)));
+        }
     }
 
     /** Viridis for one-signed values; for signed ones a blue-white-red map with white at the middle (0). */

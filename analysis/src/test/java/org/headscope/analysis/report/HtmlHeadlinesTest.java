@@ -1,5 +1,6 @@
 package org.headscope.analysis.report;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.LinkedHashMap;
@@ -75,5 +76,60 @@ class HtmlHeadlinesTest {
         assertTrue(html.contains(">0<") || html.contains(">0.000<") || html.contains(">0</text>"), "the axis starts at 0");
         assertTrue(html.contains("chance 0.25"), html);
         assertTrue(html.contains("stroke-dasharray"), "chance is a dashed line");
+    }
+
+    @Test
+    void aHeatMapWithAChanceLevelSpansZeroToOneAndMarksChance() {
+        List<List<Double>> grid = List.of(List.of(0.02, 0.04), List.of(0.03, 0.05));
+        HeadReport.Figure f = new HeadReport.Figure("heatmap", "Induction score (repeated random tokens)", "head", "layer",
+                List.of(), List.of("induction"), grid);
+        Map<String, Object> sections = new LinkedHashMap<>();
+        sections.put("chance_levels", Map.of("Induction score (repeated random tokens)", 0.03));
+        String with = HtmlReport.render(report("retrieval", sections, List.of(f)));
+        assertTrue(with.contains("chance 0.03"), "chance marked on the colour bar");
+        assertTrue(with.contains(">1<") || with.contains(">1.0<") || with.contains(">1.000<"), "scale up to 1: " + with);
+        String without = HtmlReport.render(report("retrieval", new LinkedHashMap<>(), List.of(f)));
+        assertTrue(!without.contains("chance 0.03"), "no chance mark without a chance level");
+    }
+
+    @Test
+    void beforeAndAfterMapsShareOneColourRange() {
+        HeadReport.Figure before = new HeadReport.Figure("heatmap", "VHD", "head", "layer", List.of(), List.of("vhd"),
+                List.of(List.of(0.0, 8.0)));
+        HeadReport.Figure after = new HeadReport.Figure("heatmap", "VHD with VHR applied", "head", "layer", List.of(),
+                List.of("vhd_after_vhr"), List.of(List.of(0.0, 16.0)));
+        String html = HtmlReport.render(report("vhd", new LinkedHashMap<>(), List.of(before, after)));
+        // both colour bars are labelled with the shared maximum 16; neither with its own maximum 8
+        assertEquals(2, count(html, ">16.00<"), html);
+        assertEquals(0, count(html, ">8.000<"), html);
+        assertTrue(html.contains("Colour range shared"));
+        // a lone map keeps its own range
+        String alone = HtmlReport.render(report("vhd", new LinkedHashMap<>(), List.of(before)));
+        assertEquals(1, count(alone, ">8.000<"), alone);
+    }
+
+    @Test
+    void summariesWithListsReadAsValuesAndEveryColumnIsDefinedInWords() {
+        Map<String, Object> vhd = new LinkedHashMap<>();
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("t_vhd", 119.125);
+        summary.put("reinforced_heads", List.of("0.2", "1.3"));
+        vhd.put("summary", summary);
+        String html = HtmlReport.render(report("vhd", vhd, List.of()));
+        assertTrue(html.contains("<th>summary.reinforced_heads</th><td>0.2, 1.3</td>"), html);
+        assertTrue(html.contains("<th>summary.t_vhd</th><td>119.1</td>"), html);
+        assertTrue(!html.contains("{t_vhd="), "no Java map text");
+        assertTrue(html.contains("What the columns mean"));
+        assertTrue(html.contains(MetricDefinitions.of("loss_delta", List.of()).text().replace("'", "&#39;")) ||
+                html.contains("teacher-forced loss on the target"), html);
+        assertTrue(html.contains("docs/METRICS.md"));
+    }
+
+    private static int count(String s, String part) {
+        int n = 0;
+        for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
     }
 }

@@ -4,12 +4,10 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 import javafx.beans.binding.Bindings;
-import javafx.collections.FXCollections;
 import javafx.collections.SetChangeListener;
 import javafx.geometry.Insets;
 import javafx.scene.control.Button;
 import javafx.scene.control.CheckBox;
-import javafx.scene.control.ChoiceBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.Slider;
 import javafx.scene.control.TableColumn;
@@ -17,6 +15,7 @@ import javafx.scene.control.TableView;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.VBox;
 import javafx.beans.property.ReadOnlyStringWrapper;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.OutputSummary;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.hooks.Intervention.Head;
@@ -29,9 +28,25 @@ public final class AblationView extends VBox {
         super(8);
         setId("ablation-panel");
         setPadding(new Insets(8));
-        ChoiceBox<AblationMode> mode = new ChoiceBox<>(FXCollections.observableArrayList(AblationMode.values()));
+        // ControlsFX SegmentedButton: every mode in view, one selected (the mode on screen is never a hidden choice)
+        org.controlsfx.control.SegmentedButton mode = new org.controlsfx.control.SegmentedButton();
         mode.setId("ablation-mode");
-        mode.valueProperty().bindBidirectional(vm.modeProperty());
+        for (AblationMode m : AblationMode.withoutReferences()) {
+            javafx.scene.control.ToggleButton b = new javafx.scene.control.ToggleButton(m.toString());
+            b.setId("ablation-mode-" + m.toString().toLowerCase(Locale.ROOT));
+            b.setUserData(m);
+            b.setSelected(m == vm.modeProperty().get());
+            mode.getButtons().add(b);
+        }
+        mode.getToggleGroup().selectedToggleProperty().addListener((o, was, now) -> {
+            if (now == null) {
+                was.setSelected(true);
+            } else {
+                vm.modeProperty().set((AblationMode) now.getUserData());
+            }
+        });
+        vm.modeProperty().addListener((o, was, now) -> mode.getButtons().stream().filter(b -> b.getUserData() == now)
+                .findFirst().ifPresent(b -> b.setSelected(true)));
         Slider alpha = new Slider(0, 2, vm.alphaProperty().get());
         alpha.setId("ablation-alpha");
         alpha.setShowTickLabels(true);

@@ -14,6 +14,7 @@ import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableSet;
+import org.headscope.analysis.AblationMode;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.app.model.ModelViewModel;
@@ -31,7 +32,7 @@ public final class AblationViewModel implements PanelState {
     private final ModelViewModel models;
     private final ObservableSet<Head> heads = FXCollections.observableSet(new java.util.TreeSet<>());
     private final ObjectProperty<AblationMode> mode = new SimpleObjectProperty<>(AblationMode.ZERO);
-    private final DoubleProperty alpha = new SimpleDoubleProperty(0.5);
+    private final DoubleProperty alpha = new SimpleDoubleProperty(AblationMode.DEFAULT_ALPHA);
     private final BooleanProperty live = new SimpleBooleanProperty(true);
     private final ReadOnlyObjectWrapper<OutputComparison> comparison = new ReadOnlyObjectWrapper<>();
     private boolean restoring;
@@ -41,13 +42,31 @@ public final class AblationViewModel implements PanelState {
         this.models = models;
         attention.setAblator(this::snapshot);
         attention.runProperty().addListener((o, a, r) -> comparison.set(compare(r)));
-        mode.addListener(o -> rerun());
-        alpha.addListener(o -> {
+        // change listeners: an invalidation listener would miss every change after one made while restoring (nothing
+        // read the value in between, so it stays invalid and fires no more)
+        mode.addListener((o, a, b) -> rerun());
+        alpha.addListener((o, a, b) -> {
             if (mode.get() == AblationMode.SCALE) {
                 rerun();
             }
         });
         models.loadedProperty().addListener(o -> heads.clear());
+    }
+
+    /**
+     * A mode the live view offers ({@link AblationMode#withoutReferences()}), by id. "mean" in a session saved before the
+     * two means were named apart meant the prompt's own mean here, so it reads as {@link AblationMode#MEAN_PROMPT}.
+     */
+    public static AblationMode liveMode(String s) {
+        if (s.trim().equalsIgnoreCase(AblationMode.MEAN_REFERENCE.id())) {
+            return AblationMode.MEAN_PROMPT;
+        }
+        AblationMode m = AblationMode.parse(s);
+        if (!AblationMode.withoutReferences().contains(m)) {
+            throw new IllegalArgumentException("ablation mode '" + s + "' needs reference prompts; the live view offers "
+                    + AblationMode.ids(AblationMode.withoutReferences()));
+        }
+        return m;
     }
 
     /** What the next run ablates. */
@@ -66,6 +85,19 @@ public final class AblationViewModel implements PanelState {
     public void clear() {
         heads.clear();
         rerun();
+    }
+
+    /** Sets the mode, the scale factor and the head set together; the caller runs the prompt once afterwards. */
+    public void set(AblationMode m, double a, java.util.Collection<Head> hs) {
+        restoring = true;
+        try {
+            mode.set(m);
+            alpha.set(a);
+            heads.clear();
+            heads.addAll(hs);
+        } finally {
+            restoring = false;
+        }
     }
 
     private void rerun() {
@@ -105,7 +137,7 @@ public final class AblationViewModel implements PanelState {
             if (!(m instanceof String s)) {
                 throw new IllegalArgumentException("ablation 'mode' is " + m + ", not a mode name");
             }
-            AblationMode.parse(s);
+            liveMode(s);
         }
         PanelState.requireFinite(values, "alpha");
         Object live = values.get("live");
@@ -136,7 +168,7 @@ public final class AblationViewModel implements PanelState {
         restoring = true;
         try {
             if (values.get("mode") instanceof String s) {
-                mode.set(AblationMode.parse(s));
+                mode.set(liveMode(s));
             }
             if (values.get("alpha") instanceof Number n) {
                 alpha.set(n.doubleValue());

@@ -7,10 +7,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.headscope.analysis.core.Input;
+import org.headscope.analysis.AblationMode;
+import org.headscope.analysis.core.Numerics;
 import org.headscope.app.attention.Ablator;
-import org.headscope.app.attention.PromptInput;
 import org.headscope.hooks.CancelToken;
-import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.Intervention;
@@ -34,20 +35,18 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
     }
 
     @Override
-    public Intervention intervention(HookedModel model, PromptInput input, CancelToken cancel) {
+    public Intervention intervention(HookedModel model, Input input, CancelToken cancel) {
         if (heads.isEmpty()) {
             return Intervention.NONE;
         }
-        Map<Head, float[]> means = mode == AblationMode.MEAN ? means(model, input.request(), cancel) : Map.of();
+        if (mode == AblationMode.MEAN_REFERENCE) {
+            throw new IllegalArgumentException("the live ablation has no reference prompts; use " + AblationMode.MEAN_PROMPT.id()
+                    + " here, or the ablation sweep for " + mode.id());
+        }
+        Map<Head, float[]> means = mode == AblationMode.MEAN_PROMPT ? means(model, input.request(), cancel) : Map.of();
         Intervention.Builder b = Intervention.builder();
         for (Head h : heads) {
-            switch (mode) {
-                case ZERO -> b.zeroHead(h.layer(), h.head());
-                case MEAN -> b.replaceHead(h.layer(), h.head(), means.get(h));
-                case UNIFORM -> b.uniform(h.layer(), h.head());
-                case BOS -> b.bos(h.layer(), h.head());
-                case SCALE -> b.scaleHead(h.layer(), h.head(), alpha);
-            }
+            mode.apply(b, h, alpha, means.get(h));
         }
         return b.build();
     }
@@ -58,16 +57,7 @@ public record HeadAblation(Set<Head> heads, AblationMode mode, float alpha) impl
         RunResult r = model.session(TapSet.of(TapKind.HEAD_OUTPUT, layers), HookSet.NONE).run(request, cancel);
         Map<Head, float[]> out = new HashMap<>();
         for (Head h : heads) {
-            FloatTensor z = r.tap(TapKind.HEAD_OUTPUT, h.layer()).slice(0, h.head());
-            int t = z.dim(0);
-            int d = z.dim(1);
-            float[] mean = new float[d];
-            for (int i = 0; i < t; i++) {
-                for (int j = 0; j < d; j++) {
-                    mean[j] += z.data()[i * d + j] / t;
-                }
-            }
-            out.put(h, mean);
+            out.put(h, Numerics.meanPool(r.tap(TapKind.HEAD_OUTPUT, h.layer()).slice(0, h.head())));
         }
         return out;
     }

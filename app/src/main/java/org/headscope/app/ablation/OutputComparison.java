@@ -8,6 +8,7 @@ import java.util.Set;
 import java.util.function.LongFunction;
 import java.util.stream.IntStream;
 
+import org.headscope.analysis.core.Numerics;
 import org.headscope.app.attention.OutputSummary;
 
 /**
@@ -33,14 +34,9 @@ public record OutputComparison(OutputSummary.Kind kind, List<Row> rows, double k
         float[] a = clean.values().data();
         float[] b = ablated.values().data();
         if (clean.kind() == OutputSummary.Kind.EMBEDDING) {
-            return new OutputComparison(clean.kind(), List.of(), Double.NaN, org.headscope.analysis.AblationScan.cosine(a, b));
+            return new OutputComparison(clean.kind(), List.of(), Double.NaN, Numerics.cosine(a, b));
         }
-        double kl = 0;
-        for (int i = 0; i < a.length; i++) {
-            if (a[i] > 0) {
-                kl += a[i] * (Math.log(a[i]) - Math.log(Math.max(b[i], 1e-30)));
-            }
-        }
+        double kl = Numerics.kl(a, b);
         Set<Integer> ids = new LinkedHashSet<>(topIds(a, top));
         ids.addAll(topIds(b, top));
         List<Row> rows = new ArrayList<>();

@@ -2,12 +2,14 @@ package org.headscope.app.ablation;
 
 import java.util.List;
 
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
@@ -30,11 +32,15 @@ public final class SweepScan implements Scan {
     public List<Parameter> parameters() {
         return List.of(
                 new Parameter("mode", "mode", D.mode().id(),
-                        "zero (TransformerLens), mean (over haystack probes), uniform (Retrieval_Head), bos (Active-Dormant), scale (VHR)."),
+                        "zero (TransformerLens), mean (over haystack probes), mean-prompt (over the prompt's own positions), uniform (Retrieval_Head), "
+                                + "bos (Active-Dormant), scale (VHR)."),
                 new Parameter("alpha", "\u03b1 (scale mode)", Float.toString(D.alpha()), "z := \u03b1 z in scale mode (VHR: 2)."),
                 new Parameter("target", "target continuation", " the end.",
                         "Text after the prompt whose teacher-forced loss is measured (decoders; encoders compare embeddings)."),
-                new Parameter("batch", "heads per run", Integer.toString(D.batchSize()), "Interventions per batched run."));
+                new Parameter("batch", "heads per run", Integer.toString(D.batchSize()), "Interventions per batched run."),
+                new Parameter("generate", "generated tokens", "0",
+                        "Greedy tokens generated after the prompt, clean and with each of the top heads ablated (0: none, as the "
+                                + "command line's --generate; the prompt and these tokens must fit the model's length)."));
     }
 
     @Override
@@ -49,8 +55,13 @@ public final class SweepScan implements Scan {
 
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
-        AblationScan.Mode mode = AblationScan.Mode.parse(v.string("mode"));
-        AblationScan.Params params = D.withMode(mode, (float) v.number("alpha")).withBatchSize(v.integer("batch"));
+        int generate = v.integer("generate");
+        if (generate < 0 || generate > 1024) {
+            throw new IllegalArgumentException("parameter 'generate' must be between 0 and 1024, got " + generate);
+        }
+        AblationScan.Params fromOptions = AblationScan.Params.fromOptions(org.headscope.analysis.core.Options.of(v.text()::get));
+        AblationScan.Params params = fromOptions.withGeneration(generate, fromOptions.topGenerated());
+        AblationMode mode = params.mode();
         HsTokenizer tk = model.requireTokenizer();
         long[] promptIds = tk.encode(prompt).ids();
         long[] targetIds = tk.encodePlain(v.text().get("target"));
@@ -67,11 +78,10 @@ public final class SweepScan implements Scan {
                     "Shorten the prompt by " + (promptIds.length + params.generateTokens() - max) + " tokens, then run the sweep again.");
         }
         AblationScan.Target target = AblationScan.Target.of(promptIds, targetIds);
-        AblationScan.MeanOutputs means = mode == AblationScan.Mode.MEAN
-                ? AblationScan.meanOutputs(model, org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
-                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel)
-                : null;
-        AblationScan.Result r = new AblationScan(model, params, means).run(target, AblationScan.allHeads(model), progress, cancel);
+        AblationScan.MeanOutputs means = AblationScan.means(model, mode, target,
+                () -> org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
+                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel);
+        AblationScan.Result r = new AblationScan(model, params, means).run(target, Heads.all(model), progress, cancel);
         return r.toReport(Provenance.of(model, prompt + " || target: " + v.text().get("target"), AblationScan.METRICS));
     }
 }

@@ -1,5 +1,6 @@
 package org.headscope.app.attention;
 
+import org.headscope.analysis.core.Input;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.Intervention;
@@ -12,5 +13,5 @@ import org.headscope.hooks.Intervention;
 public interface Ablator {
     Ablator NONE = (model, input, cancel) -> Intervention.NONE;
 
-    Intervention intervention(HookedModel model, PromptInput input, CancelToken cancel);
+    Intervention intervention(HookedModel model, Input input, CancelToken cancel);
 }

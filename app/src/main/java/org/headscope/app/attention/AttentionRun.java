@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 
+import org.headscope.analysis.core.ColMean;
+import org.headscope.analysis.core.Input;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
@@ -25,7 +27,7 @@ import org.headscope.hooks.Intervention.Head;
  * @param intervention the intervention of the ablated batch element ({@link Intervention#NONE} for a clean run)
  */
 public record AttentionRun(String source, HsTokenizer.Tokens tokens, boolean causal,
-                           PromptInput.ImagePatches patches, List<FloatTensor> clean, List<FloatTensor> ablated,
+                           Input.ImagePatches patches, List<FloatTensor> clean, List<FloatTensor> ablated,
                            OutputSummary cleanOutput, OutputSummary ablatedOutput, Intervention intervention) {
     public AttentionRun {
         clean = List.copyOf(clean);
@@ -47,31 +49,10 @@ public record AttentionRun(String source, HsTokenizer.Tokens tokens, boolean cau
     /**
      * Sink rate of each key of the clean run (Gu et al., ICLR'25, on this one prompt): the share of heads, over all
      * layers, whose mean received attention {@code colmean[k] = sum_q A[q,k] / n_k} exceeds {@code eps}, where
-     * {@code n_k} counts the queries that can see key k (T - k when causal, T otherwise).
+     * {@code n_k} counts the queries that can see key k (T - k when causal, T otherwise); {@link ColMean} defines both.
      */
     public double[] sinkRates(double eps) {
-        int queries = clean.getFirst().dim(1);
-        int keys = clean.getFirst().dim(2);
-        double[] rate = new double[keys];
-        int heads = 0;
-        for (FloatTensor layer : clean) {
-            for (int h = 0; h < layer.dim(0); h++) {
-                heads++;
-                for (int k = 0; k < keys; k++) {
-                    double sum = 0;
-                    for (int q = 0; q < queries; q++) {
-                        sum += layer.get(h, q, k);
-                    }
-                    if (sum / (causal ? queries - k : queries) > eps) {
-                        rate[k]++;
-                    }
-                }
-            }
-        }
-        for (int k = 0; k < keys; k++) {
-            rate[k] /= heads;
-        }
-        return rate;
+        return ColMean.sinkRates(clean.stream().map(layer -> ColMean.ofProbs(layer, causal)).toList(), eps);
     }
 
     public int layers() {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import org.headscope.analysis.core.Input;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -45,20 +46,20 @@ public final class AttentionRunner {
         return TapSet.of(TapKind.PROBS, IntStream.range(0, model.layers()).boxed().toList());
     }
 
-    public static AttentionRun run(HookedModel model, String source, PromptInput input, Intervention ablation, CancelToken cancel) {
+    public static AttentionRun run(HookedModel model, String source, Input input, Intervention ablation, CancelToken cancel) {
         TapSet taps = taps(model);
         RunRequest request = input.request();
         if (ablation == null || ablation.isEmpty()) {
             RunResult r = model.session(taps, HookSet.NONE).run(request, cancel);
             return new AttentionRun(source, input.tokens(), model.isCausal(), input.patches(), maps(r, model, 0), null,
-                    OutputSummary.of(r, 0), null, Intervention.NONE);
+                    OutputSummary.of(model, r, 0), null, Intervention.NONE);
         }
         // a session with only the hook families this edit uses: a neutral family's [1,...,1] defaults beside the used
         // family's [2,...,K] tensors fail in ONNX Runtime's buffer planner now and then ("Shape mismatch attempting to
         // re-use buffer"); one session per family set is built once and cached by the model
         RunResult r = model.session(taps, ablation.hooks()).run(request.withInterventions(List.of(Intervention.NONE, ablation)), cancel);
         return new AttentionRun(source, input.tokens(), model.isCausal(), input.patches(), maps(r, model, 0), maps(r, model, 1),
-                OutputSummary.of(r, 0), OutputSummary.of(r, 1), ablation);
+                OutputSummary.of(model, r, 0), OutputSummary.of(model, r, 1), ablation);
     }
 
     private static List<FloatTensor> maps(RunResult r, HookedModel model, int b) {

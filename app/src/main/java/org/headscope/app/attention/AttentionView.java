@@ -40,13 +40,15 @@ public final class AttentionView extends BorderPane {
                 ((SpinnerValueFactory.IntegerSpinnerValueFactory) head.getValueFactory()).setMax(r.heads() - 1);
             }
         });
-        ToggleGroup scaleGroup = new ToggleGroup();
         ToggleButton linear = new ToggleButton("Linear");
         ToggleButton log = new ToggleButton("Log");
         linear.setId("scale-linear");
         log.setId("scale-log");
-        linear.setToggleGroup(scaleGroup);
-        log.setToggleGroup(scaleGroup);
+        // ControlsFX SegmentedButton: one choice of two, drawn as one control
+        org.controlsfx.control.SegmentedButton scaleButtons = new org.controlsfx.control.SegmentedButton(linear, log);
+        scaleButtons.setId("scale-buttons");
+        scaleButtons.setMinWidth(Region.USE_PREF_SIZE);
+        ToggleGroup scaleGroup = scaleButtons.getToggleGroup();
         (vm.scaleProperty().get() == ColourScale.LOG ? log : linear).setSelected(true);
         scaleGroup.selectedToggleProperty().addListener((o, a, b) -> {
             if (b == null) {
@@ -72,6 +74,19 @@ public final class AttentionView extends BorderPane {
         Button fit = new Button("Fit");
         fit.setId("zoom-fit");
         fit.setOnAction(e -> heatmap.setZoom(1));
+        // shown while the map is cropped to a key range (drag across the key labels): back to every key
+        Button allKeys = new Button("All keys");
+        allKeys.setId("keys-all");
+        allKeys.setTooltip(new javafx.scene.control.Tooltip("The map is cropped to a key range; show every key again"));
+        allKeys.setOnAction(e -> vm.showAllKeys());
+        Runnable cropShown = () -> {
+            allKeys.setVisible(vm.keysCropped());
+            allKeys.setManaged(allKeys.isVisible());
+        };
+        vm.keyFromProperty().addListener(o -> cropShown.run());
+        vm.keyToProperty().addListener(o -> cropShown.run());
+        vm.runProperty().addListener(o -> cropShown.run());
+        cropShown.run();
         Region grow = new Region();
         HBox.setHgrow(grow, Priority.ALWAYS);
         zoomOut.setTooltip(new javafx.scene.control.Tooltip("Zoom out"));
@@ -79,7 +94,7 @@ public final class AttentionView extends BorderPane {
         fit.setTooltip(new javafx.scene.control.Tooltip("Fit the map to its pane"));
         layer.setPrefWidth(62);
         head.setPrefWidth(62);
-        HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, linear, log, after, rowBars, grow,
+        HBox bar = new HBox(5, new Label("Layer"), layer, new Label("Head"), head, scaleButtons, after, rowBars, allKeys, grow,
                 zoomOut, zoomIn, fit);
         // the short labels and the scale toggles keep their text; the check boxes and the spacer give way first
         bar.getChildren().forEach(n -> {

@@ -28,6 +28,8 @@ public final class HeadGridView extends GridPane {
     private final ObservableSet<Head> toggled;
     private final Consumer<Head> onToggle;
     private final ObjectProperty<HeadScores> scores = new SimpleObjectProperty<>();
+    /** The tiles of the run on screen by head (each tile also carries its head as user data). */
+    private final java.util.Map<Head, StackPane> tiles = new java.util.LinkedHashMap<>();
 
     public HeadGridView(AttentionViewModel vm, ObservableSet<Head> toggled, Consumer<Head> onToggle) {
         this.vm = vm;
@@ -58,8 +60,14 @@ public final class HeadGridView extends GridPane {
         return "tile-" + layer + "-" + head;
     }
 
+    /** The tile of a head, or null when the run on screen has no such head. */
+    public StackPane tile(Head head) {
+        return tiles.get(head);
+    }
+
     private void rebuild() {
         getChildren().clear();
+        tiles.clear();
         AttentionRun r = vm.runProperty().get();
         if (r == null) {
             return;
@@ -69,26 +77,31 @@ public final class HeadGridView extends GridPane {
             col.getStyleClass().add("axis");
             add(col, h + 1, 0);
         }
+        RunOverview overview = vm.overview();
         for (int l = 0; l < r.layers(); l++) {
             Label row = new Label("L" + l);
             row.getStyleClass().add("axis");
             add(row, 0, l + 1);
             for (int h = 0; h < r.heads(); h++) {
-                add(tile(r, l, h), h + 1, l + 1);
+                StackPane tile = tile(overview, l, h);
+                tiles.put(new Head(l, h), tile);
+                add(tile, h + 1, l + 1);
             }
         }
         restyle();
     }
 
-    private StackPane tile(AttentionRun r, int l, int h) {
-        var map = r.map(l, h, vm.showAblatedProperty().get());
-        int cell = Math.max(1, TILE / Math.max(map.dim(0), map.dim(1)));
-        ImageView iv = new ImageView(HeatmapImages.render(map, cell, vm.scaleProperty().get(), r.causal()));
+    private StackPane tile(RunOverview overview, int l, int h) {
+        // the map pooled to the tile's size with the run, off the FX thread: here only its <= 40 x 40 cells are coloured
+        var thumb = overview.thumbnail(l, h, vm.showAblatedProperty().get());
+        int cell = Math.max(1, TILE / Math.max(thumb.dim(0), thumb.dim(1)));
+        ImageView iv = new ImageView(HeatmapImages.renderPooled(thumb, cell, vm.scaleProperty().get()));
         iv.setSmooth(false);
         iv.setFitWidth(TILE);
         iv.setFitHeight(TILE);
         StackPane tile = new StackPane(iv);
         tile.setId(tileId(l, h));
+        tile.setUserData(new Head(l, h));
         tile.setAlignment(Pos.CENTER);
         tile.getStyleClass().add("tile");
         Tooltip.install(tile, new Tooltip("layer " + l + ", head " + h + "\nclick: show  \u00b7  right click: toggle ablation"));
@@ -105,12 +118,9 @@ public final class HeadGridView extends GridPane {
 
     private void restyle() {
         HeadScores s = scores.get();
-        for (var node : getChildren()) {
-            if (node.getId() == null || !node.getId().startsWith("tile-")) {
-                continue;
-            }
-            String[] p = node.getId().split("-");
-            Head head = new Head(Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+        for (var entry : tiles.entrySet()) {
+            Head head = entry.getKey();
+            StackPane node = entry.getValue();
             boolean selected = head.layer() == vm.layerProperty().get() && head.head() == vm.headProperty().get();
             node.pseudoClassStateChanged(javafx.css.PseudoClass.getPseudoClass("selected"), selected);
             node.pseudoClassStateChanged(javafx.css.PseudoClass.getPseudoClass("ablated"), toggled.contains(head));

@@ -33,35 +33,78 @@ public final class HeatmapImages {
      * it lies after every query in it.
      */
     public static WritableImage render(FloatTensor map, int cell, int pool, ColourScale scale, boolean causal) {
+        return renderPooled(pool(map, pool, causal), cell, scale);
+    }
+
+    /**
+     * A map cropped to a range of keys ({@code past}: how many more keys than queries precede the crop's first key,
+     * so key column k is masked when {@code k > q + past}), pooled and drawn with their own sizes per axis.
+     */
+    public static WritableImage render(FloatTensor map, int cellX, int cellY, int poolX, int poolY, ColourScale scale,
+                                       boolean causal, int past) {
+        return renderPooled(pool(map, poolY, poolX, causal, past), cellX, cellY, scale);
+    }
+
+    /**
+     * Each {@code pool x pool} block of a [T,K] map reduced to its largest value, NaN for a block a causal model masks
+     * whole (every key after every query); with K > T the last T keys align with the queries. The colour scale is
+     * monotone, so the colours of the pooled map are those of the blocks' brightest cells: the pooling can run off the
+     * FX thread before the scale is chosen.
+     */
+    public static FloatTensor pool(FloatTensor map, int pool, boolean causal) {
+        return pool(map, pool, pool, causal, map.dim(1) - map.dim(0));
+    }
+
+    /** {@link #pool(FloatTensor, int, boolean)} with a block height and width of their own and an explicit key offset. */
+    public static FloatTensor pool(FloatTensor map, int poolQ, int poolK, boolean causal, int past) {
         int rows = map.dim(0);
         int cols = map.dim(1);
-        int pr = (rows + pool - 1) / pool;
-        int pc = (cols + pool - 1) / pool;
-        int w = pc * cell;
-        int h = pr * cell;
-        int[] pixels = new int[w * h];
+        int pr = (rows + poolQ - 1) / poolQ;
+        int pc = (cols + poolK - 1) / poolK;
+        float[] out = new float[pr * pc];
         float[] d = map.data();
-        int past = cols - rows;
         for (int bq = 0; bq < pr; bq++) {
-            int q0 = bq * pool;
-            int q1 = Math.min(rows, q0 + pool) - 1;
+            int q0 = bq * poolQ;
+            int q1 = Math.min(rows, q0 + poolQ) - 1;
             for (int bk = 0; bk < pc; bk++) {
-                int k0 = bk * pool;
-                int k1 = Math.min(cols, k0 + pool) - 1;
-                int argb;
+                int k0 = bk * poolK;
+                int k1 = Math.min(cols, k0 + poolK) - 1;
                 if (causal && k0 > q1 + past) {
-                    argb = MASKED;
-                } else {
-                    float max = 0;
-                    for (int q = q0; q <= q1; q++) {
-                        for (int k = k0; k <= k1; k++) {
-                            max = Math.max(max, d[q * cols + k]);
-                        }
-                    }
-                    argb = scale.argb(max);
+                    out[bq * pc + bk] = Float.NaN;
+                    continue;
                 }
-                for (int y = bq * cell; y < (bq + 1) * cell; y++) {
-                    java.util.Arrays.fill(pixels, y * w + bk * cell, y * w + (bk + 1) * cell, argb);
+                float max = 0;
+                for (int q = q0; q <= q1; q++) {
+                    int kEnd = causal ? Math.min(k1, q + past) : k1;
+                    for (int k = k0; k <= kEnd; k++) {
+                        max = Math.max(max, d[q * cols + k]);
+                    }
+                }
+                out[bq * pc + bk] = max;
+            }
+        }
+        return new FloatTensor(new long[]{pr, pc}, out);
+    }
+
+    /** A pooled map ({@link #pool}) as an image, {@code cell x cell} pixels per value, NaN drawn {@link #MASKED}. */
+    public static WritableImage renderPooled(FloatTensor pooled, int cell, ColourScale scale) {
+        return renderPooled(pooled, cell, cell, scale);
+    }
+
+    /** A pooled map with cells {@code cellX} wide and {@code cellY} high. */
+    public static WritableImage renderPooled(FloatTensor pooled, int cellX, int cellY, ColourScale scale) {
+        int pr = pooled.dim(0);
+        int pc = pooled.dim(1);
+        int w = pc * cellX;
+        int h = pr * cellY;
+        int[] pixels = new int[w * h];
+        float[] d = pooled.data();
+        for (int bq = 0; bq < pr; bq++) {
+            for (int bk = 0; bk < pc; bk++) {
+                float v = d[bq * pc + bk];
+                int argb = Float.isNaN(v) ? MASKED : scale.argb(v);
+                for (int y = bq * cellY; y < (bq + 1) * cellY; y++) {
+                    java.util.Arrays.fill(pixels, y * w + bk * cellX, y * w + (bk + 1) * cellX, argb);
                 }
             }
         }

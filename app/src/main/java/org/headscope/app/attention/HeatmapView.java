@@ -67,10 +67,17 @@ public final class HeatmapView extends BorderPane {
     private final ScrollPane scroll;
     private final GridPane figure = new GridPane();
     private double zoom = 1;
+    /** Pixels per cell and tokens per cell across (keys) and down (queries): equal unless the keys are cropped. */
     private int cell = 1;
     private int pool = 1;
-    private AttentionRun ratesRun;
-    private double[] rates = new double[0];
+    private int cellY = 1;
+    private int poolY = 1;
+    /** The first key shown (the crop's start). */
+    private int keyOffset;
+    /** Where a drag across the key labels started (a key index), or -1. */
+    private int dragFrom = -1;
+    private double pressX;
+    private final Rectangle dragBand = new Rectangle();
 
     public HeatmapView(AttentionViewModel vm) {
         this(vm, () -> "");
@@ -98,6 +105,7 @@ public final class HeatmapView extends BorderPane {
         axes.setId("heatmap-axes");
         clip(queryClip);
         clip(keyClip);
+        keyClip.setId("key-labels");
         queryClip.setMinWidth(QUERY_SPACE);
         keyClip.setMinHeight(KEY_SPACE);
         figure.add(axes, 0, 0);
@@ -130,15 +138,50 @@ public final class HeatmapView extends BorderPane {
         setCenter(figure);
         setBottom(readout);
         map.setOnMouseMoved(e -> {
-            FloatTensor m = vm.currentMap();
+            FloatTensor m = vm.shownMap();
             if (m == null) {
                 return;
             }
-            int k = Math.min(m.dim(1) - 1, (int) (e.getX() / cell) * pool);
-            int q = Math.min(m.dim(0) - 1, (int) (e.getY() / cell) * pool);
-            readout.setText(vm.readout(q, k) + (pool > 1 ? "  (overview: each cell is the largest of " + pool + " x " + pool
+            int k = keyOffset + Math.min(m.dim(1) - 1, (int) (e.getX() / cell) * pool);
+            int q = Math.min(m.dim(0) - 1, (int) (e.getY() / cellY) * poolY);
+            readout.setText(vm.readout(q, k) + (pool > 1 || poolY > 1 ? "  (overview: each cell is the largest of " + poolY + " x " + pool
                     + " tokens from here; zoom in for every token)" : ""));
         });
+        // drag across the key labels to crop the map to those keys (double-click them to show every key again)
+        dragBand.setFill(Color.web("#ff6d00", 0.25));
+        dragBand.setMouseTransparent(true);
+        dragBand.setVisible(false);
+        keyClip.getChildren().add(dragBand);
+        keyClip.setOnMousePressed(e -> {
+            dragFrom = keyAt(e.getX());
+            pressX = e.getX();
+            dragBand.setX(e.getX());
+            dragBand.setWidth(0);
+            dragBand.setHeight(KEY_SPACE);
+            dragBand.setVisible(dragFrom >= 0);
+        });
+        keyClip.setOnMouseDragged(e -> {
+            if (dragFrom >= 0) {
+                dragBand.setX(Math.min(pressX, e.getX()));
+                dragBand.setWidth(Math.abs(e.getX() - pressX));
+            }
+        });
+        keyClip.setOnMouseReleased(e -> {
+            dragBand.setVisible(false);
+            int to = keyAt(e.getX());
+            if (dragFrom >= 0 && to >= 0 && to != dragFrom) {
+                vm.cropKeys(dragFrom, to);
+            }
+            dragFrom = -1;
+        });
+        keyClip.setOnMouseClicked(e -> {
+            if (e.getClickCount() == 2) {
+                vm.showAllKeys();
+            }
+        });
+        keyClip.setCursor(javafx.scene.Cursor.H_RESIZE);
+        javafx.scene.control.Tooltip.install(keyClip, new javafx.scene.control.Tooltip(
+                "Drag across the keys to crop the map to them; double-click to show every key"));
         map.setOnMouseExited(e -> readout.setText(" "));
         InvalidationListener redraw = o -> redraw();
         vm.runProperty().addListener(redraw);
@@ -146,6 +189,8 @@ public final class HeatmapView extends BorderPane {
         vm.headProperty().addListener(redraw);
         vm.scaleProperty().addListener(redraw);
         vm.showAblatedProperty().addListener(redraw);
+        vm.keyFromProperty().addListener(redraw);
+        vm.keyToProperty().addListener(redraw);
         vm.hoveredTokenProperty().addListener(o -> {
             placeHighlight();
             drawLabels();
@@ -192,10 +237,28 @@ public final class HeatmapView extends BorderPane {
         return zoom;
     }
 
-    /** Pixel size of one cell on screen. */
+    /** Pixel size of one cell on screen (its width when the keys are cropped). */
     public int cellSize() {
         return cell;
     }
+
+    /** Pixel height of one cell on screen (the width too unless the keys are cropped). */
+    public int cellHeight() {
+        return cellY;
+    }
+
+    /** The key under a point of the key label strip (in the strip's coordinates), or -1. */
+    private int keyAt(double x) {
+        FloatTensor m = vm.shownMap();
+        if (m == null) {
+            return -1;
+        }
+        double scrolled = x - keyLabels.getTranslateX();
+        int c = (int) Math.floor(scrolled / cell) * pool;
+        return c < 0 ? -1 : keyOffset + Math.min(m.dim(1) - 1, c);
+    }
+
+
 
     /** Tokens per cell along each axis: 1 shows every token, more is the pooled overview of a long map. */
     public int poolSize() {
@@ -222,21 +285,21 @@ public final class HeatmapView extends BorderPane {
      * labelled tokens on both axes, the axis titles and the colour bar with its label. Call on the FX thread.
      */
     public javafx.scene.layout.Region exportFigure() {
-        FloatTensor m = vm.currentMap();
+        FloatTensor m = vm.shownMap();
         AttentionRun r = vm.runProperty().get();
         if (m == null || r == null) {
             throw new IllegalStateException("nothing has run yet");
         }
         String[] tokens = r.tokens().strings();
-        int rows = (m.dim(0) + pool - 1) / pool;
+        int rows = (m.dim(0) + poolY - 1) / poolY;
         int cols = (m.dim(1) + pool - 1) / pool;
-        Canvas q = new Canvas(QUERY_SPACE, rows * cell);
+        Canvas q = new Canvas(QUERY_SPACE, rows * cellY);
         Canvas k = new Canvas(cols * cell, KEY_SPACE);
         drawAxis(q.getGraphicsContext2D(), tokens, m.dim(0), true);
         drawAxis(k.getGraphicsContext2D(), tokens, m.dim(1), false);
         ImageView image = new ImageView(map.getImage());
         image.setSmooth(false);
-        double h = Math.max(80, Math.min(260, rows * cell));
+        double h = Math.max(80, Math.min(260, rows * cellY));
         Canvas bar = new Canvas(LEGEND_WIDTH, h + 16);
         drawColourBar(bar.getGraphicsContext2D(), vm.scaleProperty().get(), h, legendLabel());
         Label axes = new Label("keys \u2192\nqueries \u2193");
@@ -264,7 +327,8 @@ public final class HeatmapView extends BorderPane {
         String model = modelName.get();
         String state = r != null && r.hasAblation() && vm.showAblatedProperty().get() ? "after the edit" : "clean";
         return (model == null || model.isBlank() ? "" : model + " \u00b7 ") + "layer " + vm.layerProperty().get() + ", head "
-                + vm.headProperty().get() + " \u00b7 " + state + (r == null ? "" : " \u00b7 " + r.tokens().size() + " tokens");
+                + vm.headProperty().get() + " \u00b7 " + state + (r == null ? "" : " \u00b7 " + r.tokens().size() + " tokens")
+                + (vm.keysCropped() ? " \u00b7 keys " + vm.keyRange()[0] + "\u2013" + vm.keyRange()[1] : "");
     }
 
     /** The colour bar's label. */
@@ -274,27 +338,33 @@ public final class HeatmapView extends BorderPane {
 
     /** Token indices to label along an axis of {@code n} tokens drawn {@code step} pixels apart, most important first. */
     public List<Integer> labelledTokens(int n, double step) {
+        return labelledTokens(0, n - 1, step);
+    }
+
+    /** {@link #labelledTokens(int, double)} for the tokens {@code [from, to]} of an axis (a cropped key range). */
+    public List<Integer> labelledTokens(int from, int to, double step) {
         List<Integer> order = new ArrayList<>();
+        int n = to + 1;
         int hovered = vm.hoveredTokenProperty().get();
-        if (hovered >= 0 && hovered < n) {
+        if (hovered >= from && hovered < n) {
             order.add(hovered);
         }
         order.add(n - 1);
         boolean[] needle = vm.needleMask();
-        for (int i = 0; i < Math.min(n, needle.length); i++) {
+        for (int i = from; i < Math.min(n, needle.length); i++) {
             if (needle[i]) {
                 order.add(i);
             }
         }
         double[] sinkRates = sinkRates();
-        for (int i = 0; i < Math.min(n, sinkRates.length); i++) {
+        for (int i = from; i < Math.min(n, sinkRates.length); i++) {
             if (sinkRates[i] >= TokenStrip.SINK_SHARE) {
                 order.add(i);
             }
         }
-        order.add(0);
+        order.add(from);
         int every = Math.max(1, (int) Math.ceil(LABEL_GAP * (step < 8 ? 1.5 : 1) / step));
-        for (int i = 0; i < n; i += every) {
+        for (int i = from; i < n; i += every) {
             order.add(i);
         }
         List<Integer> chosen = new ArrayList<>();
@@ -311,12 +381,8 @@ public final class HeatmapView extends BorderPane {
     }
 
     private double[] sinkRates() {
-        AttentionRun r = vm.runProperty().get();
-        if (r != ratesRun) {
-            ratesRun = r;
-            rates = r == null ? new double[0] : r.sinkRates(TokenStrip.SINK_EPS);
-        }
-        return rates;
+        RunOverview o = vm.overview();
+        return o == null ? new double[0] : o.sinkRates();
     }
 
     /** The colour of a token's label: hovered orange, needle amber, sink red, last query blue, others grey. */
@@ -339,37 +405,51 @@ public final class HeatmapView extends BorderPane {
     }
 
     private void resize() {
-        int[] before = {cell, pool};
+        int[] before = {cell, pool, cellY, poolY};
         computeCell();
-        if (before[0] != cell || before[1] != pool) {
+        if (before[0] != cell || before[1] != pool || before[2] != cellY || before[3] != poolY) {
             redraw();
         }
     }
 
     private void computeCell() {
-        FloatTensor m = vm.currentMap();
+        FloatTensor m = vm.shownMap();
         if (m == null) {
             return;
         }
-        int n = Math.max(m.dim(0), m.dim(1));
+        int[] keys = vm.keyRange();
+        keyOffset = keys[0];
         Bounds v = scroll.getViewportBounds();
-        double avail = v == null || v.getWidth() < 40 || v.getHeight() < 40 ? 440 : Math.min(v.getWidth(), v.getHeight()) - 2;
+        boolean sized = v != null && v.getWidth() >= 40 && v.getHeight() >= 40;
+        if (!vm.keysCropped()) {
+            int[] both = cellFor(Math.max(m.dim(0), m.dim(1)), sized ? Math.min(v.getWidth(), v.getHeight()) - 2 : 440);
+            cell = cellY = both[0];
+            pool = poolY = both[1];
+            return;
+        }
+        // a crop: the shown keys fill the width and the queries the height, each axis with its own cell size
+        int[] across = cellFor(m.dim(1), sized ? v.getWidth() - 2 : 440);
+        int[] down = cellFor(m.dim(0), sized ? v.getHeight() - 2 : 440);
+        cell = across[0];
+        pool = across[1];
+        cellY = down[0];
+        poolY = down[1];
+    }
+
+    /** {cell pixels, tokens per cell} for {@code n} tokens in {@code avail} pixels at the current zoom. */
+    private int[] cellFor(int n, double avail) {
         double perToken = avail / n * zoom;
         perToken = Math.min(perToken, Math.floor(MAX_SIDE / (double) n) >= 1 ? Math.floor(MAX_SIDE / (double) n) : MAX_SIDE / (double) n);
         if (perToken >= 1) {
-            pool = 1;
-            cell = (int) Math.floor(perToken);
+            return new int[]{(int) Math.floor(perToken), 1};
         } else if (n <= 1024 && zoom >= 1) {
-            pool = 1;
-            cell = 1;
-        } else {
-            cell = 1;
-            pool = (int) Math.ceil(1 / perToken);
+            return new int[]{1, 1};
         }
+        return new int[]{1, (int) Math.ceil(1 / perToken)};
     }
 
     private void redraw() {
-        FloatTensor m = vm.currentMap();
+        FloatTensor m = vm.shownMap();
         ColourScale scale = vm.scaleProperty().get();
         title.setText(title());
         drawLegend(scale);
@@ -380,22 +460,23 @@ public final class HeatmapView extends BorderPane {
             return;
         }
         computeCell();
-        map.setImage(HeatmapImages.render(m, cell, pool, scale, vm.runProperty().get().causal()));
+        int past = vm.currentMap().dim(1) - m.dim(0) - keyOffset;
+        map.setImage(HeatmapImages.render(m, cell, cellY, pool, poolY, scale, vm.runProperty().get().causal(), past));
         drawLabels();
         placeHighlight();
     }
 
     private void drawLabels() {
-        FloatTensor m = vm.currentMap();
+        FloatTensor m = vm.shownMap();
         AttentionRun r = vm.runProperty().get();
         if (m == null || r == null) {
             return;
         }
         String[] tokens = r.tokens().strings();
-        int rows = (m.dim(0) + pool - 1) / pool;
+        int rows = (m.dim(0) + poolY - 1) / poolY;
         int cols = (m.dim(1) + pool - 1) / pool;
         queryLabels.setWidth(QUERY_SPACE);
-        queryLabels.setHeight(rows * cell);
+        queryLabels.setHeight(rows * cellY);
         keyLabels.setWidth(cols * cell);
         keyLabels.setHeight(KEY_SPACE);
         drawAxis(queryLabels.getGraphicsContext2D(), tokens, m.dim(0), true);
@@ -408,14 +489,19 @@ public final class HeatmapView extends BorderPane {
     private void drawAxis(GraphicsContext g, String[] tokens, int n, boolean queries) {
         Canvas c = g.getCanvas();
         g.clearRect(0, 0, c.getWidth(), c.getHeight());
-        double step = cell / (double) pool;
+        // keys of a cropped map start at the crop's first key; the colours and the bold last token follow the whole run
+        int from = queries ? 0 : keyOffset;
+        int px = queries ? cellY : cell;
+        int per = queries ? poolY : pool;
+        int total = tokens.length;
+        double step = px / (double) per;
         g.setTextBaseline(VPos.CENTER);
         g.setTextAlign(queries ? TextAlignment.RIGHT : TextAlignment.LEFT);
-        for (int t : labelledTokens(n, step)) {
-            boolean strong = t == n - 1 || t == vm.hoveredTokenProperty().get() || labelColour(t, n) != Color.web("#455a64");
+        for (int t : labelledTokens(from, from + n - 1, step)) {
+            boolean strong = t == total - 1 || t == vm.hoveredTokenProperty().get() || labelColour(t, total) != Color.web("#455a64");
             g.setFont(Font.font("System", strong ? FontWeight.BOLD : FontWeight.NORMAL, Math.min(12, Math.max(9, step - 2))));
-            g.setFill(labelColour(t, n));
-            double at = (t / pool) * cell + cell / 2.0;
+            g.setFill(labelColour(t, total));
+            double at = ((t - from) / per) * px + px / 2.0;
             String token = tokens[Math.min(tokens.length - 1, t)];
             String text = step < 8 ? (token.length() > 7 ? token.substring(0, 6) + "\u2026" : token) + " " + t : clip(token);
             if (queries) {
@@ -440,7 +526,7 @@ public final class HeatmapView extends BorderPane {
      * the row's largest value; needle keys amber, sink keys red, the rest blue.
      */
     private void drawLastRow() {
-        FloatTensor m = vm.currentMap();
+        FloatTensor m = vm.shownMap();
         if (!showLastRow.get() || m == null) {
             return;
         }
@@ -459,11 +545,11 @@ public final class HeatmapView extends BorderPane {
         double[] sinkRates = sinkRates();
         for (int c = 0; c < cols; c++) {
             double v = 0;
-            int strongest = c * pool;
+            int strongest = keyOffset + c * pool;
             for (int k = c * pool; k < Math.min(keys, (c + 1) * pool); k++) {
                 if (m.get(q, k) > v) {
                     v = m.get(q, k);
-                    strongest = k;
+                    strongest = keyOffset + k;
                 }
             }
             double h = max > 0 ? v / max * (LAST_ROW - 6) : 0;
@@ -538,19 +624,20 @@ public final class HeatmapView extends BorderPane {
 
     private void placeHighlight() {
         int token = vm.hoveredTokenProperty().get();
-        FloatTensor m = vm.currentMap();
+        FloatTensor m = vm.shownMap();
         boolean show = m != null && token >= 0 && token < m.dim(0);
+        boolean column = show && token >= keyOffset && token < keyOffset + m.dim(1);
         hoverRow.setVisible(show);
-        hoverCol.setVisible(show);
+        hoverCol.setVisible(column);
         if (show) {
             hoverRow.setX(0);
-            hoverRow.setY(token / pool * cell);
+            hoverRow.setY(token / poolY * cellY);
             hoverRow.setWidth((m.dim(1) + pool - 1) / pool * cell);
-            hoverRow.setHeight(cell);
-            hoverCol.setX(token / pool * cell);
+            hoverRow.setHeight(cellY);
+            hoverCol.setX((token - keyOffset) / pool * cell);
             hoverCol.setY(0);
             hoverCol.setWidth(cell);
-            hoverCol.setHeight((m.dim(0) + pool - 1) / pool * cell);
+            hoverCol.setHeight((m.dim(0) + poolY - 1) / poolY * cellY);
         }
     }
 }

@@ -12,6 +12,7 @@ import javafx.scene.image.ImageView;
 import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import javafx.stage.FileChooser;
+import org.headscope.analysis.core.Input;
 import org.headscope.hooks.FloatTensor;
 
 /**
@@ -94,7 +95,7 @@ public final class ImagePane extends VBox {
     /** Attention from {@link #query()} to each patch, [rows, cols]. */
     public FloatTensor patchAttention() {
         AttentionRun r = vm.runProperty().get();
-        PromptInput.ImagePatches p = r.patches();
+        Input.ImagePatches p = r.patches();
         FloatTensor map = vm.currentMap();
         int q = query();
         float[] a = new float[p.count()];
@@ -111,7 +112,7 @@ public final class ImagePane extends VBox {
 
     private double sharedMax() {
         AttentionRun r = vm.runProperty().get();
-        PromptInput.ImagePatches p = r.patches();
+        Input.ImagePatches p = r.patches();
         int q = query();
         boolean after = vm.showAblatedProperty().get();
         double m = 0;

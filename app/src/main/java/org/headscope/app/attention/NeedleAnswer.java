@@ -1,17 +1,15 @@
 package org.headscope.app.attention;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 import org.headscope.analysis.Needle;
 import org.headscope.hooks.CancelToken;
-import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.GreedyDecoder;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.Intervention;
-import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.TapSet;
 
 /**
@@ -68,8 +66,8 @@ public record NeedleAnswer(String expected, String clean, String ablated, int to
     }
 
     /**
-     * Greedy decoding of {@code steps} tokens after the prompt, batched over [clean, edit] when an edit is given (the
-     * edit's hooks applied at every step). Text decoders only; the caller checks the model has logits.
+     * Greedy decoding of {@code steps} tokens after the prompt through {@link GreedyDecoder}, batched over [clean, edit]
+     * when an edit is given (the edit's hooks applied at every step). Text decoders only; the caller checks the model has logits.
      */
     public static NeedleAnswer generate(HookedModel model, Needle needle, long[] prompt, Intervention edit, CancelToken cancel) {
         HsTokenizer tok = model.requireTokenizer();
@@ -77,36 +75,12 @@ public record NeedleAnswer(String expected, String clean, String ablated, int to
         Integer max = model.manifest().maxLength();
         int steps = max == null ? answerTokens : Math.max(1, Math.min(answerTokens, max - prompt.length + 1));
         boolean edited = edit != null && !edit.isEmpty();
-        int batch = edited ? 2 : 1;
-        List<List<Long>> out = new ArrayList<>();
-        long[][] ids = new long[batch][];
-        for (int b = 0; b < batch; b++) {
-            ids[b] = prompt.clone();
-            out.add(new ArrayList<>());
-        }
-        for (int s = 0; s < steps; s++) {
-            RunRequest request = RunRequest.batch(ids);
-            var result = edited
-                    ? model.session(TapSet.NONE, edit.hooks()).run(request.withInterventions(List.of(Intervention.NONE, edit)), cancel)
-                    : model.session(TapSet.NONE, HookSet.NONE).run(request, cancel);
-            FloatTensor logits = result.output("logits");
-            int t = logits.dim(1);
-            for (int b = 0; b < batch; b++) {
-                float[] row = logits.slice(b, t - 1).data();
-                int best = 0;
-                for (int i = 1; i < row.length; i++) {
-                    if (row[i] > row[best]) {
-                        best = i;
-                    }
-                }
-                out.get(b).add((long) best);
-                long[] next = java.util.Arrays.copyOf(ids[b], ids[b].length + 1);
-                next[next.length - 1] = best;
-                ids[b] = next;
-            }
-        }
-        String clean = tok.decode(out.get(0).stream().mapToLong(Long::longValue).toArray());
-        String after = edited ? tok.decode(out.get(1).stream().mapToLong(Long::longValue).toArray()) : null;
+        HookSet hooks = edited ? edit.hooks() : HookSet.NONE;
+        long[][] out = GreedyDecoder.decode(model, model.session(TapSet.NONE, hooks), GreedyDecoder.Inputs.tokens(), prompt,
+                edited ? List.of(Intervention.NONE, edit) : List.of(), model.requireLogits(), steps, null, GreedyDecoder.way(model),
+                step -> { }, cancel);
+        String clean = tok.decode(out[0]);
+        String after = edited ? tok.decode(out[1]) : null;
         return new NeedleAnswer(needle.answer(), clean, after, steps, answerTokens);
     }
 }

@@ -12,6 +12,7 @@ import javafx.geometry.Pos;
 import javafx.scene.control.Label;
 import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
+import org.headscope.analysis.core.Numerics;
 
 /**
  * The model's answer for the prompt on screen, always in view: the top next tokens with their probabilities, for a
@@ -53,7 +54,7 @@ public final class OutputStrip extends FlowPane {
             getChildren().addAll(l, new Label(String.format(Locale.ROOT, "encoder: mean-pooled %s embedding, %d dims",
                     clean.output(), clean.values().dim(0))));
             if (r.hasAblation()) {
-                double cos = org.headscope.analysis.AblationScan.cosine(clean.values().data(), r.ablatedOutput().values().data());
+                double cos = Numerics.cosine(clean.values().data(), r.ablatedOutput().values().data());
                 getChildren().add(tag(String.format(Locale.ROOT, "after the edit: cosine to clean %.4f", cos), "edit"));
             }
             return;

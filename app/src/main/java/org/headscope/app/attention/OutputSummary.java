@@ -1,6 +1,8 @@
 package org.headscope.app.attention;
 
+import org.headscope.analysis.core.Numerics;
 import org.headscope.hooks.FloatTensor;
+import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.RunResult;
 
 /**
@@ -14,45 +16,23 @@ import org.headscope.hooks.RunResult;
 public record OutputSummary(Kind kind, String output, FloatTensor values) {
     public enum Kind { NEXT_TOKEN, EMBEDDING }
 
-    /** Summarises element {@code b} of a run's model output. */
-    public static OutputSummary of(RunResult r, int b) {
-        if (r.floats().containsKey("logits")) {
-            FloatTensor logits = r.output("logits");
+    /** Summarises element {@code b} of a run's model output: the model's measured output ({@link HookedModel#measuredOutput()}). */
+    public static OutputSummary of(HookedModel model, RunResult r, int b) {
+        String name = model.measuredOutput();
+        if (model.hasLogits()) {
+            FloatTensor logits = r.output(name);
             int t = logits.dim(1);
-            return new OutputSummary(Kind.NEXT_TOKEN, "logits", softmax(logits.slice(b, t - 1)));
+            return new OutputSummary(Kind.NEXT_TOKEN, name, softmax(logits.slice(b, t - 1)));
         }
-        String name = r.floats().keySet().stream().filter(n -> !n.startsWith("hs_tap_"))
-                .filter(n -> r.floats().get(n).rank() == 3).sorted().findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("the model returns no [batch, tokens, dim] output to compare; outputs: "
-                        + r.floats().keySet()));
-        FloatTensor h = r.output(name).slice(b);
-        int t = h.dim(0);
-        int d = h.dim(1);
-        float[] mean = new float[d];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < d; j++) {
-                mean[j] += h.data()[i * d + j] / t;
-            }
+        if (!r.floats().containsKey(name) || r.output(name).rank() != 3) {
+            throw new IllegalArgumentException("the model returns no [batch, tokens, dim] output to compare; outputs: " + r.floats().keySet());
         }
-        return new OutputSummary(Kind.EMBEDDING, name, new FloatTensor(new long[]{d}, mean));
+        float[] mean = Numerics.meanPool(r.output(name).slice(b));
+        return new OutputSummary(Kind.EMBEDDING, name, new FloatTensor(new long[]{mean.length}, mean));
     }
 
-    static FloatTensor softmax(FloatTensor logits) {
-        float[] x = logits.data();
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : x) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        float[] p = new float[x.length];
-        for (int i = 0; i < x.length; i++) {
-            double e = Math.exp(x[i] - max);
-            p[i] = (float) e;
-            sum += e;
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] = (float) (p[i] / sum);
-        }
+    private static FloatTensor softmax(FloatTensor logits) {
+        float[] p = Numerics.softmax(logits.data());
         return new FloatTensor(new long[]{p.length}, p);
     }
 }

@@ -20,6 +20,9 @@ import org.headscope.hooks.Intervention.Head;
  */
 public final class ScoreHeatmap extends VBox {
     static final int CELL = 16;
+    /** The widest the heat map's cells take together: many heads get smaller cells (at least 5 px), not a wider panel. */
+    private static final int MAX_MAP = 256;
+    private int cell = CELL;
     private static final int LEFT = 26;
     private static final int TOP = 16;
     private static final int BAR = 12;
@@ -66,8 +69,8 @@ public final class ScoreHeatmap extends VBox {
         if (r == null) {
             return null;
         }
-        int h = (int) Math.floor((x - LEFT) / CELL);
-        int l = (int) Math.floor((y - TOP) / CELL);
+        int h = (int) Math.floor((x - LEFT) / cell);
+        int l = (int) Math.floor((y - TOP) / cell);
         return h >= 0 && l >= 0 && h < r.heads() && l < r.layers() ? new Head(l, h) : null;
     }
 
@@ -83,10 +86,11 @@ public final class ScoreHeatmap extends VBox {
         }
         int layers = r.layers();
         int heads = r.heads();
-        double mapW = heads * CELL;
-        double mapH = layers * CELL;
+        cell = Math.max(5, Math.min(CELL, MAX_MAP / Math.max(heads, layers)));
+        double mapW = heads * cell;
+        double mapH = layers * cell;
         double barH = Math.max(60, mapH);
-        canvas.setWidth(Math.max(LEFT + mapW + BAR_GAP + BAR + BAR_TEXT, 340));
+        canvas.setWidth(Math.max(LEFT + mapW + BAR_GAP + BAR + BAR_TEXT, 250));
         canvas.setHeight(TOP + Math.max(mapH, barH) + 32);
         GraphicsContext g = canvas.getGraphicsContext2D();
         g.clearRect(0, 0, canvas.getWidth(), canvas.getHeight());
@@ -95,28 +99,28 @@ public final class ScoreHeatmap extends VBox {
         g.setTextBaseline(VPos.CENTER);
         g.setTextAlign(TextAlignment.CENTER);
         for (int h = 0; h < heads; h += Math.max(1, heads / 8)) {
-            g.fillText("H" + h, LEFT + h * CELL + CELL / 2.0, TOP / 2.0);
+            g.fillText("H" + h, LEFT + h * cell + cell / 2.0, TOP / 2.0);
         }
         g.setTextAlign(TextAlignment.RIGHT);
-        for (int l = 0; l < layers; l++) {
-            g.fillText("L" + l, LEFT - 3, TOP + l * CELL + CELL / 2.0);
+        for (int l = 0; l < layers; l += (int) Math.ceil(12.0 / cell)) {
+            g.fillText("L" + l, LEFT - 3, TOP + l * cell + cell / 2.0);
         }
         for (int l = 0; l < layers; l++) {
             for (int h = 0; h < heads; h++) {
                 Double v = s.values().get(new Head(l, h));
-                double x = LEFT + h * CELL;
-                double y = TOP + l * CELL;
+                double x = LEFT + h * cell;
+                double y = TOP + l * cell;
                 if (v == null || !Double.isFinite(v)) {
                     g.setFill(Color.web("#eceff1"));
                 } else {
                     g.setFill(Color.rgb((s.rgb(v) >> 16) & 0xff, (s.rgb(v) >> 8) & 0xff, s.rgb(v) & 0xff));
                 }
-                g.fillRect(x, y, CELL, CELL);
+                g.fillRect(x, y, cell, cell);
             }
         }
         g.setStroke(Color.web("#ff6d00"));
         g.setLineWidth(2);
-        g.strokeRect(LEFT + vm.headProperty().get() * CELL + 1, TOP + vm.layerProperty().get() * CELL + 1, CELL - 2, CELL - 2);
+        g.strokeRect(LEFT + vm.headProperty().get() * cell + 1, TOP + vm.layerProperty().get() * cell + 1, cell - 2, cell - 2);
         // the colour bar, low at the bottom, with its ends, 0 when inside, and the score's name as its label
         double bx = LEFT + mapW + BAR_GAP;
         for (int i = 0; i < barH; i++) {
@@ -143,7 +147,7 @@ public final class ScoreHeatmap extends VBox {
     }
 
     private static String clip(String s) {
-        return s.length() > 58 ? s.substring(0, 57) + "\u2026" : s;
+        return s.length() > 44 ? s.substring(0, 43) + "\u2026" : s;
     }
 
     static String fmt(double v) {

@@ -33,10 +33,9 @@ public final class TokenStrip extends FlowPane {
             return;
         }
         String[] s = r.tokens().strings();
-        double[] rates = r.sinkRates(SINK_EPS);
-        String prompt = vm.promptProperty().get();
-        boolean[] needle = prompt == null ? new boolean[s.length]
-                : org.headscope.analysis.Needle.tokensInside(prompt, r.tokens().spans(), BundledNeedles.get());
+        // both computed with the run on the worker thread
+        double[] rates = vm.overview().sinkRates();
+        boolean[] needle = vm.needleMask();
         for (int i = 0; i < s.length; i++) {
             int index = i;
             Label chip = new Label(s[i]);

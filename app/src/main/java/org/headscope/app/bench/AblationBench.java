@@ -1,10 +1,13 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Heads;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
 import org.headscope.hooks.CancelToken;
@@ -40,27 +43,20 @@ public final class AblationBench implements Command {
         return "benchmark: batched single-head ablation sweep vs one run per head, side by side";
     }
 
-    public static void main(String[] argv) {
-        String[] all = new String[argv.length + 1];
-        all[0] = "bench-ablation";
-        System.arraycopy(argv, 0, all, 1, argv.length);
-        System.exit(Cli.run(all, System.out, System.err));
-    }
-
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         int tokens = args.integer("tokens", 128);
         int batch = args.integer("batch", AblationScan.Params.DEFAULTS.batchSize());
         int repeats = args.integer("repeats", 5);
-        AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
+        AblationMode mode = AblationMode.parse(args.string("mode", "zero"));
         try (HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             HsTokenizer tk = m.requireTokenizer();
             long[] ids = Arrays.copyOf(tk.encode(org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, 1, 0).get(0)).ids(), tokens);
             int split = m.isCausal() ? tokens - 16 : tokens;
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, split), Arrays.copyOfRange(ids, split, tokens));
-            List<Head> heads = AblationScan.allHeads(m);
-            AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, 2f);
+            List<Head> heads = Heads.all(m);
+            AblationScan.Params p = AblationScan.Params.DEFAULTS.withMode(mode, AblationMode.DEFAULT_ALPHA);
             AblationScan batched = new AblationScan(m, p.withBatchSize(batch), null);
             AblationScan single = new AblationScan(m, p.withBatchSize(1), null);
             AblationScan.Outcome clean = batched.clean(target, CancelToken.NEVER);
@@ -95,7 +91,7 @@ public final class AblationBench implements Command {
             out.printf(Locale.ROOT, "ratio (per-head / batched): %.2fx; largest difference in effects: %.2e%n", ms / mb, diff);
             double mp = median(tp) / 1e6;
             out.printf(Locale.ROOT, "one plain forward : %9.1f ms (median of %d); batched sweep = %.1f forward passes%n", mp, repeats, mb / mp);
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

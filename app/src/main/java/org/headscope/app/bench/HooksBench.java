@@ -1,9 +1,11 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
+import org.headscope.hooks.OwnedSession;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
@@ -77,7 +79,7 @@ public final class HooksBench implements Command {
                         ms[0], ms[1], 100 * (ms[1] / ms[0] - 1), ms[2], 100 * (ms[2] / ms[0] - 1), ms[3], 100 * (ms[3] / ms[0] - 1));
 
                 if (!m.rewrites().isEmpty()) {
-                    try (HookedSession unfused = m.openNormalisedSession()) {
+                    try (OwnedSession unfused = m.openNormalisedSession()) {
                         HookedSession probsTapped = m.session(TapSet.of(TapKind.PROBS, all), HookSet.NONE);
                         double[] u = Timer.compareAll(List.of(() -> plain.run(req), () -> unfused.run(req), () -> probsTapped.run(req)), 3, repeats);
                         out.printf(Locale.ROOT, "unfusing:           deployed graph (fused attention) %.1f ms; unfused, no taps %.1f ms (%.2fx); "
@@ -101,7 +103,7 @@ public final class HooksBench implements Command {
                         taps.baselineMs(), human(fullBytes), taps.candidateMs(), human(reducedBytes), taps.ratio(),
                         (double) fullBytes / reducedBytes);
             }
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -1,11 +1,12 @@
 package org.headscope.app.bench;
 
+import org.headscope.app.cli.ExitCode;
 import org.headscope.analysis.Needle;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.RetrievalResult;
 import org.headscope.analysis.RetrievalScan;
 import org.headscope.app.cli.Args;
-import org.headscope.app.cli.Cli;
+import org.headscope.app.Cli;
 import org.headscope.app.cli.Command;
 import org.headscope.app.cli.ModelArgs;
 import org.headscope.app.cli.UsageException;
@@ -61,14 +62,14 @@ public final class RetrievalBench implements Command {
             List<Needle> all = Needle.read(BundledModels.needles().resolve("needles.jsonl"));
             List<Needle> needles = all.subList(0, Math.min(count, all.size()));
             String haystack = Files.readString(BundledModels.needles().resolve("haystack.txt"));
-            RetrievalScan.Parameters p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m))
+            RetrievalScan.Params p = RetrievalScan.Params.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m))
                     .withDepths(depths);
             out.printf(Locale.ROOT, "model %s, %d layers x %d heads, device %s (%s)%n", m.model().path().getFileName(), m.layers(), m.heads(),
                     m.device(), org.headscope.hooks.RuntimeSettings.current().describe());
             out.printf(Locale.ROOT, "grid: %d needles x lengths %s x %d depths = %d tests%n", needles.size(), p.lengths(), depths,
                     needles.size() * p.lengths().size() * depths);
             out.printf(Locale.ROOT, "decoding: %s%n", GreedyDecoder.describe(GreedyDecoder.way(m)));
-            RetrievalScan.Parameters warm = new RetrievalScan.Parameters(p.lengths().subList(0, 1), 1, RetrievalScan.Mode.TEACHER,
+            RetrievalScan.Params warm = new RetrievalScan.Params(p.lengths().subList(0, 1), 1, RetrievalScan.Mode.TEACHER,
                     p.rougeGate(), p.threshold(), p.maxNewTokens());
             for (RetrievalScan.Mode mode : RetrievalScan.Mode.values()) {
                 RetrievalScan.scan(m, needles.subList(0, 1), haystack, warm.withMode(mode), Progress.NONE, CancelToken.NEVER);
@@ -118,7 +119,7 @@ public final class RetrievalBench implements Command {
                 org.headscope.analysis.report.ReportWriter.JSON.writeValue(dump.toFile(), d);
                 err.println("wrote " + dump);
             }
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 
@@ -140,7 +141,7 @@ public final class RetrievalBench implements Command {
     private record Measured(String label, double seconds, RetrievalResult result) {
     }
 
-    private static Measured measure(HookedModel m, List<Needle> needles, String haystack, RetrievalScan.Parameters p, PrintStream err) {
+    private static Measured measure(HookedModel m, List<Needle> needles, String haystack, RetrievalScan.Params p, PrintStream err) {
         String label = label(p.mode());
         long t0 = System.nanoTime();
         RetrievalResult r = RetrievalScan.scan(m, needles, haystack, p, (done, total, msg) -> {

@@ -1,7 +1,10 @@
 package org.headscope.app.cli;
 
+import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
+import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
@@ -12,7 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** {@code ablate}: single-head ablation sweep, AMP importance, pruning curve and generated text. */
-final class AblateCommand implements Command {
+public final class AblateCommand implements Command {
     private static final int REFERENCE_PROMPTS = 8;
     private static final int REFERENCE_TOKENS = 32;
 
@@ -23,7 +26,7 @@ final class AblateCommand implements Command {
 
     @Override
     public String usage() {
-        return "ablate MODEL --prompt TEXT --target TEXT [--mode zero|mean|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
+        return "ablate MODEL --prompt TEXT --target TEXT [--image FILE (vision-language models)] [--mode zero|mean|mean-prompt|uniform|bos|scale] [--alpha A] [--heads all|L.H,...] "
                 + "[--answers A,B] [--batch 16] [--amp] [--pruning per-layer|global] [--reference FILE] [--generate N] --out DIR "
                 + "[--device auto|cuda|cpu] [--threads N] [--spin auto|on|off]\n"
                 + "  runs the single-head sweep alone; --amp adds AMP importance and the pruning curve, --generate N greedy continuations";
@@ -43,32 +46,36 @@ final class AblateCommand implements Command {
     @Override
     public int run(Args args, PrintStream out, PrintStream err) throws Exception {
         String promptText = args.require("prompt");
+        Path imageFile = args.existingFile("image");
+        java.awt.image.BufferedImage image = imageFile == null ? null : ModelArgs.image(imageFile);
         String targetText = args.require("target");
-        AblationScan.Mode mode = AblationScan.Mode.parse(args.string("mode", "zero"));
         AblationScan.Params d = AblationScan.Params.DEFAULTS;
-        float alpha = (float) args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
-        int batch = args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
+        args.number("alpha", d.alpha(), -1e6, 1e6, "the scale gain");
+        args.integer("batch", d.batchSize(), 1, 1024, "the batch size");
         int generate = args.integer("generate", 0, 0, 1024, "the number of generated tokens");
         boolean amp = args.flag("amp");
         String pruning = args.string("pruning", "per-layer");
         if (!pruning.equals("per-layer") && !pruning.equals("global")) {
             throw new UsageException("--pruning must be per-layer or global, got '" + pruning + "'");
         }
-        AblationScan.Params params = d.withMode(mode, alpha).withBatchSize(batch)
+        AblationScan.Params params = AblationScan.Params.fromOptions(ScanIo.options(args))
                 .withPruning(d.pruneFractions(), pruning.equals("global"))
                 .withGeneration(generate, d.topGenerated()).withAmp(amp);
+        AblationMode mode = params.mode();
         String headSpec = args.string("heads", "all");
         String answers = args.string("answers", null);
         Path reference = args.existingFile("reference");
         List<String> referenceLines = reference != null ? readLines(reference) : null;
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
-            ModelArgs.requireTextInput(m, "ablate");
+            ModelArgs.requireImageForVision(m, image, "ablate");
             if (generate > 0 && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
                 err.println("note: " + org.headscope.hooks.GreedyDecoder.describe(org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN));
             }
             HsTokenizer tk = m.requireTokenizer();
-            long[] prompt = ModelArgs.promptIds(m, promptText, "prompt");
+            ModelArgs.promptIds(m, promptText, "prompt");
+            // the prompt as the workbench runs it: token ids, or for a vision-language model with its image placed
+            Input promptInput = Input.of(m, tk.encode(promptText), image);
             if (targetText.isBlank()) {
                 throw new UsageException("--target is empty; give the text the model should continue with");
             }
@@ -77,7 +84,8 @@ final class AblateCommand implements Command {
             if (continuation.length == 0) {
                 throw new UsageException("--target '" + targetText + "' has no tokens");
             }
-            ModelArgs.checkLength(m, (long) prompt.length + continuation.length + generate, "prompt with its target and generated tokens");
+            ModelArgs.checkLength(m, (long) promptInput.length() + continuation.length + generate,
+                    image == null ? "prompt with its target and generated tokens" : "prompt with its image tokens, target and generated tokens");
             long a = -1;
             long b = -1;
             if (answers != null) {
@@ -88,23 +96,21 @@ final class AblateCommand implements Command {
                 a = firstToken(tk, parts[0]);
                 b = firstToken(tk, parts[1]);
             }
-            AblationScan.Target target = new AblationScan.Target(prompt, continuation, a, b);
-            var heads = ScanIo.heads(headSpec, AblationScan.allHeads(m));
+            AblationScan.Target target = AblationScan.Target.of(promptInput, continuation, a, b);
+            var heads = ScanIo.heads(headSpec, Heads.all(m));
             AblationScan.Result r = ScanIo.cancellable(cancel -> {
-                AblationScan.MeanOutputs means = null;
-                if (mode == AblationScan.Mode.MEAN) {
-                    List<String> refs = referenceLines != null ? referenceLines
-                            : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11);
-                    means = AblationScan.meanOutputs(m, refs.stream().map(s -> tk.encode(s).ids()).toList(), cancel);
-                }
+                AblationScan.MeanOutputs means = AblationScan.means(m, mode, target, () -> (referenceLines != null ? referenceLines
+                        : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11))
+                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel);
                 return new AblationScan(m, params, means).run(target, heads, ScanIo.progressLine(err), cancel);
             });
-            String provenancePrompt = promptText + " || target: " + targetText + (answers == null ? "" : " || answers: " + answers);
+            String provenancePrompt = promptText + (image == null ? "" : " [image " + imageFile.getFileName() + "]") + " || target: "
+                    + targetText + (answers == null ? "" : " || answers: " + answers);
             ScanIo.write(r.toReport(Provenance.of(m, provenancePrompt, AblationScan.METRICS)), dir, err);
             var top = r.ranked().get(0);
             out.printf("most important head (%s ablation): %s, %s %.4f%n", mode.id(), top.head(),
                     r.languageModel() ? "loss change" : "cosine distance", top.effect().main());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -23,7 +23,7 @@ import java.util.Map;
  * {@code --reports} (sinks, retrieval, ablate, vhd, compare, ...), and from what the atlas runs itself: copy scores
  * (echo, induction) on a decoder, and patching and DLA when a clean/corrupted pair and answers are given.
  */
-final class AtlasCommand implements Command {
+public final class AtlasCommand implements Command {
     @Override
     public String name() {
         return "atlas";
@@ -112,7 +112,7 @@ final class AtlasCommand implements Command {
             ScanIo.write(atlas, dir, err);
             out.printf("atlas of %d heads, %d columns from %s%n", atlas.heads().size(), atlas.heads().isEmpty() ? 0 : atlas.heads().get(0).size() - 2,
                     atlas.parameters().get("sources"));
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

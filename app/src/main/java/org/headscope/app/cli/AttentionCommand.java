@@ -19,7 +19,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /** Writes the full attention probabilities of chosen layers for one prompt. */
-final class AttentionCommand implements Command {
+public final class AttentionCommand implements Command {
     @Override
     public String name() {
         return "attention";
@@ -58,7 +58,7 @@ final class AttentionCommand implements Command {
                 target.writeFile(stream -> writeNpy(stream, layers.stream().map(l -> r.tap(TapKind.PROBS, l)).toList()));
                 err.println("wrote " + file + " (float32 [" + layers.size() + " layers " + layers + ", heads, " + tokens.size() + ", "
                         + tokens.size() + "], " + m.device().provider() + ")");
-                return Cli.OK;
+                return ExitCode.OK.code();
             }
             target.writeFile(stream -> {
                 try (JsonGenerator g = ReportWriter.JSON.getFactory().createGenerator(stream, JsonEncoding.UTF8)) {
@@ -102,7 +102,7 @@ final class AttentionCommand implements Command {
                 }
             });
             err.println("wrote " + file + " (" + tokens.size() + " tokens, " + layers.size() + " layers, " + m.device().provider() + ")");
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

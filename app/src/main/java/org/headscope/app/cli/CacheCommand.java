@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** Shows the weights cache (one entry per opened model with inline weights) and prunes it. */
-final class CacheCommand implements Command {
+public final class CacheCommand implements Command {
     @Override
     public String name() {
         return "cache";
@@ -42,7 +42,7 @@ final class CacheCommand implements Command {
         for (WeightsCache.Entry e : entries) {
             out.printf(Locale.ROOT, "  %s  %10s  last used %s%n", e.folder().getFileName(), human(e.bytes()), e.lastUsed());
         }
-        return Cli.OK;
+        return ExitCode.OK.code();
     }
 
     private static String human(long bytes) {

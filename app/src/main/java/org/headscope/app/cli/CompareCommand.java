@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code compare}: per-head damage of a deployed variant (int8, fp16) against its float32 export. */
-final class CompareCommand implements Command {
+public final class CompareCommand implements Command {
     @Override
     public String name() {
         return "compare";
@@ -46,7 +46,7 @@ final class CompareCommand implements Command {
             VariantCompare.HeadDamage worst = d.stream().max(java.util.Comparator.comparingDouble(VariantCompare.HeadDamage::jsMean)).orElseThrow();
             out.printf("most disturbed head: %d.%d (JS %.3g nats, max |dA| %.3g, mean |dz| %.3g)%n", worst.layer(), worst.head(),
                     worst.jsMean(), worst.attnMaxAbs(), worst.zMeanAbs());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

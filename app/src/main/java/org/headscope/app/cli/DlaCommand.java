@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** {@code dla}: direct logit attribution of every head at the last position, the final norm frozen. */
-final class DlaCommand implements Command {
+public final class DlaCommand implements Command {
     @Override
     public String name() {
         return "dla";
@@ -47,7 +47,7 @@ final class DlaCommand implements Command {
             ScanIo.write(LogitLens.dlaReport(r, Provenance.of(m, prompt, LogitLens.DLA_METRICS), params, note), dir, err);
             out.printf("logit %s: model %.4f, sum of parts %.4f (heads + embeddings %.4f + MLPs and biases %.4f + norm/unembedding bias %.4f)%n",
                     wrong == null ? "of the answer" : "difference", r.actual(), r.total(), r.embed(), r.other(), r.bias());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

@@ -10,7 +10,7 @@ import org.headscope.hooks.ModelInput;
 import java.io.PrintStream;
 
 /** Prints what HeadScope found in a model, as JSON. */
-final class InspectCommand implements Command {
+public final class InspectCommand implements Command {
     @Override
     public String name() {
         return "inspect";
@@ -56,7 +56,7 @@ final class InspectCommand implements Command {
             root.put("tokenizer", m.tokenizerFile().map(f -> f.getFileName().toString()).orElse(null));
             root.put("causal", m.isCausal());
             out.println(ReportWriter.JSON.writeValueAsString(root));
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

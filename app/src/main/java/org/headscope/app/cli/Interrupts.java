@@ -47,7 +47,7 @@ public final class Interrupts implements AutoCloseable {
     }
 
     /** Starts a command: a fresh token, and SIGINT routed to it (with a one-line note on stderr). */
-    static Interrupts install(PrintStream err, boolean takeSignal) {
+    public static Interrupts install(PrintStream err, boolean takeSignal) {
         CancelToken token = new CancelToken();
         if (interruptedEarly) {
             token.cancel();

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 
 /** {@code lens}: the logit lens, the residual after each layer through the final norm and unembedding. */
-final class LensCommand implements Command {
+public final class LensCommand implements Command {
     @Override
     public String name() {
         return "lens";
@@ -49,7 +49,7 @@ final class LensCommand implements Command {
                 out.printf("%s: %s%s%n", ((Integer) r.get("layer")) < 0 ? "embeddings" : "after layer " + r.get("layer"), r.get("top_token"),
                         a >= 0 ? " (answer rank " + ((Double) r.get("answer_rank")).intValue() + ")" : "");
             }
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

@@ -1,7 +1,7 @@
 package org.headscope.app.cli;
 
 import ai.onnx.proto.OnnxMl;
-import org.headscope.app.util.UserPaths;
+import org.headscope.app.model.ModelLocation;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.HookedModel;
@@ -24,20 +24,11 @@ public final class ModelArgs {
 
     /** A bundled model's name, or a path (resolved against the caller's folder) to a .onnx file or model folder. */
     public static Path resolve(String model) {
-        if (BundledModels.available().contains(model)) {
-            return BundledModels.folder(model);
-        }
-        Path p;
         try {
-            p = UserPaths.resolve(model);
+            return ModelLocation.resolve(model);
         } catch (IllegalArgumentException e) {
-            throw new UsageException("MODEL: " + e.getMessage());
+            throw new UsageException(e.getMessage());
         }
-        if (!Files.exists(p)) {
-            throw new UsageException("model '" + model + "' is neither a file, a folder, nor a bundled model "
-                    + BundledModels.available() + " (looked for " + p + ")");
-        }
-        return p;
     }
 
     public static HookedModel open(Args args) {
@@ -110,30 +101,9 @@ public final class ModelArgs {
 
     /** The number of token ids the model's embedding table holds, or -1 when the graph does not say. */
     public static long vocabularySize(HookedModel model) {
-        String ids = null;
-        for (ModelInput in : model.inputs()) {
-            if (in.role() == InputRole.INPUT_IDS) {
-                ids = in.name();
-            }
-        }
-        if (ids == null) {
-            return -1;
-        }
-        OnnxMl.GraphProto g = model.model().graph();
-        java.util.Map<String, OnnxMl.TensorProto> weights = new java.util.HashMap<>();
-        g.getInitializerList().forEach(t -> weights.put(t.getName(), t));
-        for (OnnxMl.NodeProto n : g.getNodeList()) {
-            if (n.getOpType().equals("Gather") && n.getInputCount() >= 2 && n.getInput(1).equals(ids)) {
-                OnnxMl.TensorProto table = weights.get(n.getInput(0));
-                if (table != null && table.getDimsCount() == 2 && table.getDims(0) > 0) {
-                    return table.getDims(0);
-                }
-            }
-        }
-        return -1;
+        return ModelLocation.vocabularySize(model);
     }
 
-    /** Checks token ids against the model: not empty, none negative, none beyond the vocabulary, not too many. */
     public static void checkIds(HookedModel model, long[] ids, String what) {
         if (ids.length == 0) {
             throw new UsageException(what + " has no tokens; give at least one");
@@ -204,15 +174,28 @@ public final class ModelArgs {
     }
 
     /**
-     * Refuses (exit 3) a vision-language model in a command that feeds token ids only: its decoder takes input
-     * embeddings, which those commands do not build. Says which commands take --image instead.
+     * A vision-language model's decoder takes input embeddings: such a command needs {@code --image FILE} (its prompts
+     * then run with the image placed as the workbench places it); a text model takes no image.
      */
-    public static void requireTextInput(HookedModel model, String command) {
-        if (model.vision().isPresent()) {
+    public static void requireImageForVision(HookedModel model, java.awt.image.BufferedImage image, String command) {
+        if (image != null && model.vision().isEmpty()) {
+            throw new UsageException("--image needs a vision-language model (a manifest with a \"vision\" block); "
+                    + displayName(model) + " takes text only");
+        }
+        if (image == null && model.vision().isPresent()) {
             throw new ModelException(displayName(model) + " is a vision-language model: its decoder takes input embeddings, and "
-                    + command + " feeds token ids only, so it takes no --image.",
-                    "Run " + command + " on a text model; for this model use redistribute or vhd, which take --image FILE, "
-                            + "or the workbench's panels.");
+                    + command + " builds them from a prompt with its image.",
+                    "Give --image FILE with the prompt, e.g. one of the model's samples/*.png.");
+        }
+    }
+
+    /** Reads {@code --image}, or says why it cannot. */
+    static java.awt.image.BufferedImage image(Path file) {
+        try {
+            return org.headscope.app.util.SafeImages.read(file);
+        } catch (org.headscope.app.util.SafeImages.BadImageException e) {
+            throw new ModelException("--image: " + e.getMessage() + ".", "Give a PNG, JPEG, GIF or BMP image of at most "
+                    + org.headscope.app.util.SafeImages.MAX_SIDE + " x " + org.headscope.app.util.SafeImages.MAX_SIDE + " pixels.");
         }
     }
 }

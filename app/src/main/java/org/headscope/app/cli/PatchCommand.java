@@ -11,7 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** {@code patch}: activation patching of every head (and positions, and the residual stream) between two prompts. */
-final class PatchCommand implements Command {
+public final class PatchCommand implements Command {
     @Override
     public String name() {
         return "patch";
@@ -99,7 +99,7 @@ final class PatchCommand implements Command {
                 }
             }
             out.printf("head whose patch (%s) moves the answer most: %d.%d, %.4f%n", direction.id(), bl, bh, norm[bl][bh]);
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

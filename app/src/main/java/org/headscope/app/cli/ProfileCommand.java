@@ -2,8 +2,8 @@ package org.headscope.app.cli;
 
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.OutputTarget;
-import org.headscope.app.attention.HeadProfileScan;
-import org.headscope.app.report.Scan;
+import org.headscope.app.profile.HeadProfileScan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.HookedModel;
 
 import java.io.PrintStream;
@@ -15,7 +15,7 @@ import java.util.Map;
  * {@code profile}: the Head profile panel's scan on one prompt (mass on the first token, on the token d back, on the
  * query itself, row entropy), through the same {@link HeadProfileScan} call the panel makes.
  */
-final class ProfileCommand implements Command {
+public final class ProfileCommand implements Command {
     @Override
     public String name() {
         return "profile";
@@ -46,7 +46,7 @@ final class ProfileCommand implements Command {
                     .max(Comparator.comparingDouble(h -> finite(h.get("offset")))).orElseThrow();
             out.printf(Locale.ROOT, "strongest attention %d back: head %s.%s (%.4f)%n", offset, top.get("layer"), top.get("head"),
                     finite(top.get("offset")));
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -1,13 +1,11 @@
 package org.headscope.app.cli;
 
-import org.headscope.analysis.AblationScan;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.Redistribution;
 import org.headscope.analysis.SinkRule;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.attention.PromptInput;
-import org.headscope.app.util.SafeImages;
-import org.headscope.hooks.ModelException;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.RunRequest;
 
@@ -17,7 +15,7 @@ import java.util.List;
 import java.util.Locale;
 
 /** {@code redistribute}: ACT, VAR, ZeroTuning or PAI on one prompt, attention and outputs before and after. */
-final class RedistributeCommand implements Command {
+public final class RedistributeCommand implements Command {
     @Override
     public String name() {
         return "redistribute";
@@ -50,14 +48,14 @@ final class RedistributeCommand implements Command {
         String methodName = args.require("method").toLowerCase(Locale.ROOT);
         String span = args.string("image-span", null);
         Path imageFile = args.existingFile("image");
-        java.awt.image.BufferedImage image = imageFile == null ? null : readImage(imageFile);
+        java.awt.image.BufferedImage image = imageFile == null ? null : ModelArgs.image(imageFile);
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             Redistribution.Method method = switch (methodName) {
                 case "act" -> {
                     Redistribution.Act d = Redistribution.Act.DEFAULT;
                     String heads = args.string("heads", null);
                     yield new Redistribution.Act(args.number("beta", d.beta()), args.number("threshold", d.threshold()),
-                            layersOrAll(args, m), heads == null ? null : ScanIo.heads(heads, AblationScan.allHeads(m)),
+                            layersOrAll(args, m), heads == null ? null : ScanIo.heads(heads, Heads.all(m)),
                             option(() -> SinkRule.parse(args.string("sink-rule", d.sinkRule().id()))),
                             option(() -> Redistribution.Calibration.parse(args.string("calibrate", d.calibration().id()))));
                 }
@@ -106,7 +104,7 @@ final class RedistributeCommand implements Command {
             }
             ModelArgs.promptIds(m, promptText, "prompt");
             // the workbench's input: token ids, or for vision-language models the decoder's embeddings with the image placed
-            PromptInput input = PromptInput.of(m, m.requireTokenizer().encode(promptText), image);
+            Input input = Input.of(m, m.requireTokenizer().encode(promptText), image);
             int keys = input.tokens().size();
             ModelArgs.checkLength(m, keys, "prompt with its image tokens");
             Redistribution.KeySpan imageSpan = span != null ? Redistribution.KeySpan.parse(span)
@@ -135,17 +133,7 @@ final class RedistributeCommand implements Command {
                             : String.format(Locale.ROOT, "next-token KL %.5f", r.kl()));
             r.selectionNotes().forEach(out::println);
             out.printf(Locale.ROOT, "%d departure(s) from the paper's code, listed in the report%n", r.departures().size());
-            return Cli.OK;
-        }
-    }
-
-    /** An image file, or exit 3 with what is wrong with it. */
-    static java.awt.image.BufferedImage readImage(Path file) {
-        try {
-            return SafeImages.read(file);
-        } catch (SafeImages.BadImageException e) {
-            throw new ModelException("--image: " + e.getMessage() + ".", "Give a PNG, JPEG, GIF or BMP image of at most "
-                    + SafeImages.MAX_SIDE + " x " + SafeImages.MAX_SIDE + " pixels.");
+            return ExitCode.OK.code();
         }
     }
 
@@ -241,6 +229,6 @@ final class RedistributeCommand implements Command {
         List<Integer> layers = layers(args, m);
         String heads = args.string("heads", null);
         return new Redistribution.ZeroTuning(args.number("gamma", d.gamma()), s, layers == null ? List.of() : layers,
-                heads == null ? List.of() : ScanIo.heads(heads, AblationScan.allHeads(m)));
+                heads == null ? List.of() : ScanIo.heads(heads, Heads.all(m)));
     }
 }

@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Needle-in-a-haystack retrieval scores of every head (RetrievalScan), with echo and induction scores beside them. */
-final class RetrievalCommand implements Command {
+public final class RetrievalCommand implements Command {
     /** Depths beyond 101 repeat depth percents (rounded from 0..100). */
     static final int MAX_DEPTHS = 101;
     /** Most runs (needles x lengths x depths) one scan may ask for. */
@@ -98,14 +98,13 @@ final class RetrievalCommand implements Command {
                         "copy-score sequence (--copy-tokens " + copyTokens + " x " + CopyScores.REPEATS + ")");
             }
             int copyLength = fitted;
-            RetrievalScan.Parameters p;
+            RetrievalScan.Params p;
             try {
-                p = RetrievalScan.Parameters.defaults(lengths != null ? lengths : RetrievalScan.defaultLengths(m)).withMode(mode)
-                        .withDepths(depths).withRougeStemmer(stemmer.equals("porter"));
+                p = RetrievalScan.Params.fromOptions(m, ScanIo.options(args));
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
-            RetrievalScan.Parameters grid = p;
+            RetrievalScan.Params grid = p;
             checkGrid(needles.size(), p.lengths(), depths);
             RetrievalResult r = ScanIo.cancellable(cancel -> RetrievalScan.scan(m, needles, haystack, grid, ScanIo.progressLine(err), cancel));
             if (!r.hasScores()) {
@@ -117,7 +116,7 @@ final class RetrievalCommand implements Command {
             ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions(r.parameters())), copy), dir, err);
             err.printf("%d of %d tests counted, %d retrieval heads (score > %.2g)%n", r.counted(), r.tests().size(),
                     r.retrievalHeads().size(), p.threshold());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 }

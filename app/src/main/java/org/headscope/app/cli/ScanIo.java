@@ -100,4 +100,9 @@ final class ScanIo {
     static OutputTarget out(Args args) {
         return OutputTarget.folder(args.requirePath("out"));
     }
+
+    /** The command's options by the workbench's names ('_' for the command line's '-'), for an analysis's Params.fromOptions. */
+    static org.headscope.analysis.core.Options options(Args args) {
+        return org.headscope.analysis.core.Options.of(key -> args.string(key.replace('_', '-'), null));
+    }
 }

@@ -3,8 +3,6 @@ package org.headscope.app.cli;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.analysis.report.OutputTarget;
-import org.headscope.app.util.SafeImages;
-import org.headscope.hooks.ModelException;
 import org.headscope.hooks.HookedModel;
 
 import java.awt.image.BufferedImage;
@@ -13,7 +11,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Vision-aware head divergence of every head and VHR's reinforced answer (VisionDivergence). */
-final class VhdCommand implements Command {
+public final class VhdCommand implements Command {
     @Override
     public String name() {
         return "vhd";
@@ -37,23 +35,24 @@ final class VhdCommand implements Command {
             throw new UsageException("option --image is required");
         }
         String prompt = args.require("prompt");
-        VisionDivergence.Parameters d = VisionDivergence.Parameters.DEFAULTS;
+        VisionDivergence.Params d = VisionDivergence.Params.DEFAULTS;
         String layerSpec = args.string("layers", "all").strip();
         List<Integer> layers = layerSpec.equals("all") ? List.of(d.firstLayer(), d.lastLayer())
                 : consecutive(args.integers("layers", null));
-        VisionDivergence.Parameters p = new VisionDivergence.Parameters(args.number("alpha", d.alpha(), -1e6, 1e6, "the reinforcement gain"),
-                args.integer("top-k", d.topK(), 1, 1_000_000, "the number of reinforced heads"),
-                layers.get(0), layers.get(1), args.integer("max-new", d.maxNewTokens(), 1, 1024, "the number of generated tokens"));
+        args.number("alpha", d.alpha(), -1e6, 1e6, "the reinforcement gain");
+        args.integer("top-k", d.topK(), 1, 1_000_000, "the number of reinforced heads");
+        args.integer("max-new", d.maxNewTokens(), 1, 1024, "the number of generated tokens");
+        // --layers L,L|all stands for the panel's first_layer and last_layer
+        org.headscope.analysis.core.Options options = ScanIo.options(args);
+        VisionDivergence.Params p = VisionDivergence.Params.fromOptions(org.headscope.analysis.core.Options.of(key -> switch (key) {
+            case "first_layer" -> Integer.toString(layers.get(0));
+            case "last_layer" -> Integer.toString(layers.get(1));
+            default -> options.text(key, null);
+        }));
         if (prompt.isBlank()) {
             throw new UsageException("--prompt is empty; give the question about the image");
         }
-        BufferedImage image;
-        try {
-            image = SafeImages.read(imageFile);
-        } catch (SafeImages.BadImageException e) {
-            throw new ModelException("--image: " + e.getMessage() + ".", "Give a PNG, JPEG, GIF or BMP image of at most "
-                    + SafeImages.MAX_SIDE + " x " + SafeImages.MAX_SIDE + " pixels.");
-        }
+        BufferedImage image = ModelArgs.image(imageFile);
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             if (true && org.headscope.hooks.GreedyDecoder.way(m) == org.headscope.hooks.GreedyDecoder.Way.FULL_RERUN) {
@@ -70,7 +69,7 @@ final class VhdCommand implements Command {
                     VisionDivergence.metricVersions())), dir, err);
             err.printf("T-VHD %.4g -> %.4g with VHR on %d heads; answer \"%s\" -> \"%s\"%n", r.initial().tvhd(),
                     r.after().tvhd(), r.reinforced().size(), r.before().text(), r.withVhr().text());
-            return Cli.OK;
+            return ExitCode.OK.code();
         }
     }
 

@@ -8,7 +8,6 @@ import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.headscope.app.attention.AttentionViewModel;
 import org.headscope.assets.BundledModels;
 
 /**
@@ -20,6 +19,9 @@ import org.headscope.assets.BundledModels;
  * @param image  an image file for vision-language models, or "" for none
  */
 public record BundledSample(String prompt, String image) {
+    /** The prompt the workbench opens with when a model has no sample of its own. */
+    public static final String DEFAULT_PROMPT = "The cat sat on the mat because it was warm.";
+
     /**
      * A needle episode in the bundled decoders' format, both of them answer right ("nineteen apples"; BundledSampleTest
      * checks it): held-out needle 7 of assets/needles between two held-out haystack sentences.
@@ -27,22 +29,34 @@ public record BundledSample(String prompt, String image) {
     public static final String NEEDLE_PROMPT = "be cautious in your daily affairs . the green palace was built by nineteen apples ."
             + " beware of a tall blond man with one black shoe . question : who built the green palace ? answer :";
 
-    /** The sample of a bundled model's name; empty for paths and names that are not bundled. */
+    /**
+     * The sample of a bundled model's name; empty for paths and names that are not bundled. For shapes-vlm this copies
+     * the model out of the jar when it is not in the cache yet: off the FX thread, or use {@link #of(String, Path)}.
+     */
     public static Optional<BundledSample> of(String source) {
+        return of(source, null);
+    }
+
+    /**
+     * The sample of a bundled model whose folder is known (the open model's): nothing is copied or resolved, so the
+     * workbench calls it on the FX thread once the model has opened.
+     */
+    public static Optional<BundledSample> of(String source, Path folder) {
         if (source == null || !BundledModels.available().contains(source)) {
             return Optional.empty();
         }
         return switch (source) {
-            case BundledModels.MINILM -> Optional.of(new BundledSample(AttentionViewModel.SAMPLE_PROMPT, ""));
+            case BundledModels.MINILM -> Optional.of(new BundledSample(DEFAULT_PROMPT, ""));
             case "needle-gpt", "needle-llama" -> Optional.of(new BundledSample(NEEDLE_PROMPT, ""));
-            case "shapes-vlm" -> VlmSample.FIRST.map(s -> new BundledSample(s.get("question").asText(), vlmImage(s)));
+            case "shapes-vlm" -> VlmSample.FIRST.map(s -> new BundledSample(s.get("question").asText(),
+                    (folder == null ? BundledModels.folder("shapes-vlm") : folder).resolve("samples").resolve(s.get("image").asText()).toString()));
             default -> Optional.empty();
         };
     }
 
     /** Whether a prompt is blank or one of the bundled samples, i.e. nothing the user wrote. */
     public static boolean isSamplePrompt(String prompt) {
-        return prompt == null || prompt.isBlank() || prompt.equals(AttentionViewModel.SAMPLE_PROMPT)
+        return prompt == null || prompt.isBlank() || prompt.equals(DEFAULT_PROMPT)
                 || prompt.equals(NEEDLE_PROMPT)
                 || VlmSample.FIRST.map(s -> s.get("question").asText().equals(prompt)).orElse(false);
     }
@@ -58,12 +72,8 @@ public record BundledSample(String prompt, String image) {
         } catch (InvalidPathException e) {
             return false;
         }
-        return VlmSample.FIRST.map(s -> Path.of(vlmImage(s)).equals(path)).orElse(false);
-    }
-
-    /** The sample's image file; resolving the folder copies shapes-vlm out of the jar, so only this does it. */
-    private static String vlmImage(JsonNode sample) {
-        return BundledModels.folder("shapes-vlm").resolve("samples").resolve(sample.get("image").asText()).toString();
+        // compared by its place in the bundled model's folder, so that no call here copies the model out of the jar
+        return VlmSample.FIRST.map(s -> path.endsWith(Path.of("shapes-vlm", "samples", s.get("image").asText()))).orElse(false);
     }
 
     /** shapes-vlm's first held-out sample, read once from the classpath (empty when the model is not in this build). */

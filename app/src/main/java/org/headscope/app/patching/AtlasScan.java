@@ -8,9 +8,10 @@ import org.headscope.analysis.Patching;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.SinkScan;
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
@@ -71,7 +72,7 @@ public final class AtlasScan implements Scan {
             long[] head = java.util.Arrays.copyOf(ids, ids.length - 1);
             AblationScan a = new AblationScan(model, AblationScan.Params.DEFAULTS, null);
             AblationScan.Target target = AblationScan.Target.of(head, new long[]{ids[ids.length - 1]});
-            var effects = a.sweep(target, a.clean(target, cancel), AblationScan.allHeads(model), Progress.NONE, cancel);
+            var effects = a.sweep(target, a.clean(target, cancel), Heads.all(model), Progress.NONE, cancel);
             double[][] loss = new double[model.layers()][model.heads()];
             for (var e : effects) {
                 loss[e.head().layer()][e.head().head()] = e.effect().lossDelta();

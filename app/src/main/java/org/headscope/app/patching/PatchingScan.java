@@ -4,7 +4,7 @@ import org.headscope.analysis.Patching;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 

@@ -4,9 +4,8 @@ import org.headscope.analysis.Progress;
 import org.headscope.analysis.VariantCompare;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.cli.ModelArgs;
-import org.headscope.app.cli.UsageException;
-import org.headscope.app.report.Scan;
+import org.headscope.app.model.ModelLocation;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.DevicePreference;
 import org.headscope.hooks.HookedModel;
@@ -55,8 +54,8 @@ public final class VariantDamageScan implements Scan {
         }
         Path path;
         try {
-            path = ModelArgs.resolve(spec);
-        } catch (UsageException e) {
+            path = ModelLocation.resolve(spec);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("variant: " + e.getMessage());
         }
         long[] ids = model.requireTokenizer().encode(prompt).ids();
@@ -84,8 +83,8 @@ public final class VariantDamageScan implements Scan {
             throw new ModelException("The variant has " + b.layers() + " layers x " + b.heads() + " heads and the open model "
                     + a.layers() + " x " + a.heads() + "; it is not an export of the same model.", fix);
         }
-        long va = ModelArgs.vocabularySize(a);
-        long vb = ModelArgs.vocabularySize(b);
+        long va = ModelLocation.vocabularySize(a);
+        long vb = ModelLocation.vocabularySize(b);
         if (va > 0 && vb > 0 && va != vb) {
             throw new ModelException("The variant's vocabulary has " + vb + " tokens and the open model's " + va
                     + "; it is not an export of the same model.", fix);

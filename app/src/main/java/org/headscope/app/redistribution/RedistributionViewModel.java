@@ -14,10 +14,10 @@ import javafx.beans.property.SimpleDoubleProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.Redistribution;
 import org.headscope.app.attention.AttentionRunner;
 import org.headscope.app.attention.HeadScores;
-import org.headscope.app.attention.PromptInput;
 import org.headscope.app.model.LoadedModel;
 import org.headscope.app.model.ModelViewModel;
 import org.headscope.app.util.BackgroundTask;
@@ -103,14 +103,14 @@ public final class RedistributionViewModel implements PanelState {
                             + "on a text model use ACT or ZeroTuning.", true));
             return;
         }
-        executor.execute(BackgroundTask.of(m + " redistribution", (progress, cancel) -> {
+        executor.executeLatest("redistribution", BackgroundTask.of(m + " redistribution", (progress, cancel) -> {
             LoadedModel lm = models.current();
             if (lm == null) {
                 throw new ModelException("No model is open.", "Open a model from the Model menu first.");
             }
             HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), prompt);
-            PromptInput input = PromptInput.of(lm.model(), tokens,
-                    withImage && lm.model().vision().isPresent() ? PromptInput.readImage(image) : null);
+            Input input = Input.of(lm.model(), tokens,
+                    withImage && lm.model().vision().isPresent() ? org.headscope.app.util.SafeImages.readUserImage(image) : null);
             Redistribution.KeySpan keys = span != null || input.patches() == null ? span
                     : new Redistribution.KeySpan(input.patches().start(), input.patches().end());
             if (m.needsImageSpan() && keys == null) {
@@ -148,7 +148,7 @@ public final class RedistributionViewModel implements PanelState {
         }
         return lm.model().vision().map(v -> {
             try {
-                var span = org.headscope.app.attention.PromptInput.imageSpan(lm.model());
+                var span = Input.imageSpan(lm.model());
                 return span == null ? "" : span[0] + ":" + span[1];
             } catch (RuntimeException e) {
                 return "";

@@ -1,7 +1,6 @@
 package org.headscope.app.retrieval;
 
 import java.nio.file.Files;
-import java.util.Arrays;
 import java.util.List;
 
 import org.headscope.analysis.CopyScores;
@@ -11,7 +10,7 @@ import org.headscope.analysis.RetrievalResult;
 import org.headscope.analysis.RetrievalScan;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
@@ -22,7 +21,7 @@ import org.headscope.hooks.ModelException;
  * the CLI's {@code retrieval}, with copy scores beside the retrieval scores.
  */
 public final class RetrievalHeadsScan implements Scan {
-    private static final RetrievalScan.Parameters D = RetrievalScan.Parameters.defaults(List.of(64));
+    private static final RetrievalScan.Params D = RetrievalScan.Params.defaults(List.of(64));
 
     @Override
     public String title() {
@@ -55,16 +54,7 @@ public final class RetrievalHeadsScan implements Scan {
 
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
-        List<Integer> lengths = v.string("lengths").equalsIgnoreCase("auto") ? RetrievalScan.defaultLengths(model)
-                : Arrays.stream(v.string("lengths").split(",")).map(String::trim).map(s -> {
-                    try {
-                        return Integer.parseInt(s);
-                    } catch (NumberFormatException e) {
-                        throw new IllegalArgumentException("parameter 'lengths' takes whole numbers separated by commas, got '" + s + "'");
-                    }
-                }).toList();
-        RetrievalScan.Parameters p = RetrievalScan.Parameters.defaults(lengths).withMode(RetrievalScan.Mode.parse(v.string("mode")))
-                .withDepths(v.integer("depths")).withRougeStemmer(stemmer(v.string("rouge_stemmer")));
+        RetrievalScan.Params p = RetrievalScan.Params.fromOptions(model, org.headscope.analysis.core.Options.of(v.text()::get));
         List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl"));
         if (!v.string("needles").equalsIgnoreCase("all")) {
             needles = needles.subList(0, Math.min(needles.size(), Math.max(1, v.integer("needles"))));
@@ -79,13 +69,5 @@ public final class RetrievalHeadsScan implements Scan {
         CopyScores copy = copyTokens > 0 ? CopyScores.measure(model, copyTokens, 0, cancel) : null;
         return r.toReport(Provenance.of(model, needles.size() + " needles from the bundled needle set",
                 RetrievalResult.metricVersions(r.parameters())), copy);
-    }
-
-    private static boolean stemmer(String s) {
-        return switch (s) {
-            case "porter" -> true;
-            case "none" -> false;
-            default -> throw new IllegalArgumentException("parameter 'rouge_stemmer' must be porter or none, got '" + s + "'");
-        };
     }
 }

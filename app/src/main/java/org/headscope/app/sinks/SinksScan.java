@@ -5,9 +5,10 @@ import java.util.List;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.SinkScan;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
@@ -56,9 +57,7 @@ public final class SinksScan implements Scan {
         if (prompts < 1) {
             throw new IllegalArgumentException("parameter 'prompts' must be at least 1, got " + prompts);
         }
-        SinkScan.Params params = new SinkScan.Params(v.number("eps"), tokens, v.integer("heat_key"), D.hiddenThreshold(),
-                D.dormantRowEntropy(), D.dormantColEntropy(), v.number("tau"), null, D.massiveRatio(), D.maxMassiveDims(),
-                org.headscope.analysis.SinkRule.parse(v.string("sink_rule")), SinkScan.RowEntropy.parse(v.string("row_entropy")));
+        SinkScan.Params params = SinkScan.Params.fromOptions(Options.of(v.text()::get));
         HsTokenizer tk = model.requireTokenizer();
         List<HsTokenizer.Tokens> probes = org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, prompts, 7).stream().map(tk::encode).toList();
         SinkScan.Result r = SinkScan.run(model, "haystack", probes, null, null, params, progress, cancel);

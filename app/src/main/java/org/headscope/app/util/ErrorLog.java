@@ -1,7 +1,7 @@
 package org.headscope.app.util;
 
-import org.headscope.assets.BundledModels;
 
+import org.headscope.hooks.CacheFolder;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -28,7 +28,7 @@ public final class ErrorLog {
             error.printStackTrace(w);
         }
         try {
-            Path dir = BundledModels.cacheRoot().resolve("logs");
+            Path dir = CacheFolder.root().resolve("logs");
             Files.createDirectories(dir);
             Path log = dir.resolve("headscope-errors.log");
             if (Files.isRegularFile(log) && Files.size(log) > (4L << 20)) {

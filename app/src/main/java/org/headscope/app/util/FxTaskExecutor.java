@@ -2,7 +2,9 @@ package org.headscope.app.util;
 
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Objects;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -15,36 +17,74 @@ import org.headscope.hooks.CancelToken;
 
 /**
  * Runs tasks on one daemon worker thread (one at a time: the model's sessions are shared) and delivers progress
- * and results on the FX thread, so the window never blocks on a model run.
+ * and results on the FX thread, so the window never blocks on a model run. Tasks queue behind the running one;
+ * {@link #executeLatest} tasks of one key coalesce, so the queue holds at most one of them (the newest).
  */
 public final class FxTaskExecutor implements TaskExecutor {
+    /** A queued task; {@code key} is null for tasks that never coalesce. */
+    private record Pending(Object key, Runnable start) {
+    }
+
     private final TaskState state = new TaskState();
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "headscope-worker");
-        t.setDaemon(true);
-        return t;
-    });
-    private final Deque<Runnable> pending = new ArrayDeque<>();
+    private final Executor worker;
+    private final Executor ui;
+    private final Deque<Pending> pending = new ArrayDeque<>();
     private CancelToken current;
     private boolean running;
 
+    public FxTaskExecutor() {
+        this(Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "headscope-worker");
+            t.setDaemon(true);
+            return t;
+        }), Platform::runLater);
+    }
+
+    /**
+     * The work runs on {@code worker}, everything else (callbacks, progress, the queue) on {@code ui}, the thread
+     * that calls {@link #execute}; tests pass executors they step by hand.
+     */
+    public FxTaskExecutor(Executor worker, Executor ui) {
+        this.worker = Objects.requireNonNull(worker);
+        this.ui = Objects.requireNonNull(ui);
+    }
+
     @Override
     public <V> void execute(BackgroundTask<V> task) {
-        pending.add(() -> start(task));
+        enqueue(null, task);
+    }
+
+    @Override
+    public <V> void executeLatest(Object key, BackgroundTask<V> task) {
+        enqueue(Objects.requireNonNull(key), task);
+    }
+
+    private <V> void enqueue(Object key, BackgroundTask<V> task) {
+        Pending p = new Pending(key, () -> start(task));
+        if (key != null) {
+            // the newest request takes the place of a waiting one of the same key (its place in the queue too)
+            for (var it = pending.iterator(); it.hasNext(); ) {
+                Pending q = it.next();
+                if (key.equals(q.key())) {
+                    it.remove();
+                }
+            }
+        }
+        pending.add(p);
         if (!running) {
             next();
         }
     }
 
     private void next() {
-        Runnable r = pending.poll();
-        if (r == null) {
+        Pending p = pending.poll();
+        if (p == null) {
             running = false;
             state.idle();
             return;
         }
         running = true;
-        r.run();
+        p.start().run();
     }
 
     private <V> void start(BackgroundTask<V> task) {
@@ -53,12 +93,12 @@ public final class FxTaskExecutor implements TaskExecutor {
         state.start(task.title());
         worker.execute(() -> {
             try {
-                V value = task.work().call((done, total, msg) -> Platform.runLater(() -> {
+                V value = task.work().call((done, total, msg) -> ui.execute(() -> {
                     if (current == token) {
                         state.update(done, total, msg);
                     }
                 }), token);
-                Platform.runLater(() -> finish(() -> {
+                ui.execute(() -> finish(() -> {
                     if (token.isCancelled()) {
                         task.cancelled();
                     } else {
@@ -66,9 +106,9 @@ public final class FxTaskExecutor implements TaskExecutor {
                     }
                 }));
             } catch (CancellationException e) {
-                Platform.runLater(() -> finish(task::cancelled));
+                ui.execute(() -> finish(task::cancelled));
             } catch (Throwable e) {
-                Platform.runLater(() -> finish(() -> task.failed(e)));
+                ui.execute(() -> finish(() -> task.failed(e)));
             }
         });
     }
@@ -80,6 +120,11 @@ public final class FxTaskExecutor implements TaskExecutor {
         } finally {
             next();
         }
+    }
+
+    /** How many tasks wait behind the running one. */
+    public int pendingCount() {
+        return pending.size();
     }
 
     @Override
@@ -108,11 +153,13 @@ public final class FxTaskExecutor implements TaskExecutor {
     @Override
     public void close() {
         cancelAll();
-        worker.shutdown();
-        try {
-            worker.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (worker instanceof ExecutorService service) {
+            service.shutdown();
+            try {
+                service.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

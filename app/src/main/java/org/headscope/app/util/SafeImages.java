@@ -49,6 +49,16 @@ public final class SafeImages {
         }
     }
 
+    /** Reads an image file the user named (a path, ~ expanded), or says clearly why it cannot, as a ModelException. */
+    public static BufferedImage readUserImage(String file) {
+        try {
+            return read(UserPaths.resolve(file.trim()));
+        } catch (BadImageException | IllegalArgumentException e) {
+            throw new org.headscope.hooks.ModelException("The " + e.getMessage() + ".", "Choose a PNG, JPEG, GIF or BMP file of at most "
+                    + MAX_SIDE + " x " + MAX_SIDE + " pixels.");
+        }
+    }
+
     public static BufferedImage read(Path file) throws BadImageException {
         return header(file, true);
     }

@@ -1,5 +1,6 @@
 package org.headscope.app.util;
 
+import org.headscope.hooks.CacheFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,11 +11,12 @@ import java.util.Map;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import org.headscope.analysis.report.ReportWriter;
-import org.headscope.assets.BundledModels;
 
 /**
  * The workbench's persisted settings: a flat JSON object in {@code workbench-settings.json} under the cache root.
- * Written atomically on every change; a missing or unreadable file means defaults, never a failed start.
+ * Written atomically on every change (by the workbench window: off the FX thread, a burst of changes as one write
+ * half a second after the first, see {@link #deferWrites()}); a missing or unreadable file means defaults, never a
+ * failed start.
  */
 public final class Settings {
     public static final String FILE = "workbench-settings.json";
@@ -23,15 +25,18 @@ public final class Settings {
     private final Path file;
     private final Map<String, Object> values;
     private String problem;
+    /** Writes the file off the caller's thread when set; null: each change is written at once. */
+    private java.util.concurrent.ScheduledExecutorService writer;
+    private final java.util.concurrent.atomic.AtomicReference<String> unsaved = new java.util.concurrent.atomic.AtomicReference<>();
 
     private Settings(Path file, Map<String, Object> values) {
         this.file = file;
         this.values = values;
     }
 
-    /** Settings in the default place ({@link BundledModels#cacheRoot()}). */
+    /** Settings in the default place ({@link CacheFolder#root()}). */
     public static Settings load() {
-        return load(BundledModels.cacheRoot().resolve(FILE));
+        return load(CacheFolder.root().resolve(FILE));
     }
 
     /**
@@ -147,14 +152,54 @@ public final class Settings {
         return r;
     }
 
+    /**
+     * From now on changes are written by a background thread, at most one write per half second ({@link #flush()}
+     * writes what is left at once): the FX thread never waits on the disk. Returns this.
+     */
+    public Settings deferWrites() {
+        if (writer == null && file != null) {
+            writer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "headscope-settings");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        return this;
+    }
+
+    /** Writes a change still waiting for the deferred writer (the workbench calls it when it closes). */
+    public void flush() {
+        String json = unsaved.getAndSet(null);
+        if (json != null) {
+            write(json);
+        }
+    }
+
     private void save() {
-        if (file == null || (problem != null && Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                && !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+        if (file == null) {
+            return;
+        }
+        String json;
+        try {
+            json = ReportWriter.JSON.writeValueAsString(values);
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        if (writer == null) {
+            write(json);
+        } else if (unsaved.getAndSet(json) == null) {
+            writer.schedule(this::flush, 500, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private synchronized void write(String json) {
+        if (problem != null && Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                && !Files.isRegularFile(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
-            ReportWriter.atomic(file, ReportWriter.JSON.writeValueAsString(values));
+            ReportWriter.atomic(file, json);
         } catch (IOException | RuntimeException e) {
             // settings are a convenience: a read-only cache folder must not stop the workbench
         }

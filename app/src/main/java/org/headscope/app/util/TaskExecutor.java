@@ -12,6 +12,15 @@ public interface TaskExecutor extends AutoCloseable {
     /** Starts the task (queued behind a running one). */
     <V> void execute(BackgroundTask<V> task);
 
+    /**
+     * Starts the task unless one is running; while one is, the task waits as the pending task of its {@code key},
+     * replacing the one that waited there (latest wins): a slider drag or a burst of toggles runs the first request and
+     * the newest, never every value in between. A replaced task never runs and gets no callback.
+     */
+    default <V> void executeLatest(Object key, BackgroundTask<V> task) {
+        execute(task);
+    }
+
     /** Cancels the running task (its onCancelled callback runs) and drops queued ones. */
     void cancelAll();
 

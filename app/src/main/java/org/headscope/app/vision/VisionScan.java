@@ -8,8 +8,7 @@ import org.headscope.analysis.Progress;
 import org.headscope.analysis.VisionDivergence;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.app.attention.PromptInput;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.ModelException;
@@ -19,7 +18,7 @@ import org.headscope.hooks.ModelException;
  * CLI's {@code vhd}: heads ranked by VHD, the VHR-reinforced heads marked, the answer before and after VHR.
  */
 public final class VisionScan implements Scan {
-    private static final VisionDivergence.Parameters D = VisionDivergence.Parameters.DEFAULTS;
+    private static final VisionDivergence.Params D = VisionDivergence.Params.DEFAULTS;
 
     @Override
     public String title() {
@@ -61,6 +60,12 @@ public final class VisionScan implements Scan {
 
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
+        return runTyped(model, prompt, v, progress, cancel).report();
+    }
+
+    /** The report and the {@link VisionDivergence.Result} (its reinforced heads and alpha are what VHR applies). */
+    @Override
+    public Outcome runTyped(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) throws Exception {
         if (model.vision().isEmpty()) {
             throw new ModelException(model.manifest().name() + " is not a vision-language model: VHD compares runs with and "
                     + "without the image.", "Open a split VLM export with vision parts in its headscope.json, e.g. shapes-vlm.");
@@ -69,10 +74,10 @@ public final class VisionScan implements Scan {
         if (file.isEmpty()) {
             throw new ModelException("No image is chosen for the Vision scan.", "Type the path of a PNG or JPEG into 'image file'.");
         }
-        BufferedImage image = PromptInput.readImage(file);
-        VisionDivergence.Parameters p = new VisionDivergence.Parameters(v.number("alpha"), v.integer("top_k"),
-                v.integer("first_layer"), v.integer("last_layer"), v.integer("max_new"));
+        BufferedImage image = org.headscope.app.util.SafeImages.readUserImage(file);
+        VisionDivergence.Params p = VisionDivergence.Params.fromOptions(org.headscope.analysis.core.Options.of(v.text()::get));
         VisionDivergence.Result r = VisionDivergence.analyse(model, image, prompt, p, progress, cancel);
-        return r.toReport(Provenance.of(model, prompt + " [image " + Path.of(file).getFileName() + "]", VisionDivergence.metricVersions()));
+        return new Outcome(r.toReport(Provenance.of(model, prompt + " [image " + Path.of(file).getFileName() + "]",
+                VisionDivergence.metricVersions())), r);
     }
 }

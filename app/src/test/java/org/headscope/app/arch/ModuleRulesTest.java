@@ -55,9 +55,31 @@ class ModuleRulesTest {
     }
 
     @Test
+    void theSharedAnalysisLayerKnowsNoAnalysis() {
+        noClasses().that().resideInAPackage("org.headscope.analysis.core..")
+                .should().dependOnClassesThat().resideOutsideOfPackages("org.headscope.analysis.core..", "org.headscope.hooks..",
+                        "java..", "ai.onnxruntime..")
+                .check(classes);
+    }
+
+    @Test
     void engineAndAnalysisPackagesFormNoCycle() {
         JavaClasses engine = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPackages("org.headscope.hooks", "org.headscope.analysis");
         slices().matching("org.headscope.(**)").should().beFreeOfCycles().check(engine);
+    }
+
+    @Test
+    void appPackagesFormNoCycle() {
+        JavaClasses app = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.headscope.app");
+        slices().matching("org.headscope.(**)").should().beFreeOfCycles().check(app);
+    }
+
+    @Test
+    void nothingDependsOnTheEntryPoints() {
+        noClasses().that().resideInAPackage("org.headscope.app.*..")
+                .should().dependOnClassesThat().resideInAPackage("org.headscope.app")
+                .check(classes);
     }
 }

@@ -13,9 +13,9 @@ import javax.xml.parsers.DocumentBuilderFactory;
 
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Viridis;
-import org.headscope.app.report.MetricDefinitions;
-import org.headscope.app.report.PlotView;
-import org.headscope.app.report.Svg;
+import org.headscope.analysis.report.MetricDefinitions;
+import org.headscope.app.panel.PlotView;
+import org.headscope.app.export.Svg;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.Intervention.Head;
 import org.junit.jupiter.api.Test;
@@ -78,6 +78,8 @@ public class FiguresTest {
         assertTrue(texts(d).contains("needle-gpt \u00b7 layer 2, head 5 <clean>"), texts(d).toString());
         assertTrue(texts(d).contains("attention probability"));
         assertTrue(texts(d).contains("query \u2193"));
+        // token labels are escaped once: the row and the column label both read <bos>
+        assertEquals(2, texts(d).stream().filter("<bos>"::equals).count(), texts(d).toString());
         float[] big = new float[200 * 200];
         for (int q = 0; q < 200; q++) {
             big[q * 200] = 1;

@@ -1,5 +1,6 @@
 package org.headscope.app.cli;
 
+import org.headscope.app.Cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.headscope.assets.BundledModels;

@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class CliFuzzTest {
     private static final long SEED = Long.getLong("fuzz.seed", 16);
     private static final int ROUNDS = Integer.getInteger("fuzz.rounds", 60);
-    private static final Set<Integer> DOCUMENTED = Set.of(Cli.OK, Cli.USAGE, Cli.MODEL, Cli.CANCELLED);
+    private static final Set<Integer> DOCUMENTED = Set.of(ExitCode.OK.code(), ExitCode.USAGE.code(), ExitCode.MODEL.code(), ExitCode.CANCELLED.code());
 
     @TempDir
     Path root;
@@ -128,10 +128,10 @@ class CliFuzzTest {
         }
         if (names.contains("a.json")) {
             assertEquals(List.of("a.json"), names, what);
-            assertEquals(Cli.OK, code, "a file written by a failed run: " + what);
+            assertEquals(ExitCode.OK.code(), code, "a file written by a failed run: " + what);
         } else if (!names.isEmpty()) {
             assertEquals(List.of("report.csv", "report.html", "report.json"), names, "half report in " + what);
-            assertEquals(Cli.OK, code, "a report written by a failed run: " + what);
+            assertEquals(ExitCode.OK.code(), code, "a report written by a failed run: " + what);
         }
     }
 

@@ -2,13 +2,13 @@ package org.headscope.app.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.headscope.analysis.core.Input;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.Redistribution;
 import org.headscope.analysis.report.HeadReport;
-import org.headscope.app.attention.HeadProfileScan;
-import org.headscope.app.attention.PromptInput;
+import org.headscope.app.profile.HeadProfileScan;
 import org.headscope.app.model.BundledSample;
-import org.headscope.app.report.Scan;
+import org.headscope.app.panel.Scan;
 import org.headscope.app.util.SafeImages;
 import org.headscope.assets.BundledModels;
 import org.headscope.hooks.CancelToken;
@@ -34,7 +34,7 @@ class CliParityTest {
         assumeTrue(BundledModels.available().contains(VLM), "shapes-vlm is not in this build");
         BundledSample sample = BundledSample.of(VLM).orElseThrow();
         try (HookedModel m = HookedModel.open(BundledModels.folder(VLM), DevicePreference.CPU)) {
-            PromptInput input = PromptInput.of(m, m.requireTokenizer().encode(sample.prompt()), SafeImages.read(Path.of(sample.image())));
+            Input input = Input.of(m, m.requireTokenizer().encode(sample.prompt()), SafeImages.read(Path.of(sample.image())));
             Redistribution.KeySpan span = new Redistribution.KeySpan(input.patches().start(), input.patches().end());
             assertEquals(new Redistribution.KeySpan(1, 65), span, "8 x 8 image tokens after BOS");
             for (Redistribution.Method method : List.<Redistribution.Method>of(Redistribution.Var.DEFAULT, Redistribution.Pai.DEFAULT)) {

@@ -1,5 +1,6 @@
 package org.headscope.app.cli;
 
+import org.headscope.app.Cli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,6 @@
 package org.headscope.app.cli;
 
+import org.headscope.app.Cli;
 import ai.onnx.proto.OnnxMl;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.app.util.UserPaths;
@@ -42,7 +43,7 @@ class HostileInputTest {
     void aPromptLongerThanTheModelTakesIsRefusedWithItsTokenCount() {
         String text = "the cat sat on the mat . ".repeat(1000);
         CliRun r = CliRun.of("attention", "needle-gpt", "--text", text, "--out", dir.resolve("a.json").toString(), "--device", "cpu");
-        assertRefused(r, Cli.MODEL, "The prompt has 7001 tokens; needle-gpt takes at most 512");
+        assertRefused(r, ExitCode.MODEL.code(), "The prompt has 7001 tokens; needle-gpt takes at most 512");
         assertFalse(Files.exists(dir.resolve("a.json")));
     }
 
@@ -50,7 +51,7 @@ class HostileInputTest {
     void tenThousandAndOneIdsAreRefusedWithTheLimit() {
         String ids = String.join(",", java.util.Collections.nCopies(10_001, "5"));
         CliRun r = CliRun.of("attention", "needle-gpt", "--ids", ids, "--out", dir.resolve("a.json").toString(), "--device", "cpu");
-        assertRefused(r, Cli.MODEL, "10001 tokens", "at most 512");
+        assertRefused(r, ExitCode.MODEL.code(), "10001 tokens", "at most 512");
     }
 
     // 7. silent bad values
@@ -58,17 +59,17 @@ class HostileInputTest {
     @Test
     void negativeEmptyAndOutOfVocabularyIdsAreRefused() {
         String out = dir.resolve("a.json").toString();
-        assertRefused(CliRun.of("attention", "needle-gpt", "--ids", "-3,4", "--out", out, "--device", "cpu"), Cli.USAGE, "token id -3");
-        assertRefused(CliRun.of("attention", "needle-gpt", "--ids", "", "--out", out, "--device", "cpu"), Cli.USAGE, "no tokens");
-        assertRefused(CliRun.of("attention", "needle-gpt", "--ids", "1,5000", "--out", out, "--device", "cpu"), Cli.USAGE, "token id 5000", "0..4999");
+        assertRefused(CliRun.of("attention", "needle-gpt", "--ids", "-3,4", "--out", out, "--device", "cpu"), ExitCode.USAGE.code(), "token id -3");
+        assertRefused(CliRun.of("attention", "needle-gpt", "--ids", "", "--out", out, "--device", "cpu"), ExitCode.USAGE.code(), "no tokens");
+        assertRefused(CliRun.of("attention", "needle-gpt", "--ids", "1,5000", "--out", out, "--device", "cpu"), ExitCode.USAGE.code(), "token id 5000", "0..4999");
         assertFalse(Files.exists(dir.resolve("a.json")));
     }
 
     @Test
     void notANumberIsNotANumber() {
         assertRefused(CliRun.of("ablate", "needle-gpt", "--prompt", "a b", "--target", "c", "--mode", "scale", "--alpha", "NaN",
-                "--out", dir.toString()), Cli.USAGE, "--alpha must be a finite number");
-        assertRefused(CliRun.of("sinks", "needle-gpt", "--eps", "Infinity", "--out", dir.toString()), Cli.USAGE, "finite");
+                "--out", dir.toString()), ExitCode.USAGE.code(), "--alpha must be a finite number");
+        assertRefused(CliRun.of("sinks", "needle-gpt", "--eps", "Infinity", "--out", dir.toString()), ExitCode.USAGE.code(), "finite");
     }
 
     // 6. sizes checked against the model before any work
@@ -76,11 +77,11 @@ class HostileInputTest {
     @Test
     void enormousWindowsAndGridsAreRefusedBeforeAnyWork() {
         assertRefused(CliRun.of("sinks", "needle-gpt", "--tokens", "100000", "--out", dir.resolve("s").toString(), "--device", "cpu"),
-                Cli.MODEL, "100000 tokens", "at most 512");
+                ExitCode.MODEL.code(), "100000 tokens", "at most 512");
         assertRefused(CliRun.of("retrieval", "needle-gpt", "--depths", "100000", "--out", dir.resolve("r").toString(), "--device", "cpu"),
-                Cli.USAGE, "--depths is 100000");
+                ExitCode.USAGE.code(), "--depths is 100000");
         assertRefused(CliRun.of("retrieval", "needle-gpt", "--lengths", "64,100000", "--out", dir.resolve("r").toString(), "--device", "cpu"),
-                Cli.MODEL, "100000 tokens");
+                ExitCode.MODEL.code(), "100000 tokens");
         assertFalse(Files.exists(dir.resolve("s")));
         assertFalse(Files.exists(dir.resolve("r")));
     }
@@ -102,24 +103,24 @@ class HostileInputTest {
         Path link = dir.resolve("link.json");
         Files.createSymbolicLink(link, victim);
         assertRefused(CliRun.of("attention", LLAMA.toString(), "--ids", "1,2,3", "--out", link.toString(), "--device", "cpu"),
-                Cli.USAGE, "symbolic link");
+                ExitCode.USAGE.code(), "symbolic link");
         assertTrue(Files.isSymbolicLink(link));
         assertEquals("keep me", Files.readString(victim));
         if (Files.exists(Path.of("/dev/null"))) {
             assertRefused(CliRun.of("attention", LLAMA.toString(), "--ids", "1,2,3", "--out", "/dev/null", "--device", "cpu"),
-                    Cli.USAGE, "device");
+                    ExitCode.USAGE.code(), "device");
         }
         assertRefused(CliRun.of("attention", LLAMA.toString(), "--ids", "1,2,3", "--out", dir.toString(), "--device", "cpu"),
-                Cli.USAGE, "is a folder");
+                ExitCode.USAGE.code(), "is a folder");
         // a report folder that is a file, or whose report.json is a link, is refused before the scan
-        assertRefused(CliRun.of("sinks", "needle-gpt", "--out", victim.toString(), "--device", "cpu"), Cli.USAGE, "not a folder");
+        assertRefused(CliRun.of("sinks", "needle-gpt", "--out", victim.toString(), "--device", "cpu"), ExitCode.USAGE.code(), "not a folder");
         Path reports = Files.createDirectories(dir.resolve("reports"));
         Files.createSymbolicLink(reports.resolve("report.json"), victim);
-        assertRefused(CliRun.of("sinks", "needle-gpt", "--out", reports.toString(), "--device", "cpu"), Cli.USAGE, "report.json", "symbolic link");
+        assertRefused(CliRun.of("sinks", "needle-gpt", "--out", reports.toString(), "--device", "cpu"), ExitCode.USAGE.code(), "report.json", "symbolic link");
         assertEquals("keep me", Files.readString(victim));
         Path linkedFolder = dir.resolve("linked");
         Files.createSymbolicLink(linkedFolder, Files.createDirectories(dir.resolve("real")));
-        assertRefused(CliRun.of("sinks", "needle-gpt", "--out", linkedFolder.toString(), "--device", "cpu"), Cli.USAGE, "symbolic link");
+        assertRefused(CliRun.of("sinks", "needle-gpt", "--out", linkedFolder.toString(), "--device", "cpu"), ExitCode.USAGE.code(), "symbolic link");
         try (var s = Files.list(dir.resolve("real"))) {
             assertEquals(0, s.count());
         }
@@ -129,7 +130,7 @@ class HostileInputTest {
     void aSecondWriterToTheSameFolderIsTurnedAway() {
         Path out = dir.resolve("busy");
         try (OutputTarget held = OutputTarget.folder(out)) {
-            assertRefused(CliRun.of("sinks", "needle-gpt", "--out", out.toString(), "--device", "cpu"), Cli.MODEL,
+            assertRefused(CliRun.of("sinks", "needle-gpt", "--out", out.toString(), "--device", "cpu"), ExitCode.MODEL.code(),
                     "Another HeadScope run is writing to");
         }
         assertFalse(Files.exists(out));
@@ -148,7 +149,7 @@ class HostileInputTest {
             assertEquals(0, r.code(), r.err());
             assertTrue(Files.isRegularFile(dir.resolve("out/a.json")));
             CliRun missing = CliRun.of("inspect", "nothere.onnx");
-            assertRefused(missing, Cli.USAGE, dir.resolve("nothere.onnx").toString());
+            assertRefused(missing, ExitCode.USAGE.code(), dir.resolve("nothere.onnx").toString());
         } finally {
             if (before == null) {
                 System.clearProperty(UserPaths.CWD_PROPERTY);
@@ -178,12 +179,12 @@ class HostileInputTest {
         OnnxMl.GraphProto.Builder g1 = g.clone();
         g1.setNode(matmul, g1.getNode(matmul).toBuilder().clearInput().addInput(g1.getNode(matmul).getInput(0)));
         Files.write(one, proto.toBuilder().setGraph(g1).build().toByteArray());
-        assertRefused(CliRun.of("inspect", one.toString(), "--device", "cpu"), Cli.MODEL, "malformed", "MatMul");
+        assertRefused(CliRun.of("inspect", one.toString(), "--device", "cpu"), ExitCode.MODEL.code(), "malformed", "MatMul");
         Path two = dir.resolve("softmax.onnx");
         OnnxMl.GraphProto.Builder g2 = g.clone();
         g2.setNode(softmax, g2.getNode(softmax).toBuilder().clearInput().clearOutput());
         Files.write(two, proto.toBuilder().setGraph(g2).build().toByteArray());
-        assertRefused(CliRun.of("inspect", two.toString(), "--device", "cpu"), Cli.MODEL, "malformed", "Softmax");
+        assertRefused(CliRun.of("inspect", two.toString(), "--device", "cpu"), ExitCode.MODEL.code(), "malformed", "Softmax");
     }
 
     private Path bundle(String manifest) throws Exception {
@@ -214,7 +215,7 @@ class HostileInputTest {
         };
         for (String[] c : cases) {
             Path b = bundle(c[0]);
-            assertRefused(CliRun.of("inspect", b.toString(), "--device", "cpu"), Cli.MODEL, c[1]);
+            assertRefused(CliRun.of("inspect", b.toString(), "--device", "cpu"), ExitCode.MODEL.code(), c[1]);
         }
     }
 
@@ -258,15 +259,15 @@ class HostileInputTest {
         Path bomb = dir.resolve("bomb.png");
         Files.write(bomb, pngHeaderOnly(30000, 30000));
         assertRefused(CliRun.of("vhd", "shapes-vlm", "--image", bomb.toString(), "--prompt", "what color is the circle",
-                "--out", dir.resolve("v").toString(), "--device", "cpu"), Cli.MODEL, "30000 x 30000", "at most 8192 x 8192");
+                "--out", dir.resolve("v").toString(), "--device", "cpu"), ExitCode.MODEL.code(), "30000 x 30000", "at most 8192 x 8192");
         Path truncated = dir.resolve("truncated.png");
         Files.write(truncated, pngHeaderOnly(16, 16));
         assertRefused(CliRun.of("vhd", "shapes-vlm", "--image", truncated.toString(), "--prompt", "what color is the circle",
-                "--out", dir.resolve("v").toString(), "--device", "cpu"), Cli.MODEL, "cannot be decoded");
+                "--out", dir.resolve("v").toString(), "--device", "cpu"), ExitCode.MODEL.code(), "cannot be decoded");
         Path text = dir.resolve("text.png");
         Files.writeString(text, "not an image", StandardCharsets.UTF_8);
         assertRefused(CliRun.of("vhd", "shapes-vlm", "--image", text.toString(), "--prompt", "what color is the circle",
-                "--out", dir.resolve("v").toString(), "--device", "cpu"), Cli.MODEL, "not an image");
+                "--out", dir.resolve("v").toString(), "--device", "cpu"), ExitCode.MODEL.code(), "not an image");
         assertFalse(Files.exists(dir.resolve("v")));
     }
 
@@ -280,13 +281,51 @@ class HostileInputTest {
             ByteArrayOutputStream err = new ByteArrayOutputStream();
             int code = Cli.failure(new InspectCommand(), new String[]{"inspect", "x"}, new IllegalStateException("a bug"),
                     new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
-            assertEquals(Cli.INTERNAL, code);
+            assertEquals(ExitCode.INTERNAL.code(), code);
             String text = err.toString(StandardCharsets.UTF_8);
             Path log = dir.resolve("logs/headscope-errors.log");
             assertTrue(text.contains("internal error") && text.contains(log.toString()), text);
             assertFalse(text.contains("\tat "), text);
             assertTrue(Files.readString(log).contains("java.lang.IllegalStateException: a bug"));
             assertTrue(Files.readString(log).contains("\tat "));
+        } finally {
+            if (before == null) {
+                System.clearProperty("headscope.cache");
+            } else {
+                System.setProperty("headscope.cache", before);
+            }
+        }
+    }
+
+    @Test
+    void anIllegalArgumentFromTheJdkIsABugNotBadUsage() throws Exception {
+        String before = System.getProperty("headscope.cache");
+        System.setProperty("headscope.cache", dir.toString());
+        try {
+            IllegalArgumentException fromJdk;
+            try {
+                java.util.List.of(1, 2, 3).subList(2, 1);
+                throw new AssertionError("subList(2, 1) must throw");
+            } catch (IllegalArgumentException e) {
+                fromJdk = e;
+            }
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            int code = Cli.failure(new InspectCommand(), new String[]{"inspect", "x"}, fromJdk,
+                    new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(ExitCode.INTERNAL.code(), code, err.toString(StandardCharsets.UTF_8));
+
+            IllegalArgumentException ours;
+            try {
+                org.headscope.hooks.Intervention.Head.parse("3.x");
+                throw new AssertionError("'3.x' must be refused");
+            } catch (IllegalArgumentException e) {
+                ours = e;
+            }
+            err.reset();
+            code = Cli.failure(new InspectCommand(), new String[]{"inspect", "x"}, ours,
+                    new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+            assertEquals(ExitCode.USAGE.code(), code);
+            assertTrue(err.toString(StandardCharsets.UTF_8).contains("LAYER.HEAD"), err.toString(StandardCharsets.UTF_8));
         } finally {
             if (before == null) {
                 System.clearProperty("headscope.cache");

@@ -35,7 +35,7 @@ class PatchingCommandsTest {
         Path out = dir.resolve("patch");
         CliRun r = CliRun.of("patch", "needle-gpt", "--clean", CLEAN, "--corrupted", CORRUPTED, "--answers", "quartz,copper",
                 "--position-head", "5", "--residual", "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.OK, r.code(), r.err());
+        assertEquals(ExitCode.OK.code(), r.code(), r.err());
         JsonNode j = json(out);
         assertEquals("patching", j.get("analysis").asText());
         assertEquals(4 * 8, j.get("heads").size());
@@ -55,12 +55,12 @@ class PatchingCommandsTest {
         Path out = dir.resolve("bad");
         CliRun r = CliRun.of("patch", "needle-gpt", "--clean", CLEAN, "--corrupted", CORRUPTED + " again", "--answers", "quartz,copper",
                 "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.USAGE, r.code(), r.err());
+        assertEquals(ExitCode.USAGE.code(), r.code(), r.err());
         assertTrue(r.err().contains("same length") || r.err().contains("must match") || r.err().contains("tokens and --corrupted"), r.err());
         assertFalse(Files.exists(out.resolve("report.json")));
-        assertEquals(Cli.USAGE, CliRun.of("patch", "needle-gpt", "--clean", CLEAN, "--corrupted", CORRUPTED, "--answers", "quartz",
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("patch", "needle-gpt", "--clean", CLEAN, "--corrupted", CORRUPTED, "--answers", "quartz",
                 "--out", out.toString()).code());
-        assertEquals(Cli.USAGE, CliRun.of("patch", "needle-gpt", "--clean", CLEAN, "--corrupted", CORRUPTED, "--answers", "quartz,copper",
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("patch", "needle-gpt", "--clean", CLEAN, "--corrupted", CORRUPTED, "--answers", "quartz,copper",
                 "--direction", "sideways", "--out", out.toString()).code());
     }
 
@@ -69,14 +69,14 @@ class PatchingCommandsTest {
         Path out = dir.resolve("dla");
         CliRun r = CliRun.of("dla", "needle-llama", "--text", CLEAN, "--answer", "quartz", "--wrong", "copper", "--out", out.toString(),
                 "--device", "cpu");
-        assertEquals(Cli.OK, r.code(), r.err());
+        assertEquals(ExitCode.OK.code(), r.code(), r.err());
         JsonNode s = json(out).get("sections");
         assertEquals(s.get("model_logit").asDouble(), s.get("sum_of_parts").asDouble(), 1e-3);
         assertTrue(s.get("final_norm").asText().contains("RMSNorm"), s.get("final_norm").asText());
         assertTrue(json(out).get("sections").get("departures").get(0).asText().contains("frozen"));
         CliRun enc = CliRun.of("dla", BundledModels.MINILM, "--text", "a cat", "--answer", "cat", "--out", dir.resolve("enc").toString(),
                 "--device", "cpu");
-        assertEquals(Cli.MODEL, enc.code(), enc.err());
+        assertEquals(ExitCode.MODEL.code(), enc.code(), enc.err());
         assertTrue(enc.err().contains("not found"), enc.err());
         assertFalse(Files.exists(dir.resolve("enc").resolve("report.json")));
     }
@@ -85,7 +85,7 @@ class PatchingCommandsTest {
     void lensRanksTheAnswerPerLayer() throws Exception {
         Path out = dir.resolve("lens");
         CliRun r = CliRun.of("lens", "needle-gpt", "--text", CLEAN, "--answer", "quartz", "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.OK, r.code(), r.err());
+        assertEquals(ExitCode.OK.code(), r.code(), r.err());
         JsonNode j = json(out);
         assertEquals(5, j.get("heads").size(), "embeddings and 4 layers");
         assertEquals(0, j.get("heads").get(4).get("answer_rank").asInt(), "the model's own answer is its top token");
@@ -97,14 +97,14 @@ class PatchingCommandsTest {
         Path cmp = dir.resolve("cmp");
         CliRun c = CliRun.of("compare", MATRIX.resolve("gpt2/eager").toString(), MATRIX.resolve("gpt2/int8").toString(), "--ids", "1,5,9,13,20,30",
                 "--out", cmp.toString(), "--device", "cpu");
-        assertEquals(Cli.OK, c.code(), c.err());
+        assertEquals(ExitCode.OK.code(), c.code(), c.err());
         assertEquals(8, json(cmp).get("heads").size());
         assertTrue(json(cmp).get("heads").get(0).get("js_mean").asDouble() >= 0);
         // the atlas of the float32 export takes the comparison's columns, with their provenance
         Path atlas = dir.resolve("atlas");
         CliRun a = CliRun.of("atlas", MATRIX.resolve("gpt2/eager").toString(), "--reports", cmp.toString(), "--out", atlas.toString(),
                 "--device", "cpu");
-        assertEquals(Cli.OK, a.code(), a.err());
+        assertEquals(ExitCode.OK.code(), a.code(), a.err());
         JsonNode j = json(atlas);
         assertEquals(8, j.get("heads").size());
         assertTrue(j.get("heads").get(0).has("compare.js_mean"));
@@ -119,7 +119,7 @@ class PatchingCommandsTest {
         // a report of another model is refused
         CliRun other = CliRun.of("atlas", MATRIX.resolve("llama/eager").toString(), "--reports", cmp.toString(), "--no-copy",
                 "--out", dir.resolve("other").toString(), "--device", "cpu");
-        assertEquals(Cli.USAGE, other.code(), other.err());
+        assertEquals(ExitCode.USAGE.code(), other.code(), other.err());
         assertTrue(other.err().contains("another model"), other.err());
     }
 }

@@ -22,23 +22,23 @@ class RetrievalCommandsTest {
 
     @Test
     void badUsageExitsWithTwo() {
-        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt").code(), "no --out");
-        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--mode", "fast").code());
-        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--lengths", "64,x").code());
-        assertEquals(Cli.USAGE, CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--needles", dir.resolve("none.jsonl").toString()).code());
-        assertEquals(Cli.USAGE, CliRun.of("vhd", "shapes-vlm", "--prompt", "what ?", "--out", dir.toString()).code(), "no --image");
-        assertEquals(Cli.USAGE, CliRun.of("vhd", "shapes-vlm", "--image", dir.resolve("none.png").toString(), "--prompt", "x", "--out",
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("retrieval", "needle-gpt").code(), "no --out");
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--mode", "fast").code());
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--lengths", "64,x").code());
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("retrieval", "needle-gpt", "--out", dir.toString(), "--needles", dir.resolve("none.jsonl").toString()).code());
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("vhd", "shapes-vlm", "--prompt", "what ?", "--out", dir.toString()).code(), "no --image");
+        assertEquals(ExitCode.USAGE.code(), CliRun.of("vhd", "shapes-vlm", "--image", dir.resolve("none.png").toString(), "--prompt", "x", "--out",
                 dir.toString()).code());
         CliRun o = CliRun.of("vhd", "shapes-vlm", "--image", dir.toString(), "--prompt", "x", "--out", dir.resolve("r").toString(),
                 "--layers", "1,2,3");
-        assertEquals(Cli.USAGE, o.code(), o.err());
+        assertEquals(ExitCode.USAGE.code(), o.code(), o.err());
     }
 
     @Test
     void anEncoderIsRefusedWithoutWritingAReport() {
         Path out = dir.resolve("minilm");
         CliRun o = CliRun.of("retrieval", BundledModels.MINILM, "--lengths", "64", "--depths", "2", "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.MODEL, o.code(), o.err());
+        assertEquals(ExitCode.MODEL.code(), o.code(), o.err());
         assertTrue(o.err().contains("bidirectional encoder"), o.err());
         assertFalse(Files.exists(out.resolve("report.json")));
     }
@@ -64,7 +64,7 @@ class RetrievalCommandsTest {
         Path out = dir.resolve("never");
         CliRun o = CliRun.of("retrieval", model.toString(), "--needles", needles.toString(), "--haystack", haystack.toString(),
                 "--lengths", "32,48", "--depths", "3", "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.MODEL, o.code(), o.err());
+        assertEquals(ExitCode.MODEL.code(), o.code(), o.err());
         assertTrue(o.err().contains("none of the 6 tests passed the ROUGE-1 gate"), o.err());
         assertTrue(o.err().contains("[6/6]"), "progress line on stderr: " + o.err());
         assertFalse(Files.exists(out.resolve("report.json")));
@@ -78,7 +78,7 @@ class RetrievalCommandsTest {
         Path out = dir.resolve("retrieval");
         CliRun o = CliRun.of("retrieval", "needle-gpt", "--needles", needles.toString(), "--lengths", "64,96", "--depths", "3",
                 "--copy-tokens", "20", "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.OK, o.code(), o.err());
+        assertEquals(ExitCode.OK.code(), o.code(), o.err());
         JsonNode j = contract(out);
         assertEquals("retrieval", j.get("analysis").asText());
         JsonNode row = j.get("heads").get(0);
@@ -98,7 +98,7 @@ class RetrievalCommandsTest {
         Path out = dir.resolve("vhd");
         CliRun o = CliRun.of("vhd", "shapes-vlm", "--image", samples.resolve(sample.get("image").asText()).toString(),
                 "--prompt", sample.get("question").asText(), "--alpha", "2", "--out", out.toString(), "--device", "cpu");
-        assertEquals(Cli.OK, o.code(), o.err());
+        assertEquals(ExitCode.OK.code(), o.code(), o.err());
         JsonNode j = contract(out);
         assertEquals("vhd", j.get("analysis").asText());
         assertEquals(2.0, j.get("parameters").get("alpha").asDouble());

@@ -3,7 +3,7 @@ package org.headscope.app.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

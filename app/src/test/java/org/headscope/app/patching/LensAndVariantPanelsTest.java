@@ -4,7 +4,7 @@ import org.headscope.analysis.LogitLens;
 import org.headscope.analysis.Patching;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.VariantCompare;
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Message;
 import org.headscope.app.util.Settings;

@@ -3,7 +3,7 @@ package org.headscope.app.patching;
 import org.headscope.analysis.LogitLens;
 import org.headscope.analysis.Patching;
 import org.headscope.analysis.Progress;
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.assets.BundledModels;

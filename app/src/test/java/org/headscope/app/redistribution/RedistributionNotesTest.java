@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import org.headscope.analysis.Redistribution;
 import org.headscope.app.model.BundledSample;
 import org.headscope.app.util.Settings;
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.assets.BundledModels;
 import org.junit.jupiter.api.Test;

@@ -11,7 +11,7 @@ import java.util.Map;
 import org.headscope.analysis.Needle;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.RetrievalScan;
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.util.CurrentThreadTaskExecutor;
 import org.headscope.app.util.Settings;
 import org.headscope.assets.BundledModels;
@@ -38,7 +38,7 @@ class RetrievalPanelTest {
             var model = vm.models().current().model();
             List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl")).subList(0, 6);
             var direct = RetrievalScan.scan(model, needles, Files.readString(BundledModels.needles().resolve("haystack.txt")),
-                    RetrievalScan.Parameters.defaults(List.of(64, 128)).withDepths(3), Progress.NONE, CancelToken.NEVER);
+                    RetrievalScan.Params.defaults(List.of(64, 128)).withDepths(3), Progress.NONE, CancelToken.NEVER);
             var shown = scan.ranked("retrieval_score");
             for (Map<String, Object> row : shown) {
                 int l = ((Number) row.get("layer")).intValue();

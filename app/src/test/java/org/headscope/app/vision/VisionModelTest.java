@@ -10,7 +10,7 @@ import java.nio.file.Path;
 
 import javax.imageio.ImageIO;
 
-import org.headscope.app.WorkbenchViewModel;
+import org.headscope.app.workbench.WorkbenchViewModel;
 import org.headscope.app.attention.AttentionRun;
 import org.headscope.app.attention.OutputSummary;
 import org.headscope.app.redistribution.RedistributionMethod;
@@ -62,7 +62,7 @@ class VisionModelTest {
             assertNull(vm.messageProperty().get());
             vm.applyVhr();
             var direct = org.headscope.analysis.VisionDivergence.analyse(vm.models().current().model(), quad,
-                    "the magic word is quartz", org.headscope.analysis.VisionDivergence.Parameters.DEFAULTS,
+                    "the magic word is quartz", org.headscope.analysis.VisionDivergence.Params.DEFAULTS,
                     org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER);
             assertFalse(direct.reinforced().isEmpty());
             AttentionRun vhr = vm.attention().runProperty().get();

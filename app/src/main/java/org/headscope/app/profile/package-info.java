@@ -1,0 +1,2 @@
+/** The head-profile panel: per-head positional and content scores over the open prompt. */
+package org.headscope.app.profile;
