@@ -83,10 +83,13 @@ def write_tokenizer_json(path, vocab, specials):
 # Masks and shared pieces
 # --------------------------------------------------------------------------------------
 def additive_mask(attention_mask, T, dtype):
-    """Causal + padding mask, additive, shape [B,1,T,T]."""
-    idx = torch.arange(T, device=attention_mask.device)
-    causal = (idx.unsqueeze(0) > idx.unsqueeze(1)).to(dtype) * NEG_INF  # [T,T]
-    pad = (1.0 - attention_mask.to(dtype)) * NEG_INF  # [B,T]
+    """Causal + padding mask, additive, shape [B,1,T,S]: the T queries are the last T of the
+    S = attention_mask.shape[1] keys (S = T without a past; S = past + T with one)."""
+    S = attention_mask.shape[1]
+    kidx = torch.arange(S, device=attention_mask.device)
+    qidx = torch.arange(S - T, S, device=attention_mask.device)
+    causal = (kidx.unsqueeze(0) > qidx.unsqueeze(1)).to(dtype) * NEG_INF  # [T,S]
+    pad = (1.0 - attention_mask.to(dtype)) * NEG_INF  # [B,S]
     return causal.unsqueeze(0).unsqueeze(0) + pad.unsqueeze(1).unsqueeze(2)
 
 
@@ -110,16 +113,21 @@ class GPT2Attention(nn.Module):
         self.c_attn = nn.Linear(d, 3 * d)  # fused QKV
         self.c_proj = nn.Linear(d, d)  # o_proj
 
-    def forward(self, x, mask):
+    def forward(self, x, mask, past=None):
+        """past: None, or this layer's cached (key, value) [B,H,P,dh]; then the keys and values
+        of the new tokens are appended and the result is (output, (key, value))."""
         B, T, D = x.shape
         qkv = self.c_attn(x)
         q, k, v = qkv.split(D, dim=2)
         q = q.view(B, T, self.h, self.dh).transpose(1, 2)
         k = k.view(B, T, self.h, self.dh).transpose(1, 2)
         v = v.view(B, T, self.h, self.dh).transpose(1, 2)
+        if past is not None:
+            k = torch.cat((past[0], k), dim=2)
+            v = torch.cat((past[1], v), dim=2)
         o = eager_attention(q, k, v, mask)
-        o = o.transpose(1, 2).reshape(B, T, D)
-        return self.c_proj(o)
+        o = self.c_proj(o.transpose(1, 2).reshape(B, T, D))
+        return o if past is None else (o, (k, v))
 
 
 class GPT2Block(nn.Module):
@@ -133,9 +141,13 @@ class GPT2Block(nn.Module):
         self.mlp.add_module("act", nn.GELU())
         self.mlp.add_module("c_proj", nn.Linear(4 * d, d))
 
-    def forward(self, x, mask):
-        x = x + self.attn(self.ln_1(x), mask)
-        return x + self.mlp(self.ln_2(x))
+    def forward(self, x, mask, past=None):
+        if past is None:
+            x = x + self.attn(self.ln_1(x), mask)
+            return x + self.mlp(self.ln_2(x))
+        a, present = self.attn(self.ln_1(x), mask, past)
+        x = x + a
+        return x + self.mlp(self.ln_2(x)), present
 
 
 class GPT2LM(nn.Module):
@@ -163,6 +175,21 @@ class GPT2LM(nn.Module):
 
     def forward(self, input_ids, attention_mask):
         return self.logits_from_hidden(self.hidden(input_ids, attention_mask))
+
+    def forward_with_past(self, input_ids, attention_mask, past):
+        """Logits of the new tokens and every layer's (key, value) over past + new tokens.
+        past: per layer (key, value) [B,H,P,dh] (P may be 0); attention_mask covers the P + T
+        keys; the new tokens sit at positions P..P+T-1."""
+        B, T = input_ids.shape
+        S = attention_mask.shape[1]
+        pos = torch.arange(S - T, S, device=input_ids.device).unsqueeze(0)
+        x = self.wte(input_ids) + self.wpe(pos)
+        mask = additive_mask(attention_mask, T, x.dtype)
+        presents = []
+        for blk, kv in zip(self.h, past):
+            x, present = blk(x, mask, kv)
+            presents.append(present)
+        return self.logits_from_hidden(self.ln_f(x)), presents
 
 
 # --------------------------------------------------------------------------------------
@@ -219,18 +246,24 @@ class LlamaAttention(nn.Module):
         self.v_proj = nn.Linear(d, n_kv_heads * self.dh, bias=attention_bias)
         self.o_proj = nn.Linear(n_heads * self.dh, d, bias=False)
 
-    def forward(self, x, mask, cos, sin):
+    def forward(self, x, mask, cos, sin, past=None):
+        """past: None, or this layer's cached (key, value) [B,Hkv,P,dh] (keys rotated); then
+        the result is (output, (key, value)) over past + new tokens, before repeat_kv."""
         B, T, _ = x.shape
         q = self.q_proj(x).view(B, T, self.h, self.dh).transpose(1, 2)
         k = self.k_proj(x).view(B, T, self.hkv, self.dh).transpose(1, 2)
         v = self.v_proj(x).view(B, T, self.hkv, self.dh).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat((past[0], k), dim=2)
+            v = torch.cat((past[1], v), dim=2)
+        present = (k, v)
         k = repeat_kv(k, self.h // self.hkv)
         v = repeat_kv(v, self.h // self.hkv)
         o = eager_attention(q, k, v, mask)
-        o = o.transpose(1, 2).reshape(B, T, self.h * self.dh)
-        return self.o_proj(o)
+        o = self.o_proj(o.transpose(1, 2).reshape(B, T, self.h * self.dh))
+        return o if past is None else (o, present)
 
 
 class LlamaMLP(nn.Module):
@@ -252,9 +285,13 @@ class LlamaBlock(nn.Module):
         self.post_attention_layernorm = RMSNorm(d)
         self.mlp = LlamaMLP(d, ff)
 
-    def forward(self, x, mask, cos, sin):
-        x = x + self.self_attn(self.input_layernorm(x), mask, cos, sin)
-        return x + self.mlp(self.post_attention_layernorm(x))
+    def forward(self, x, mask, cos, sin, past=None):
+        if past is None:
+            x = x + self.self_attn(self.input_layernorm(x), mask, cos, sin)
+            return x + self.mlp(self.post_attention_layernorm(x))
+        a, present = self.self_attn(self.input_layernorm(x), mask, cos, sin, past)
+        x = x + a
+        return x + self.mlp(self.post_attention_layernorm(x)), present
 
 
 class LlamaLM(nn.Module):
@@ -299,6 +336,18 @@ class LlamaLM(nn.Module):
 
     def forward(self, input_ids, attention_mask, position_ids):
         return self.logits_from_hidden(self.hidden(input_ids, attention_mask, position_ids))
+
+    def forward_with_past(self, input_ids, attention_mask, past, position_ids):
+        """Logits of the new tokens and every layer's (key, value) over past + new tokens
+        (see GPT2LM.forward_with_past); position_ids: the new tokens' positions."""
+        x = self.embed_tokens(input_ids)
+        mask = additive_mask(attention_mask, input_ids.shape[1], x.dtype)
+        cos, sin = self.rotary(position_ids)
+        presents = []
+        for blk, kv in zip(self.layers, past):
+            x, present = blk(x, mask, cos, sin, kv)
+            presents.append(present)
+        return self.logits_from_hidden(self.norm(x)), presents
 
 
 def default_position_ids(attention_mask):
@@ -450,11 +499,27 @@ class DecoderWithPastExportWrapper(nn.Module):
         return (out.logits, *present)
 
 
+class OwnDecoderWithPastExportWrapper(DecoderWithPastExportWrapper):
+    """The same interface as DecoderWithPastExportWrapper for this file's GPT2LM / LlamaLM
+    (their forward_with_past)."""
+
+    def forward(self, input_ids, attention_mask, *rest):
+        position_ids, flat = (rest[0], rest[1:]) if self.use_position_ids else (None, rest)
+        past = [(flat[2 * i], flat[2 * i + 1]) for i in range(self.layers)]
+        if self.use_position_ids:
+            logits, presents = self.model.forward_with_past(input_ids, attention_mask, past, position_ids)
+        else:
+            logits, presents = self.model.forward_with_past(input_ids, attention_mask, past)
+        return (logits, *[t for kv in presents for t in kv])
+
+
 def export_decoder_with_past(model, path, use_position_ids, layers, kv_heads, head_dim,
-                             vocab_hint=16, external_data=False, **export_kw):
+                             vocab_hint=16, external_data=False, hf=True, **export_kw):
     """A decoder with past key/value inputs and present outputs ([batch, kv_heads, length,
-    head_dim] each), traced on a non-empty past so that the past length stays dynamic."""
-    wrapper = DecoderWithPastExportWrapper(model, use_position_ids, layers)
+    head_dim] each), traced on a non-empty past so that the past length stays dynamic.
+    hf=False: one of this file's decoders (GPT2LM, LlamaLM)."""
+    wrapper = (DecoderWithPastExportWrapper if hf else OwnDecoderWithPastExportWrapper)(
+        model, use_position_ids, layers)
     B, P, T = 1, 3, 5
     ids = torch.randint(4, vocab_hint, (B, T), dtype=torch.long)
     am = torch.ones(B, P + T, dtype=torch.long)
@@ -634,6 +699,41 @@ def export_vision(fn, path, image_size, external_data=False, **export_kw):
     dyn = {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}
     return export_onnx(VisionExportWrapper(fn), (px,), path, ["pixel_values"], ["image_embeds"],
                        dyn, external_data, **export_kw)
+
+
+def share_transposed_weights(path):
+    """Stores a weight once when the exporter's constant folding also stored it transposed (a
+    tied unembedding: the embedding [V,D] for the Gather, its transpose [D,V] for the MatMul):
+    each initializer equal to another one transposed becomes a Transpose node of that one
+    (ONNX Runtime folds it back when it loads the model). Returns the bytes saved."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+    m = onnx.load(path)
+    g = m.graph
+    arrays = {i.name: numpy_helper.to_array(i) for i in g.initializer}
+    # the table a Gather reads (the embedding, by its parameter name) stays an initializer
+    gathered = {n.input[0] for n in g.node if n.op_type == "Gather"}
+    shared = {}
+    for name, a in arrays.items():
+        if a.ndim != 2 or a.size < 4096 or name in gathered:
+            continue
+        for other, o in arrays.items():
+            if other != name and other not in shared and o.shape == a.shape[::-1] \
+                    and o.dtype == a.dtype and np.array_equal(o.T, a):
+                shared[name] = other
+                break
+    if not shared:
+        return 0
+    keep = [i for i in g.initializer if i.name not in shared]
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    for name, src in reversed(list(shared.items())):
+        g.node.insert(0, helper.make_node("Transpose", [src], [name], name=name + "/shared",
+                                          perm=[1, 0]))
+    onnx.save(m, path)
+    onnx.checker.check_model(path)
+    return sum(arrays[n].nbytes for n in shared)
 
 
 # --------------------------------------------------------------------------------------

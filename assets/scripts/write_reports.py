@@ -158,7 +158,7 @@ def needle_card(name):
                 f"{cfg['n_heads']} heads of size {cfg['d'] // cfg['n_heads']}, fused QKV Linear "
                 f"(`h.N.attn.c_attn`) split into q/k/v, GELU MLP 4x, final LayerNorm, output "
                 f"projection tied to the token embedding.")
-        inputs = "`input_ids` [B,T] int64, `attention_mask` [B,T] int64"
+        inputs = "`input_ids` [B,T] int64, `attention_mask` [B,P+T] int64"
     else:
         arch = (f"Llama-style decoder: {cfg['n_layers']} blocks, d_model {cfg['d']}, RMSNorm, "
                 f"RoPE (base {cfg.get('rope_theta', 10000.0):g}) computed inside the graph from "
@@ -172,9 +172,12 @@ def needle_card(name):
                 + ("output projection tied to the token embedding (as with "
                    "`tie_word_embeddings=True` in HF Llama / Qwen2 configs)."
                    if cfg.get("tie_embeddings") else "untied `lm_head`."))
-        inputs = ("`input_ids` [B,T] int64, `attention_mask` [B,T] int64, `position_ids` [B,T] "
+        inputs = ("`input_ids` [B,T] int64, `attention_mask` [B,P+T] int64, `position_ids` [B,T] "
                   "int64")
     sizes = size_mb(folder, ["model.onnx", "checkpoint.pt", "tokenizer.json"])
+    kv_heads = cfg.get("n_kv_heads") or cfg["n_heads"]
+    head_dim = cfg.get("head_dim") or cfg["d"] // cfg["n_heads"]
+    rotated = " (rotated)" if cfg["arch"] == "llama" else ""
     card = f"""# {name}
 
 A tiny {cfg['arch']} decoder trained from scratch to retrieve a "needle" sentence from a
@@ -189,10 +192,18 @@ Licence of the model weights and files: Apache-2.0.
 * parameters: {nparams:,}; vocabulary: {cfg['vocab_size']} word-level tokens
 * attention written out eagerly in the ONNX graph: `scores = q @ k^T / sqrt(dh)` +
   additive mask (causal and `attention_mask` padding, -1e9) -> `Softmax` -> `@ v` -> output
-  projection; one `Softmax` node per layer gives the [B, heads, T, T] attention pattern.
-* ONNX (`model.onnx`, fp32, TorchScript exporter, opset 14): inputs {inputs};
-  output `logits` [B,T,{cfg['vocab_size']}]; dynamic batch and sequence axes; no KV cache.
-  Maximum length {cfg['max_len']}.
+  projection; one `Softmax` node per layer gives the [B, heads, T, P+T] attention pattern.
+* ONNX (`model.onnx`, fp32, TorchScript exporter, opset 14) with a KV cache: inputs {inputs},
+  `past_key_values.{{i}}.key/value` [B,{kv_heads},P,{head_dim}] float (i = 0..{cfg['n_layers'] - 1});
+  outputs `logits` [B,T,{cfg['vocab_size']}] and `present.{{i}}.key/value` [B,{kv_heads},P+T,{head_dim}]
+  (the past with the T new tokens' keys{rotated} and values appended). One graph serves the prompt
+  (an empty past, P = 0) and each further token (the previous step's present as its past), so
+  HeadScope decodes with the cache; dynamic batch, sequence and past axes. `export_models.py`
+  checks it against the same model exported without past inputs, on the workbench's sample prompt and
+  held-out episodes of 38 to 509 tokens: the prompt's logits are equal (max |diff| 0) and 6 cached
+  greedy steps give the tokens of re-running the whole sequence. The tied output projection is
+  stored once (the unembedding reads the embedding through a `Transpose`). Maximum length
+  {cfg['max_len']}.
 * files: {sizes} (MB)
 
 ## Tokenizer

@@ -103,24 +103,39 @@ public final class BundledModels {
                 throw new IllegalStateException(e);
             }
         }
-        Path dir = cacheRoot().resolve("bundled").resolve(resource.substring(resource.lastIndexOf('/') + 1));
+        String name = resource.substring(resource.lastIndexOf('/') + 1);
         try {
             java.net.JarURLConnection jar = (java.net.JarURLConnection) url.openConnection();
             jar.setUseCaches(false);
             try (java.util.jar.JarFile file = jar.getJarFile()) {
                 String prefix = resource + "/";
+                List<java.util.jar.JarEntry> files = new ArrayList<>();
                 var entries = file.entries();
                 while (entries.hasMoreElements()) {
                     java.util.jar.JarEntry e = entries.nextElement();
                     if (!e.isDirectory() && e.getName().startsWith(prefix)) {
-                        copyResource(loader, e.getName(), dir.resolve(e.getName().substring(prefix.length())));
+                        files.add(e);
                     }
                 }
+                // one folder per content: builds with different bundled files (two checkouts, an older release) share
+                // the cache without replacing each other's files under a running process
+                Path dir = cacheRoot().resolve("bundled").resolve(name + "-" + contentKey(files));
+                for (java.util.jar.JarEntry e : files) {
+                    copyResource(loader, e.getName(), dir.resolve(e.getName().substring(prefix.length())));
+                }
+                return dir;
             }
         } catch (IOException | ClassCastException e) {
             throw new IllegalStateException("bundled asset folder " + resource + " cannot be listed from " + url, e);
         }
-        return dir;
+    }
+
+    /** Eight hex digits over the entries' names, CRCs and sizes. */
+    private static String contentKey(List<java.util.jar.JarEntry> files) {
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        files.stream().sorted(java.util.Comparator.comparing(java.util.jar.JarEntry::getName)).forEach(e ->
+                crc.update((e.getName() + " " + e.getCrc() + " " + e.getSize() + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        return String.format("%08x", crc.getValue());
     }
 
     private static void copyResource(String resource, Path target) {

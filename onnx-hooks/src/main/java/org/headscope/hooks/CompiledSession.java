@@ -82,6 +82,10 @@ final class CompiledSession implements AutoCloseable {
             return CompiledSession.this.run(request, cancel);
         }
 
+        Cached run(RunRequest request, KvCache past, Map<String, String> keep, CancelToken cancel) {
+            return CompiledSession.this.run(request, past, keep, cancel);
+        }
+
         @Override
         public void close() {
             if (!released) {
@@ -116,6 +120,20 @@ final class CompiledSession implements AutoCloseable {
     }
 
     RunResult run(RunRequest request, CancelToken cancel) {
+        return run(request, null, Map.of(), cancel).result();
+    }
+
+    /** A run's copied outputs, and the present outputs it left in ONNX Runtime as the next step's cache (or null). */
+    record Cached(RunResult result, KvCache cache) {
+    }
+
+    /**
+     * A run that feeds {@code past} (a previous step's present outputs, still in ONNX Runtime) to the past inputs
+     * as they are, and leaves the outputs {@code keep} names (past input to the present output that feeds it) in ONNX
+     * Runtime as the returned cache instead of copying them; the caller closes that cache. Everything else a run
+     * opens is closed before it returns; {@code past} stays open (its owner closes it).
+     */
+    Cached run(RunRequest request, KvCache past, Map<String, String> keep, CancelToken cancel) {
         cancel.check();
         int batch = request.batchSize();
         int interventions = request.interventions().size();
@@ -127,11 +145,15 @@ final class CompiledSession implements AutoCloseable {
                 throw new IllegalArgumentException(interventions + " interventions for a batch of " + batch);
             }
         }
-        checkMemory(request, batch);
+        if (past != null && past.batchSize() != batch) {
+            throw new IllegalArgumentException("a cache of batch " + past.batchSize() + " for a batch of " + batch);
+        }
+        checkMemory(request, batch, past);
         Map<String, OnnxTensor> feed = new HashMap<>();
+        Set<String> borrowed = new java.util.HashSet<>();
         try (OrtSession.RunOptions options = new OrtSession.RunOptions();
              AutoCloseable ignored = cancel.onCancel(() -> terminate(options))) {
-            feedInputs(request, feed);
+            feedInputs(request, feed, past, borrowed);
             Set<String> wanted = new LinkedHashSet<>(tapOutputs);
             if (request.outputs() == null) {
                 modelOutputs.stream().filter(n -> !n.startsWith("present")).forEach(wanted::add);
@@ -143,8 +165,30 @@ final class CompiledSession implements AutoCloseable {
                     wanted.add(o);
                 }
             }
-            try (OrtSession.Result result = session.run(feed, wanted, options)) {
-                return collect(result);
+            for (String o : keep.values()) {
+                if (!modelOutputs.contains(o)) {
+                    throw new IllegalArgumentException("model has no output '" + o + "'; it has " + modelOutputs);
+                }
+                wanted.add(o);
+            }
+            OrtSession.Result result = session.run(feed, wanted, options);
+            boolean handed = false;
+            try {
+                RunResult copied = collect(result, Set.copyOf(keep.values()));
+                KvCache cache = null;
+                if (!keep.isEmpty()) {
+                    Map<String, OnnxTensor> present = new java.util.LinkedHashMap<>();
+                    for (Map.Entry<String, String> e : keep.entrySet()) {
+                        present.put(e.getKey(), (OnnxTensor) result.get(e.getValue()).orElseThrow());
+                    }
+                    cache = new KvCache(result, present);
+                    handed = true;
+                }
+                return new Cached(copied, cache);
+            } finally {
+                if (!handed) {
+                    result.close();
+                }
             }
         } catch (OrtException e) {
             if (cancel.isCancelled()) {
@@ -156,19 +200,20 @@ final class CompiledSession implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         } finally {
-            feed.values().forEach(OnnxTensor::close);
+            feed.forEach((name, t) -> {
+                if (!borrowed.contains(name)) {
+                    t.close();
+                }
+            });
         }
     }
 
     /** Refuses, before it starts, a run whose attention cannot fit in the memory left (see {@link MemoryBudget}). */
-    private void checkMemory(RunRequest request, int batch) {
+    private void checkMemory(RunRequest request, int batch, KvCache past) {
         if (sites.isEmpty()) {
             return;
         }
-        int pastLen = 0;
-        for (FloatTensor p : request.past().values()) {
-            pastLen = p.dim(2);
-        }
+        int pastLen = pastLength(request, past);
         int full = 0;
         for (TapKind k : java.util.List.of(TapKind.PROBS, TapKind.SCORES)) {
             full += taps.layers().getOrDefault(k, java.util.Set.of()).size();
@@ -195,13 +240,22 @@ final class CompiledSession implements AutoCloseable {
                 "Check that the inputs match the model (see `headscope inspect`); if the model runs elsewhere, report this with the model's inspect output.", e);
     }
 
-    private void feedInputs(RunRequest r, Map<String, OnnxTensor> feed) throws OrtException {
-        int b = r.batchSize();
-        int t = r.length();
+    private static int pastLength(RunRequest r, KvCache cache) {
+        if (cache != null) {
+            return cache.length();
+        }
         int pastLen = 0;
         for (FloatTensor p : r.past().values()) {
             pastLen = p.dim(2);
         }
+        return pastLen;
+    }
+
+    /** Fills {@code feed}; names fed straight from {@code cache} go into {@code borrowed} (the run must not close them). */
+    private void feedInputs(RunRequest r, Map<String, OnnxTensor> feed, KvCache cache, Set<String> borrowed) throws OrtException {
+        int b = r.batchSize();
+        int t = r.length();
+        int pastLen = pastLength(r, cache);
         int keys = pastLen + t;
         for (ModelInput in : inputs) {
             FloatTensor state = r.states().get(in.name());
@@ -216,6 +270,12 @@ final class CompiledSession implements AutoCloseable {
                 case TOKEN_TYPE_IDS -> feed.put(in.name(), ints(in, r.tokenTypeIds() != null ? r.tokenTypeIds() : filled(b, t, 0)));
                 case INPUTS_EMBEDS -> feed.put(in.name(), floats(in, require(r.inputsEmbeds(), in, "input embeddings")));
                 case PAST_KEY, PAST_VALUE -> {
+                    OnnxTensor held = cache == null ? null : cache.tensor(in.name());
+                    if (held != null) {
+                        feed.put(in.name(), held);
+                        borrowed.add(in.name());
+                        continue;
+                    }
                     FloatTensor p = r.past().get(in.name());
                     feed.put(in.name(), floats(in, p != null ? p : emptyPast(in, b)));
                 }
@@ -307,11 +367,11 @@ final class CompiledSession implements AutoCloseable {
         return OnnxTensor.createTensor(env, buf, v.shape());
     }
 
-    private static RunResult collect(OrtSession.Result result) throws OrtException {
+    private static RunResult collect(OrtSession.Result result, Set<String> skip) throws OrtException {
         Map<String, FloatTensor> floats = new HashMap<>();
         Map<String, LongTensor> longs = new HashMap<>();
         for (Map.Entry<String, OnnxValue> e : result) {
-            if (!(e.getValue() instanceof OnnxTensor tensor)) {
+            if (skip.contains(e.getKey()) || !(e.getValue() instanceof OnnxTensor tensor)) {
                 continue;
             }
             TensorInfo info = tensor.getInfo();

@@ -3,7 +3,6 @@ package org.headscope.hooks;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -153,53 +152,35 @@ public final class GreedyDecoder {
             needed = needed.union(i.hooks());
         }
         HookedSession reader = model.readingSession(0, session.taps(), needed, logits);
-        Set<String> fetch = new LinkedHashSet<>();
-        fetch.add(logits);
-        fetch.addAll(pairs.values());
         long[][] seqs = new long[batch][];
         Arrays.fill(seqs, prompt.clone());
         List<long[]> generated = new ArrayList<>();
         boolean[] done = new boolean[batch];
-        Map<String, FloatTensor> past = null;
-        for (int step = 0; step < maxNew; step++) {
-            cancel.check();
-            RunRequest req;
-            if (past == null) {
-                req = inputs.full(way == Way.KV_CACHE ? new long[][]{prompt} : seqs);
-            } else {
-                req = inputs.step(generated.get(generated.size() - 1)).withPast(past);
-            }
-            int row = req.length() - 1;
-            req = req.withOutputs(fetch).withStates(Map.of(OutputGather.POSITIONS, new FloatTensor(new long[]{1, 1}, new float[]{row})));
-            if (!interventions.isEmpty() && !(interventions.size() == 1 && interventions.get(0).isEmpty())) {
-                req = req.withInterventions(interventions);
-            } else if (batch > 1 && req.batchSize() == 1) {
-                req = req.repeat(batch);
-            }
-            RunResult r = reader.run(req, cancel);
-            FloatTensor lg = r.output(logits);
-            long[] next = new long[batch];
-            for (int b = 0; b < batch; b++) {
-                next[b] = done[b] ? eos : argmax(lg, lg.dim(0) == 1 ? 0 : b, 0);
-            }
-            generated.add(next);
-            listener.onStep(new Step(step, r, row, 0, next.clone()));
-            boolean all = true;
-            for (int b = 0; b < batch; b++) {
-                done[b] |= eos != null && next[b] == eos;
-                all &= done[b];
-                seqs[b] = Arrays.copyOf(seqs[b], seqs[b].length + 1);
-                seqs[b][seqs[b].length - 1] = next[b];
-            }
-            if (all) {
-                break;
-            }
-            if (way == Way.KV_CACHE) {
-                past = new LinkedHashMap<>();
-                for (var e : pairs.entrySet()) {
-                    FloatTensor p = r.output(e.getValue());
-                    past.put(e.getKey(), p.dim(0) == batch ? p : repeat(p, batch));
+        // the cache stays in ONNX Runtime between steps: each step feeds the previous step's present tensors as its past
+        // and the cache it read is closed once the step has run (the last one when decoding ends or fails)
+        KvCache cache = null;
+        try {
+            for (int step = 0; step < maxNew; step++) {
+                cancel.check();
+                RunRequest req = cache == null ? inputs.full(way == Way.KV_CACHE ? new long[][]{prompt} : seqs)
+                        : inputs.step(generated.get(generated.size() - 1));
+                KvCache past = cache;
+                if (past != null && past.batchSize() != req.batchSize()) {
+                    req = req.withPast(repeatAll(past.toFloats(), req.batchSize()));
+                    past = null;
                 }
+                CompiledSession.Cached ran = step(reader, req, past, pairs, logits, interventions, batch, cancel);
+                if (cache != null) {
+                    cache.close();
+                }
+                cache = ran.cache();
+                if (next(ran.result(), step, req.length() - 1, logits, batch, done, eos, seqs, generated, listener)) {
+                    break;
+                }
+            }
+        } finally {
+            if (cache != null) {
+                cache.close();
             }
         }
         long[][] out = new long[batch][generated.size()];
@@ -208,6 +189,45 @@ public final class GreedyDecoder {
                 out[b][s] = generated.get(s)[b];
             }
         }
+        return out;
+    }
+
+    /** One run: logits at the last position only; the present outputs (when decoding with the cache) kept in ORT. */
+    private static CompiledSession.Cached step(HookedSession reader, RunRequest req, KvCache past, Map<String, String> pairs,
+                                               String logits, List<Intervention> interventions, int batch, CancelToken cancel) {
+        int row = req.length() - 1;
+        req = req.withOutputs(Set.of(logits)).withStates(Map.of(OutputGather.POSITIONS, new FloatTensor(new long[]{1, 1}, new float[]{row})));
+        if (!interventions.isEmpty() && !(interventions.size() == 1 && interventions.get(0).isEmpty())) {
+            req = req.withInterventions(interventions);
+        } else if (batch > 1 && req.batchSize() == 1) {
+            req = req.repeat(batch);
+        }
+        return reader.run(req, past, pairs, cancel);
+    }
+
+    /** Picks the next tokens from a run, tells the listener; true when every element has produced EOS. */
+    private static boolean next(RunResult r, int step, int row, String logits, int batch, boolean[] done, Long eos, long[][] seqs,
+                                List<long[]> generated, Listener listener) {
+        FloatTensor lg = r.output(logits);
+        long[] next = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            next[b] = done[b] ? eos : argmax(lg, lg.dim(0) == 1 ? 0 : b, 0);
+        }
+        generated.add(next);
+        listener.onStep(new Step(step, r, row, 0, next.clone()));
+        boolean all = true;
+        for (int b = 0; b < batch; b++) {
+            done[b] |= eos != null && next[b] == eos;
+            all &= done[b];
+            seqs[b] = Arrays.copyOf(seqs[b], seqs[b].length + 1);
+            seqs[b][seqs[b].length - 1] = next[b];
+        }
+        return all;
+    }
+
+    private static Map<String, FloatTensor> repeatAll(Map<String, FloatTensor> past, int batch) {
+        Map<String, FloatTensor> out = new LinkedHashMap<>();
+        past.forEach((name, p) -> out.put(name, p.dim(0) == batch ? p : repeat(p, batch)));
         return out;
     }
 

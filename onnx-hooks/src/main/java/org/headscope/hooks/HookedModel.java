@@ -36,7 +36,10 @@ public final class HookedModel implements AutoCloseable {
     private final Map<OutputRole, String> outputRoles;
     private final List<AttentionSite> sites;
     private final DeviceInfo device;
-    private final HsTokenizer tokenizer;
+    /** The tokenizer file the manifest names (checked to exist at open), or null. */
+    private final Path tokenizerFile;
+    /** Loaded on first use: reading the file and its native library is not needed to inspect a model. */
+    private HsTokenizer tokenizer;
     private final VisionParts vision;
     private final Map<Key, CompiledSession> sessions = new LinkedHashMap<>(16, 0.75f, true);
     private CompiledSession plain;
@@ -67,8 +70,8 @@ public final class HookedModel implements AutoCloseable {
         this.outputRoles = OutputRole.resolve(this.model.graph(), manifest.outputs(), manifest.name());
         this.device = preference.resolve(env);
         this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
-        this.tokenizer = manifest.tokenizer() == null ? null
-                : HsTokenizer.load(bundleFolder.resolve(manifest.tokenizer()), manifest.bos());
+        this.tokenizerFile = manifest.tokenizer() == null ? null
+                : HsTokenizer.requireFile(bundleFolder.resolve(manifest.tokenizer()));
         this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), this::options);
     }
 
@@ -522,17 +525,24 @@ public final class HookedModel implements AutoCloseable {
         return sites.get(0).queryHeads();
     }
 
-    public Optional<HsTokenizer> tokenizer() {
+    /** The tokenizer, loaded on the first call; empty when the model has none. */
+    public synchronized Optional<HsTokenizer> tokenizer() {
+        if (tokenizer == null && tokenizerFile != null) {
+            ensureOpen();
+            tokenizer = HsTokenizer.load(tokenizerFile, manifest.bos());
+        }
         return Optional.ofNullable(tokenizer);
+    }
+
+    /** The tokenizer's file, without loading it; empty when the model has none. */
+    public Optional<Path> tokenizerFile() {
+        return Optional.ofNullable(tokenizerFile);
     }
 
     /** The tokenizer, or a clear error naming the file the manifest expects. */
     public HsTokenizer requireTokenizer() {
-        if (tokenizer == null) {
-            throw new ModelException("No tokenizer found for " + model.path().getFileName() + ".",
-                    "Put the model's tokenizer.json beside it (or name it in headscope.json), or pass token ids with --ids.");
-        }
-        return tokenizer;
+        return tokenizer().orElseThrow(() -> new ModelException("No tokenizer found for " + model.path().getFileName() + ".",
+                "Put the model's tokenizer.json beside it (or name it in headscope.json), or pass token ids with --ids."));
     }
 
     public Optional<VisionParts> vision() {

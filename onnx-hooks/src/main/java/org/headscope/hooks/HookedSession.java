@@ -64,4 +64,16 @@ public final class HookedSession implements SessionRunner {
             return l.run(request, cancel);
         }
     }
+
+    /**
+     * A decoding step whose key/value cache stays in ONNX Runtime: {@code past} (or null) feeds the past inputs as it
+     * is, and the present outputs named in {@code keep} (past input to present output) come back as the next cache,
+     * which the caller closes (see {@link CompiledSession#run(RunRequest, KvCache, java.util.Map, CancelToken)}).
+     */
+    CompiledSession.Cached run(RunRequest request, KvCache past, java.util.Map<String, String> keep, CancelToken cancel) {
+        HookSet needed = SessionRunner.needed(request, hooks);
+        try (CompiledSession.Lease l = lease.apply(pinned ? hooks : needed)) {
+            return l.run(request, past, keep, cancel);
+        }
+    }
 }

@@ -31,11 +31,17 @@ public final class HsTokenizer implements AutoCloseable {
         this.bos = bos;
     }
 
-    public static HsTokenizer load(Path file, Long bos) {
+    /** The file, when it exists; else the error that says where the tokenizer belongs. */
+    public static Path requireFile(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new ModelException("Tokenizer file " + file + " is missing.",
                     "Copy the model's tokenizer.json beside it (export_hf.py does this), or pass token ids with --ids.");
         }
+        return file;
+    }
+
+    public static HsTokenizer load(Path file, Long bos) {
+        requireFile(file);
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
                     .optTokenizerPath(file)

@@ -9,7 +9,9 @@ public enum InputRole {
     public static InputRole infer(String name) {
         String n = name.toLowerCase(Locale.ROOT);
         if (n.startsWith("past") || n.contains("past_key_values") || n.startsWith("cache")) {
-            return n.contains("value") || n.endsWith(".v") || n.endsWith("_v") ? PAST_VALUE : PAST_KEY;
+            // past_key_values.0.key is a key: "value" counts only after the past_key_values / key_values prefix
+            String tail = n.replace("past_key_values", "").replace("key_values", "");
+            return tail.contains("value") || tail.endsWith(".v") || tail.endsWith("_v") ? PAST_VALUE : PAST_KEY;
         }
         if (n.contains("use_cache")) {
             return USE_CACHE;

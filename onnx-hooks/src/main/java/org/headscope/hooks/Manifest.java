@@ -81,7 +81,7 @@ public record Manifest(String format, String name, String kind, String architect
                 throw new ModelException("Manifest " + file + " is " + Files.size(file) + " bytes; a manifest is a small JSON file.",
                         "Replace it with a headscope.json as described in the README ('Opening your own model').");
             }
-            m = new ObjectMapper().readValue(Files.readString(file), Manifest.class);
+            m = parse(Files.readString(file));
         } catch (IOException | RuntimeException e) {
             if (e instanceof ModelException me) {
                 throw me;
@@ -94,6 +94,137 @@ public record Manifest(String format, String name, String kind, String architect
         }
         m.validate(file);
         return m;
+    }
+
+    /**
+     * The manifest in a JSON text. A well-formed one (every known key absent, null or of its plain JSON type) is read
+     * from the tree; anything else goes through Jackson's record binding, whose coercions and messages stay the rule.
+     * Binding records costs 100-150 ms of reflection on a cold start, more than the rest of reading a manifest.
+     */
+    static Manifest parse(String json) throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        com.fasterxml.jackson.databind.JsonNode tree = mapper.readTree(json);
+        Manifest plain = tree != null && tree.isObject() ? Plain.of(tree) : null;
+        return plain != null ? plain : mapper.readValue(json, Manifest.class);
+    }
+
+    /** The tree reading of {@link #parse}: null as soon as a value is not of its plain type. */
+    static final class Plain {
+        private static final class NotPlain extends RuntimeException {
+            NotPlain() {
+                super(null, null, false, false);
+            }
+        }
+
+        private Plain() {
+        }
+
+        static Manifest of(com.fasterxml.jackson.databind.JsonNode n) {
+            try {
+                return new Manifest(str(n, "format"), str(n, "name"), str(n, "kind"), str(n, "architecture"), str(n, "model"),
+                        str(n, "tokenizer"), map(n, "inputs"), map(n, "outputs"), lng(n, "bos"), lng(n, "eos"), lng(n, "pad"),
+                        integer(value(n, "maxLength")), retrieval(value(n, "retrieval")), vision(value(n, "vision")), str(n, "sha256"));
+            } catch (NotPlain e) {
+                return null;
+            }
+        }
+
+        private static Retrieval retrieval(com.fasterxml.jackson.databind.JsonNode r) {
+            if (r == null) {
+                return null;
+            }
+            object(r);
+            return new Retrieval(str(r, "template"), str(r, "sentenceEnd"));
+        }
+
+        private static Vision vision(com.fasterxml.jackson.databind.JsonNode v) {
+            if (v == null) {
+                return null;
+            }
+            object(v);
+            return new Vision(str(v, "model"), str(v, "pixelInput"), str(v, "output"), str(v, "embed"), str(v, "embedInput"),
+                    str(v, "embedOutput"), integer(value(v, "imageSize")), floats(value(v, "mean")), floats(value(v, "std")),
+                    integer(value(v, "imageStart")), integer(value(v, "imageTokens")), ints(value(v, "grid")), lng(v, "imageTokenId"));
+        }
+
+        private static com.fasterxml.jackson.databind.JsonNode value(com.fasterxml.jackson.databind.JsonNode n, String key) {
+            com.fasterxml.jackson.databind.JsonNode v = n.get(key);
+            return v == null || v.isNull() ? null : v;
+        }
+
+        private static void object(com.fasterxml.jackson.databind.JsonNode v) {
+            if (!v.isObject()) {
+                throw new NotPlain();
+            }
+        }
+
+        private static String str(com.fasterxml.jackson.databind.JsonNode n, String key) {
+            com.fasterxml.jackson.databind.JsonNode v = value(n, key);
+            if (v != null && !v.isTextual()) {
+                throw new NotPlain();
+            }
+            return v == null ? null : v.textValue();
+        }
+
+        private static Long lng(com.fasterxml.jackson.databind.JsonNode n, String key) {
+            com.fasterxml.jackson.databind.JsonNode v = value(n, key);
+            if (v != null && !(v.isIntegralNumber() && v.canConvertToLong())) {
+                throw new NotPlain();
+            }
+            return v == null ? null : v.longValue();
+        }
+
+        private static Integer integer(com.fasterxml.jackson.databind.JsonNode v) {
+            if (v != null && !(v.isIntegralNumber() && v.canConvertToInt())) {
+                throw new NotPlain();
+            }
+            return v == null ? null : v.intValue();
+        }
+
+        private static Map<String, String> map(com.fasterxml.jackson.databind.JsonNode n, String key) {
+            com.fasterxml.jackson.databind.JsonNode v = value(n, key);
+            if (v == null) {
+                return null;
+            }
+            object(v);
+            Map<String, String> out = new java.util.LinkedHashMap<>();
+            for (var e : v.properties()) {
+                com.fasterxml.jackson.databind.JsonNode x = e.getValue();
+                if (!x.isNull() && !x.isTextual()) {
+                    throw new NotPlain();
+                }
+                out.put(e.getKey(), x.isNull() ? null : x.textValue());
+            }
+            return out;
+        }
+
+        private static List<Float> floats(com.fasterxml.jackson.databind.JsonNode v) {
+            return list(v, x -> {
+                if (!x.isNumber()) {
+                    throw new NotPlain();
+                }
+                return x.floatValue();
+            });
+        }
+
+        private static List<Integer> ints(com.fasterxml.jackson.databind.JsonNode v) {
+            return list(v, Plain::integer);
+        }
+
+        private static <T> List<T> list(com.fasterxml.jackson.databind.JsonNode v,
+                                        java.util.function.Function<com.fasterxml.jackson.databind.JsonNode, T> element) {
+            if (v == null) {
+                return null;
+            }
+            if (!v.isArray()) {
+                throw new NotPlain();
+            }
+            List<T> out = new java.util.ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode x : v) {
+                out.add(x.isNull() ? null : element.apply(x));
+            }
+            return out;
+        }
     }
 
     private static String firstLine(String s) {

@@ -98,7 +98,8 @@ public final class OutputGather {
 
     /**
      * The LM head: the MatMul producing the output (directly, or through an Add of a constant bias) whose right operand
-     * is a constant [D, V] and whose output is declared rank 3; null when the graph does not have that shape.
+     * is a constant [D, V] (or the Transpose of a constant [V, D]) and whose output is declared rank 3; null when the
+     * graph does not have that shape.
      */
     static OnnxMl.NodeProto lmHead(GraphIndex index, String output, OnnxMl.ValueInfoProto declared) {
         if (declared.getType().getTensorType().getShape().getDimCount() != 3) {
@@ -116,6 +117,10 @@ public final class OutputGather {
             return null;
         }
         OnnxMl.TensorProto w = index.initializers.get(n.getInput(1));
+        OnnxMl.NodeProto t = index.producer.get(n.getInput(1));
+        if (w == null && t != null && t.getOpType().equals("Transpose") && t.getDomain().isEmpty()) {
+            w = index.initializers.get(t.getInput(0));  // a tied embedding [V, D] stored once, transposed in the graph
+        }
         if (w == null || w.getDimsCount() != 2) {
             return null;
         }

@@ -48,6 +48,46 @@ class GreedyDecoderTest {
         }
     }
 
+    /**
+     * The bundled needle decoders (exported with past key/values by assets/scripts/export_models.py) decode their sample
+     * prompt with the cache as the full re-run does, clean and with a head zeroed: tokens, logits, attention rows and
+     * argmax keys; their answer is the needle's ("nineteen apples", then EOS); the tied unembedding is still found.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"needle-gpt", "needle-llama"})
+    void bundledDecodersDecodeWithTheCacheAsTheFullRerunDoes(String name) {
+        try (HookedModel model = HookedModel.open(Path.of("../assets/models").resolve(name), DevicePreference.CPU)) {
+            assertEquals(GreedyDecoder.Way.KV_CACHE, GreedyDecoder.way(model));
+            assertEquals(2 * model.layers(), GreedyDecoder.pastPairs(model).size());
+            for (var e : GreedyDecoder.pastPairs(model).entrySet()) {
+                InputRole role = model.inputs().stream().filter(i -> i.name().equals(e.getKey())).findFirst().orElseThrow().role();
+                assertEquals(e.getKey().endsWith(".key") ? InputRole.PAST_KEY : InputRole.PAST_VALUE, role, e.getKey());
+                assertEquals(e.getKey().replace("past_key_values", "present"), e.getValue());
+            }
+            assertTrue(model.unembedding().ok(), "the unembedding reads the embedding through its Transpose");
+            assertTrue(OutputGather.apply(model.model().skeleton(), "logits").beforeHead(), "logits gathered before the LM head");
+            List<Integer> layers = IntStream.range(0, model.layers()).boxed().toList();
+            HookedSession session = model.session(TapSet.of(TapKind.PROBS, layers).with(TapKind.ARGMAX, layers), HookSet.HEAD);
+            long[] prompt = model.requireTokenizer().encode("be cautious in your daily affairs . the green palace was built by "
+                    + "nineteen apples . beware of a tall blond man with one black shoe . question : who built the green palace ? "
+                    + "answer :").ids();
+            List<Intervention> batch = List.of(Intervention.NONE, Intervention.builder().zeroHead(2, 3).build());
+            Trace cached = trace(model, session, prompt, batch, GreedyDecoder.Way.KV_CACHE);
+            Trace full = trace(model, session, prompt, batch, GreedyDecoder.Way.FULL_RERUN);
+            for (int b = 0; b < batch.size(); b++) {
+                assertArrayEquals(full.tokens()[b], cached.tokens()[b], name + " tokens of element " + b);
+            }
+            for (int s = 0; s < full.logits().size(); s++) {
+                assertClose(full.logits().get(s), cached.logits().get(s), 1e-4, name + " logits at step " + s);
+                assertClose(full.probs().get(s), cached.probs().get(s), 1e-5, name + " attention rows at step " + s);
+                assertArrayEquals(full.argmax().get(s), cached.argmax().get(s), name + " argmax keys at step " + s);
+            }
+            long[] answer = cached.tokens()[0];
+            assertEquals("nineteen apples", model.requireTokenizer().decode(answer[0], answer[1]));
+            assertEquals(model.manifest().eos().longValue(), answer[2]);
+        }
+    }
+
     @Test
     void aModelWithoutPastInputsDecodesByFullRerun() {
         try (HookedModel model = HookedModel.open(FIXTURES.resolve("gpt2").resolve("model.onnx"), DevicePreference.CPU)) {

@@ -53,7 +53,7 @@ public final class InspectCommand implements Command {
             m.warnings().forEach(warnings::add);
             root.put("device", m.device().provider());
             root.put("deviceReason", m.device().reason());
-            root.put("tokenizer", m.tokenizer().map(t -> t.file().getFileName().toString()).orElse(null));
+            root.put("tokenizer", m.tokenizerFile().map(f -> f.getFileName().toString()).orElse(null));
             root.put("causal", m.isCausal());
             out.println(ReportWriter.JSON.writeValueAsString(root));
             return ExitCode.OK.code();
