@@ -361,6 +361,9 @@ public final class GraphRewriter {
             if (taps.has(TapKind.PROBS, l)) {
                 output(TapKind.PROBS, l, probs);
             }
+            if (taps.has(TapKind.POOLED, l)) {
+                output(TapKind.POOLED, l, pooled(probs, taps.poolSide(), l));
+            }
             if (taps.has(TapKind.LAST_ROW, l)) {
                 output(TapKind.LAST_ROW, l, node("Gather", List.of(probs, constInt("minus1", -1)), List.of(attrInt("axis", 2))));
             }
@@ -413,6 +416,37 @@ public final class GraphRewriter {
             anchor = s.residual();
             output(TapKind.RESIDUAL, l, r);
         }
+    }
+
+    /**
+     * {@code [B,H,T,K]} max-pooled in blocks of {@code p = ceil(max(T,K)/side)} queries by p keys (p >= 1 since T >= 1):
+     * padded with zeros at the end to whole blocks (probabilities are >= 0, so a zero never wins over a block's own
+     * values), reshaped to {@code [B,H,T/p,p,K/p,p]} and reduced over the two p axes. The block size is computed in the
+     * graph from the shape, so one session serves every prompt length; the arithmetic runs on float (exact for
+     * integers below 2^24) so that it needs no integer Max or Ceil.
+     */
+    private String pooled(String probs, int side, int layer) {
+        if (opset < 11) {
+            throw new ModelException("The pooled attention tap needs opset 11 or later (Pad with computed pads); layer " + layer
+                    + " is in an opset " + opset + " graph.", "Tap the full probabilities (PROBS) for this model.");
+        }
+        String tk = cast(node("Slice", List.of(node("Shape", List.of(probs), List.of()), constInts("s2", 2), constInts("e4", 4)), List.of()));
+        String m = reduce("ReduceMax", tk, true, 0);
+        String p = node("Ceil", List.of(op("Div", m, constFloat("side" + side, side))), List.of());
+        String n = node("Ceil", List.of(op("Div", tk, p)), List.of());
+        String pad = toInt64(op("Sub", op("Mul", n, p), tk));
+        String pads = node("Concat", List.of(constInts("zeros6", 0, 0, 0, 0, 0, 0), pad), List.of(attrInt("axis", 0)));
+        String padded = node("Pad", List.of(probs, pads), List.of());
+        String pi = toInt64(p);
+        String ni = toInt64(n);
+        String nq = node("Slice", List.of(ni, constInts("s0", 0), constInts("e1", 1)), List.of());
+        String nk = node("Slice", List.of(ni, constInts("s1", 1), constInts("e2", 2)), List.of());
+        String blocks = node("Concat", List.of(constInts("zeros2", 0, 0), nq, pi, nk, pi), List.of(attrInt("axis", 0)));
+        return reduce("ReduceMax", op("Reshape", padded, blocks), false, 3, 5);
+    }
+
+    private String toInt64(String tensor) {
+        return node("Cast", List.of(tensor), List.of(attrInt("to", OnnxMl.TensorProto.DataType.INT64.getNumber())));
     }
 
     /** W_O as [H, Dh, D] so that {@code z[B,H,T,Dh] @ W} gives every head's contribution separately. */

@@ -11,6 +11,12 @@ public enum TapKind {
     SCORES("scores"),
     /** Probabilities of the last query row, [B,H,K]. */
     LAST_ROW("lastrow"),
+    /**
+     * The probabilities max-pooled to at most {@link TapSet#poolSide()} cells a side, [B,H,ceil(T/p),ceil(K/p)] with
+     * {@code p = max(1, ceil(max(T,K)/side))} queries and keys per block; the last block of each axis covers the tail
+     * (fewer than p), and a block of masked keys only is 0. The workbench's grid thumbnails.
+     */
+    POOLED("pooled"),
     /** Sum over queries of the probabilities each key receives, [B,H,K]. */
     COL_SUM("colsum"),
     /** Index of the most attended key per query, [B,H,T] (int64). */
@@ -36,7 +42,7 @@ public enum TapKind {
     RESIDUAL("resid");
 
     /** The taps computed from the probabilities. */
-    static final java.util.Set<TapKind> PROB_TAPS = java.util.EnumSet.of(PROBS, LAST_ROW, COL_SUM, ARGMAX, ENTROPY, SPAN_MASS);
+    static final java.util.Set<TapKind> PROB_TAPS = java.util.EnumSet.of(PROBS, POOLED, LAST_ROW, COL_SUM, ARGMAX, ENTROPY, SPAN_MASS);
 
     private final String id;
 
