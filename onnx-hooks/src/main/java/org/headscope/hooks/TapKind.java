@@ -14,7 +14,7 @@ public enum TapKind {
     /**
      * The probabilities max-pooled to at most {@link TapSet#poolSide()} cells a side, [B,H,ceil(T/p),ceil(K/p)] with
      * {@code p = max(1, ceil(max(T,K)/side))} queries and keys per block; the last block of each axis covers the tail
-     * (fewer than p), and a block of masked keys only is 0. The workbench's grid thumbnails.
+     * (fewer than p), and a block of masked keys only is 0. An overview of long prompts (attention --pool N).
      */
     POOLED("pooled"),
     /** Sum over queries of the probabilities each key receives, [B,H,K]. */

@@ -27,8 +27,9 @@ public final class AttentionCommand implements Command {
 
     @Override
     public String usage() {
-        return "attention MODEL (--text TEXT | --ids 1,2,3) [--layers 0,3] [--format json|npy] --out FILE [--device auto|cuda|cpu]\n"
-                + "  --format npy writes one float32 array [layers, heads, queries, keys] (layers in the order given) in NumPy's .npy format";
+        return "attention MODEL (--text TEXT | --ids 1,2,3) [--layers 0,3] [--pool N] [--format json|npy] --out FILE [--device auto|cuda|cpu]\n"
+                + "  --format npy writes one float32 array [layers, heads, queries, keys] (layers in the order given) in NumPy's .npy format\n"
+                + "  --pool N writes each head's map max-pooled in the graph to at most N x N blocks (an overview of a long prompt)";
     }
 
     @Override
@@ -46,18 +47,26 @@ public final class AttentionCommand implements Command {
             if (!format.equals("json") && !format.equals("npy")) {
                 throw new UsageException("--format must be json or npy, got '" + format + "'");
             }
+            int pool = args.integer("pool", 0);
+            if (args.has("pool") && pool < 2) {
+                throw new UsageException("--pool must be at least 2 (blocks per side), got " + pool);
+            }
             args.rejectUnknown();
             for (int l : layers) {
                 if (l < 0 || l >= m.layers()) {
                     throw new UsageException("layer " + l + " does not exist; the model has layers 0.." + (m.layers() - 1));
                 }
             }
-            RunResult r = ScanIo.cancellable(cancel -> m.session(TapSet.of(TapKind.PROBS, layers), HookSet.NONE)
-                    .run(RunRequest.tokens(tokens.ids()), cancel));
+            TapKind kind = pool > 0 ? TapKind.POOLED : TapKind.PROBS;
+            TapSet taps = pool > 0 ? TapSet.of(kind, layers).withPoolSide(pool) : TapSet.of(kind, layers);
+            RunResult r = ScanIo.cancellable(cancel -> m.session(taps, HookSet.NONE).run(RunRequest.tokens(tokens.ids()), cancel));
+            int block = pool > 0 ? Math.max(1, (tokens.size() + pool - 1) / pool) : 1;
             if (format.equals("npy")) {
-                target.writeFile(stream -> writeNpy(stream, layers.stream().map(l -> r.tap(TapKind.PROBS, l)).toList()));
-                err.println("wrote " + file + " (float32 [" + layers.size() + " layers " + layers + ", heads, " + tokens.size() + ", "
-                        + tokens.size() + "], " + m.device().provider() + ")");
+                target.writeFile(stream -> writeNpy(stream, layers.stream().map(l -> r.tap(kind, l)).toList()));
+                FloatTensor first = r.tap(kind, layers.getFirst());
+                err.println("wrote " + file + " (float32 [" + layers.size() + " layers " + layers + ", heads, " + first.dim(2) + ", "
+                        + first.dim(3) + "]" + (pool > 0 ? ", max over blocks of " + block + " x " + block + " tokens" : "") + ", "
+                        + m.device().provider() + ")");
                 return ExitCode.OK.code();
             }
             target.writeFile(stream -> {
@@ -75,12 +84,16 @@ public final class AttentionCommand implements Command {
                         g.writeNumber(id);
                     }
                     g.writeEndArray();
+                    if (pool > 0) {
+                        // cell [i][j] is the largest probability of queries i*block.. and keys j*block.. (each < block more)
+                        g.writeNumberField("pool_block", block);
+                    }
                     g.writeArrayFieldStart("layers");
                     for (int l : layers) {
-                        FloatTensor p = r.tap(TapKind.PROBS, l);
+                        FloatTensor p = r.tap(kind, l);
                         g.writeStartObject();
                         g.writeNumberField("layer", l);
-                        g.writeArrayFieldStart("probs");
+                        g.writeArrayFieldStart(pool > 0 ? "pooled_max" : "probs");
                         for (int h = 0; h < p.dim(1); h++) {
                             g.writeStartArray();
                             for (int q = 0; q < p.dim(2); q++) {

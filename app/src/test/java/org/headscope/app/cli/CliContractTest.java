@@ -106,6 +106,40 @@ class CliContractTest {
     }
 
     @Test
+    void attentionPooledIsTheMaxOverBlocksOfTheFullMaps() throws Exception {
+        Path json = dir.resolve("full.json");
+        Path pooled = dir.resolve("pooled.json");
+        String ids = "3,17,42,5,9,11,4,8,21,30,6";
+        assertEquals(0, CliRun.of("attention", LLAMA.toString(), "--ids", ids, "--out", json.toString(), "--device", "cpu").code());
+        CliRun o = CliRun.of("attention", LLAMA.toString(), "--ids", ids, "--pool", "4", "--out", pooled.toString(), "--device", "cpu");
+        assertEquals(0, o.code(), o.err());
+        JsonNode full = new ObjectMapper().readTree(json.toFile());
+        JsonNode pool = new ObjectMapper().readTree(pooled.toFile());
+        int t = 11;
+        int p = (t + 3) / 4; // 3 tokens a block, the last block of each axis 2
+        assertEquals(p, pool.get("pool_block").asInt());
+        for (int l = 0; l < full.get("layers").size(); l++) {
+            JsonNode fl = full.get("layers").get(l).get("probs");
+            JsonNode pl = pool.get("layers").get(l).get("pooled_max");
+            for (int h = 0; h < fl.size(); h++) {
+                assertEquals(4, pl.get(h).size());
+                for (int bi = 0; bi < 4; bi++) {
+                    for (int bj = 0; bj < 4; bj++) {
+                        float max = 0;
+                        for (int q = bi * p; q < Math.min(t, (bi + 1) * p); q++) {
+                            for (int k = bj * p; k < Math.min(t, (bj + 1) * p); k++) {
+                                max = Math.max(max, fl.get(h).get(q).get(k).floatValue());
+                            }
+                        }
+                        assertEquals(max, pl.get(h).get(bi).get(bj).floatValue(), 1e-6f, "L" + l + " H" + h + " block " + bi + "," + bj);
+                    }
+                }
+            }
+        }
+        assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--ids", ids, "--pool", "1", "--out", dir.resolve("y").toString()).code());
+    }
+
+    @Test
     void badUsageExitsWithTwo() {
         assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--out", dir.resolve("x.json").toString()).code());
         assertEquals(2, CliRun.of("attention", LLAMA.toString(), "--ids", "1,2", "--text", "hi", "--out", "x").code());
