@@ -290,7 +290,7 @@ class WorkbenchGuiTest {
         var tk = model().requireTokenizer();
         var d = org.headscope.analysis.SinkScan.Params.DEFAULTS.withTokens(24);
         var probes = org.headscope.app.model.BundledTexts.haystackProbes(tk, 24, 3, 7).stream().map(tk::encode).toList();
-        var direct = org.headscope.analysis.SinkScan.run(model(), "haystack", probes, null, null, d,
+        var direct = org.headscope.analysis.SinkScan.run(model(), org.headscope.analysis.SinkScan.Prompts.texts(model(), "haystack", probes), d,
                 org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.SinkScan.METRICS));
         assertSameRanking(shown, direct.heads(), "colmean_k0");
