@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Numerics;
@@ -457,10 +458,24 @@ public final class AblationScan {
     }
 
     /**
-     * The full scan: clean run, single-head sweep over {@code heads}, AMP importance, pruning curve and generated
-     * texts. Progress counts runs; cancellation is checked between runs.
+     * The analysis: clean run, single-head sweep over {@code heads}, AMP importance, pruning curve and generated texts,
+     * with the mean head outputs the mode needs ({@link #means}: over {@code references} for
+     * {@link AblationMode#MEAN_REFERENCE}, asked for only then). Progress counts runs; cancellation is checked between runs.
      */
-    public Result run(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
+    public static Result run(HookedModel model, Target target, List<Head> heads, Params params,
+                             java.util.function.Supplier<List<long[]>> references, Progress progress, CancelToken cancel) {
+        MeanOutputs means = means(model, params.mode(), target, references, cancel);
+        return new AblationScan(model, params, means).scan(target, heads, progress, cancel);
+    }
+
+    /** {@link #run} over every head, for a mode that needs no reference prompts. */
+    public static Result run(HookedModel model, Target target, Params params, Progress progress, CancelToken cancel) {
+        return run(model, target, Heads.all(model), params, () -> {
+            throw new IllegalArgumentException(params.mode().id() + " ablation needs reference prompts");
+        }, progress, cancel);
+    }
+
+    private Result scan(Target target, List<Head> heads, Progress progress, CancelToken cancel) {
         checkTarget(target);
         int sweepRuns = (heads.size() + params.batchSize() - 1) / params.batchSize();
         boolean amp = params.amp() && model.sites().stream().allMatch(s -> s.outputWeight() != null);

@@ -5,6 +5,7 @@ import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.core.Input;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Numerics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.core.Residuals;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
@@ -121,6 +122,52 @@ public final class Redistribution {
         String id();
 
         Map<String, Object> parameters();
+
+        /**
+         * The recipe the {@code redistribute} command and the Redistribution panel share: the method named {@code id}
+         * (act, var, zerotuning, pai) with its parameters from {@code options}, under the panel's names (not given: the
+         * paper's {@code DEFAULT}); {@code model} gives the layers and heads that "all" names.
+         */
+        static Method fromOptions(String id, Options options, HookedModel model) {
+            return switch (id.toLowerCase(java.util.Locale.ROOT).trim()) {
+                case "act" -> Act.fromOptions(options, model);
+                case "var" -> Var.fromOptions(options, model);
+                case "zerotuning" -> ZeroTuning.fromOptions(options, model);
+                case "pai" -> Pai.fromOptions(options);
+                default -> throw new IllegalArgumentException("the method must be act, var, zerotuning or pai, got '" + id + "'");
+            };
+        }
+    }
+
+    /** Option {@code layers}: "all", a list of layers, or null (not given, or the reference range's label such as "2..L-2"). */
+    private static List<Integer> layersOption(Options o, HookedModel model) {
+        String v = o.text("layers", null);
+        if (v == null || v.contains("..")) {
+            return null;
+        }
+        return v.equals("all") ? Heads.allLayers(model) : o.wholes("layers", null);
+    }
+
+    /** Option {@code heads}: "all", a list of LAYER.HEAD, or null when not given. */
+    private static List<Head> headsOption(Options o, HookedModel model) {
+        String v = o.text("heads", null);
+        if (v == null) {
+            return null;
+        }
+        if (v.equals("all")) {
+            return Heads.all(model);
+        }
+        List<Head> out = new ArrayList<>();
+        for (String part : v.split(",")) {
+            if (!part.isBlank()) {
+                try {
+                    out.add(Head.parse(part.trim()));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("'" + part.trim() + "' is not a head; write LAYER.HEAD, e.g. 3.7");
+                }
+            }
+        }
+        return out;
     }
 
     /**
@@ -157,6 +204,14 @@ public final class Redistribution {
 
         public Act withLayers(List<Integer> l) {
             return new Act(beta, threshold, l, heads, sinkRule, calibration);
+        }
+
+        /** {@code beta}, {@code threshold}, {@code layers}, {@code heads}, {@code sink_rule}, {@code calibrate}. */
+        public static Act fromOptions(Options o, HookedModel model) {
+            Act d = DEFAULT;
+            return new Act(o.number("beta", d.beta()), o.number("threshold", d.threshold()), layersOption(o, model),
+                    headsOption(o, model), SinkRule.parse(o.text("sink_rule", d.sinkRule().id())),
+                    Calibration.parse(o.text("calibrate", d.calibration().id())));
         }
 
         /** The layers edited on a model of {@code n} layers, ascending. */
@@ -212,6 +267,18 @@ public final class Redistribution {
             return new Var(p, rho, minImage, tau, massiveDims, layers, c, afterImage);
         }
 
+        /** {@code p}, {@code rho}, {@code min_image}, {@code tau}, {@code massive_dims}, {@code layers}, {@code calibrate}, {@code rows}. */
+        public static Var fromOptions(Options o, HookedModel model) {
+            Var d = DEFAULT;
+            String rows = o.text("rows", "after-image");
+            if (!rows.equals("after-image") && !rows.equals("all")) {
+                throw new IllegalArgumentException("rows must be after-image or all, got '" + rows + "'");
+            }
+            return new Var(o.number("p", d.p()), o.number("rho", d.rho()), o.number("min_image", d.minImage()),
+                    o.number("tau", d.tau()), o.wholes("massive_dims", null), layersOption(o, model),
+                    Calibration.parse(o.text("calibrate", d.calibration().id())), rows.equals("after-image"));
+        }
+
         /** The layers edited on a model of {@code n} layers, ascending. */
         public List<Integer> layersOf(int n) {
             List<Integer> out = layers != null ? layers : IntStream.range(2, n).boxed().toList();
@@ -263,6 +330,21 @@ public final class Redistribution {
 
         public String id() {
             return "zerotuning";
+        }
+
+        /** {@code gamma}, {@code scope} (all, layers, heads), {@code layers}, {@code heads}. */
+        public static ZeroTuning fromOptions(Options o, HookedModel model) {
+            String scope = o.text("scope", "all");
+            Scope s = switch (scope) {
+                case "all" -> Scope.ALL;
+                case "layers" -> Scope.LAYERS;
+                case "heads" -> Scope.HEADS;
+                default -> throw new IllegalArgumentException("scope must be all, layers or heads, got '" + scope + "'");
+            };
+            List<Integer> layers = layersOption(o, model);
+            List<Head> heads = headsOption(o, model);
+            return new ZeroTuning(o.number("gamma", DEFAULT.gamma()), s, layers == null ? List.of() : layers,
+                    heads == null ? List.of() : heads);
         }
 
         /** Whether this scope edits the head. */
@@ -317,6 +399,17 @@ public final class Redistribution {
 
         public String id() {
             return "pai";
+        }
+
+        /** {@code alpha}, {@code first_layer} (rounded), {@code use_cfg} (on, off), {@code cfg_gamma}. */
+        public static Pai fromOptions(Options o) {
+            Pai d = DEFAULT;
+            String cfg = o.text("use_cfg", "off");
+            if (!cfg.equals("on") && !cfg.equals("off")) {
+                throw new IllegalArgumentException("use_cfg must be on or off, got '" + cfg + "'");
+            }
+            return new Pai(o.number("alpha", d.alpha()), (int) Math.round(o.number("first_layer", d.firstLayer())), cfg.equals("on"),
+                    o.number("cfg_gamma", d.gamma()));
         }
 
         public Map<String, Object> parameters() {
@@ -492,8 +585,20 @@ public final class Redistribution {
      * {@code DEFAULT}); VAR and PAI edit the input's image tokens when it has an image.
      */
     public static Result run(HookedModel model, Input input, Method method, Progress progress, CancelToken cancel) {
-        KeySpan image = input.patches() == null ? null : new KeySpan(input.patches().start(), input.patches().end());
-        return run(model, input.request(), method, image, progress, cancel);
+        return run(model, input, method, null, progress, cancel);
+    }
+
+    /**
+     * The analysis on an {@link Input} with the image keys {@code typed} by the user (null: the input's image tokens,
+     * placed by the manifest's vision parts; see {@link #imageKeys}).
+     */
+    public static Result run(HookedModel model, Input input, Method method, KeySpan typed, Progress progress, CancelToken cancel) {
+        return run(model, input.request(), method, imageKeys(input, typed), progress, cancel);
+    }
+
+    /** The image keys VAR and PAI edit: the span typed, else the input's image tokens, else null (a text input). */
+    public static KeySpan imageKeys(Input input, KeySpan typed) {
+        return typed != null || input.patches() == null ? typed : new KeySpan(input.patches().start(), input.patches().end());
     }
 
     /**

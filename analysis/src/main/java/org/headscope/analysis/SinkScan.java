@@ -343,26 +343,46 @@ public final class SinkScan {
     }
 
     /**
-     * Runs the scan, one run per prompt (prompts differ in length), cancel checked between runs.
+     * What the scan runs on: a named prompt set for the sink rate, hidden sinks and the first column of active/dormant
+     * measures, and optionally a second named set (another input domain) for the second column. Inputs may carry an
+     * image (a vision-language model's prompt with its image tokens placed).
      *
-     * @param first  prompt set for the sink rate, hidden sinks and the first column of active/dormant measures
-     * @param second optional second prompt set (another input domain), or null
+     * @param second the second set, or null
      */
-    public static Result run(HookedModel model, String firstName, List<HsTokenizer.Tokens> first, String secondName,
-                             List<HsTokenizer.Tokens> second, Params params, Progress progress, CancelToken cancel) {
-        return runInputs(model, firstName, first.stream().map(t -> Input.of(model, t, null)).toList(), secondName,
-                second == null ? null : second.stream().map(t -> Input.of(model, t, null)).toList(), params, progress, cancel);
+    public record Prompts(String firstName, List<Input> first, String secondName, List<Input> second) {
+        public Prompts {
+            if (first.isEmpty()) {
+                throw new IllegalArgumentException("the sink scan needs at least one prompt");
+            }
+            first = List.copyOf(first);
+            second = second == null ? null : List.copyOf(second);
+        }
+
+        /** One prompt set. */
+        public static Prompts of(String name, List<Input> inputs) {
+            return new Prompts(name, inputs, null, null);
+        }
+
+        /** One set of text prompts (token ids, no image). */
+        public static Prompts texts(HookedModel model, String name, List<HsTokenizer.Tokens> prompts) {
+            return of(name, prompts.stream().map(t -> Input.of(model, t, null)).toList());
+        }
+
+        /** These prompts with a second set beside them (none when {@code inputs} is null). */
+        public Prompts withSecond(String name, List<Input> inputs) {
+            return new Prompts(firstName, first, inputs == null ? null : name, inputs);
+        }
     }
 
     /**
-     * The scan over inputs that may carry an image (a vision-language model's prompt with its image tokens placed);
-     * each input is cut to the first {@code params.tokens()} positions, and one with an image must fit whole.
+     * Runs the scan, one run per prompt (prompts differ in length), cancel checked between runs; each input is cut to
+     * the first {@code params.tokens()} positions, and one with an image must fit whole.
      */
-    public static Result runInputs(HookedModel model, String firstName, List<Input> first, String secondName,
-                                   List<Input> second, Params params, Progress progress, CancelToken cancel) {
-        if (first.isEmpty()) {
-            throw new IllegalArgumentException("the sink scan needs at least one prompt");
-        }
+    public static Result run(HookedModel model, Prompts prompts, Params params, Progress progress, CancelToken cancel) {
+        String firstName = prompts.firstName();
+        List<Input> first = prompts.first();
+        String secondName = prompts.secondName();
+        List<Input> second = prompts.second();
         boolean causal = model.isCausal();
         int layers = model.layers();
         int heads = model.heads();

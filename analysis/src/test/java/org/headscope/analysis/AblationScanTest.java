@@ -95,7 +95,7 @@ class AblationScanTest {
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, 6), Arrays.copyOfRange(ids, 6, 12));
             AblationScan.Params params = AblationScan.Params.DEFAULTS.withPruning(List.of(0.0, 0.5, 0.75, 1.0), false)
                     .withGeneration(3, 1);
-            AblationScan.Result r = new AblationScan(m, params, null).run(target, Heads.all(m), Progress.NONE, CancelToken.NEVER);
+            AblationScan.Result r = AblationScan.run(m, target, params, Progress.NONE, CancelToken.NEVER);
             assertEquals(new Head(1, 3), r.ranked().get(0).head());
             HeadReport report = ReportRoundTrip.check(r.toReport(Provenance.of(m, "planted", AblationScan.METRICS)), dir.resolve("report"));
             assertEquals(Set.of("layer", "head", "loss_delta", "kl", "amp_importance", "abs_loss_delta"), report.heads().get(0).keySet());

@@ -96,7 +96,7 @@ class ExportPathsTest {
             }
             HsTokenizer.Tokens tokens = new HsTokenizer.Tokens(ids, strings, spans);
             SinkScan.Params sp = SinkScan.Params.DEFAULTS;
-            SinkScan.Result sinks = SinkScan.run(model, "matrix", List.of(tokens), null, null,
+            SinkScan.Result sinks = SinkScan.run(model, SinkScan.Prompts.texts(model, "matrix", List.of(tokens)),
                     new SinkScan.Params(sp.eps(), ids.length, sp.heatKey(), sp.hiddenThreshold(), sp.dormantRowEntropy(),
                             sp.dormantColEntropy(), sp.tau(), sp.massiveDims(), sp.massiveRatio(), sp.maxMassiveDims()),
                     Progress.NONE, CancelToken.NEVER);

@@ -1,6 +1,5 @@
 package org.headscope.analysis;
 
-import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -43,8 +42,8 @@ class OutputRolesTest {
             long[] ids = renamed.requireTokenizer().encode("red fox runs far . the magic word is quartz . the magic word is quartz").ids();
             AblationScan.Target target = AblationScan.Target.of(Arrays.copyOf(ids, ids.length - 1), Arrays.copyOfRange(ids, ids.length - 1, ids.length));
             AblationScan.Params params = AblationScan.Params.DEFAULTS.withGeneration(0, 0).withAmp(false);
-            AblationScan.Result a = new AblationScan(plain, params, null).run(target, Heads.all(plain), Progress.NONE, CancelToken.NEVER);
-            AblationScan.Result b = new AblationScan(renamed, params, null).run(target, Heads.all(renamed), Progress.NONE, CancelToken.NEVER);
+            AblationScan.Result a = AblationScan.run(plain, target, params, Progress.NONE, CancelToken.NEVER);
+            AblationScan.Result b = AblationScan.run(renamed, target, params, Progress.NONE, CancelToken.NEVER);
             assertTrue(b.languageModel(), "the renamed logits are logits");
             assertEquals(RENAMED, b.output());
             HeadReport report = b.toReport(Provenance.of(renamed, "renamed", AblationScan.METRICS));

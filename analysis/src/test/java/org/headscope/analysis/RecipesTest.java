@@ -46,6 +46,31 @@ class RecipesTest {
     }
 
     @Test
+    void redistributionMethodsFromOptions() {
+        // no options: each paper's DEFAULT (the model is asked only for "all")
+        for (Redistribution.Method d : List.<Redistribution.Method>of(Redistribution.Act.DEFAULT, Redistribution.Var.DEFAULT,
+                Redistribution.ZeroTuning.DEFAULT, Redistribution.Pai.DEFAULT)) {
+            assertEquals(d, Redistribution.Method.fromOptions(d.id(), options(Map.of()), null));
+        }
+        // the panel's layer choice names the reference range: the method's own
+        assertEquals(Redistribution.Act.DEFAULT, Redistribution.Method.fromOptions("ACT", options(Map.of("layers", "2..L-2")), null));
+        assertEquals(new Redistribution.Act(0.25, 0.2, List.of(1, 3), List.of(new org.headscope.hooks.Intervention.Head(1, 2)),
+                        SinkRule.KEY0, Redistribution.Calibration.CLEAN),
+                Redistribution.Method.fromOptions("act", options(Map.of("beta", "0.25", "threshold", "0.2", "layers", "1,3",
+                        "heads", "1.2", "sink_rule", "key0", "calibrate", "clean")), null));
+        assertEquals(new Redistribution.Var(0.5, 0.4, 0.3, 12, List.of(4), List.of(2), Redistribution.Calibration.CLEAN, false),
+                Redistribution.Method.fromOptions("var", options(Map.of("p", "0.5", "rho", "0.4", "min_image", "0.3", "tau", "12",
+                        "massive_dims", "4", "layers", "2", "calibrate", "clean", "rows", "all")), null));
+        assertEquals(new Redistribution.ZeroTuning(2.5, Redistribution.Scope.LAYERS, List.of(0, 1), List.of()),
+                Redistribution.Method.fromOptions("zerotuning", options(Map.of("gamma", "2.5", "scope", "layers", "layers", "0,1")), null));
+        // the panel's slider gives the first layer as a number
+        assertEquals(new Redistribution.Pai(0.7, 3, true, 1.5), Redistribution.Method.fromOptions("pai",
+                options(Map.of("alpha", "0.7", "first_layer", "3.0", "use_cfg", "on", "cfg_gamma", "1.5")), null));
+        assertThrows(IllegalArgumentException.class, () -> Redistribution.Method.fromOptions("var", options(Map.of("rows", "some")), null));
+        assertThrows(IllegalArgumentException.class, () -> Redistribution.Method.fromOptions("spa", options(Map.of()), null));
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));

@@ -47,7 +47,8 @@ class SinkScanTest {
     void thePlantedBosHeadIsTheOnlySinkHeadAndTheOnlyDormantOne(@TempDir Path dir) throws Exception {
         PlantedModels.Spec spec = PlantedModels.oneSink(2, 4, 1, 2);
         try (HookedModel m = HookedModel.open(PlantedModels.write(spec, dir), DevicePreference.CPU)) {
-            SinkScan.Result r = SinkScan.run(m, "a", prompts(spec, 3, T), "b", prompts(spec, 2, 24),
+            SinkScan.Result r = SinkScan.run(m, SinkScan.Prompts.texts(m, "a", prompts(spec, 3, T))
+                    .withSecond("b", prompts(spec, 2, 24).stream().map(t -> org.headscope.analysis.core.Input.of(m, t, null)).toList()),
                     SinkScan.Params.DEFAULTS, Progress.NONE, CancelToken.NEVER);
             assertEquals(List.of(new Intervention.Head(1, 2)), r.sinkHeads());
             // one head of eight exceeds eps at key 0 in every sample; uniform heads give key 0 only H_40/40 = 0.107
@@ -87,7 +88,7 @@ class SinkScanTest {
         try (HookedModel m = HookedModel.open(PlantedModels.write(spec, dir), DevicePreference.CPU)) {
             // hidden size 16 caps the normalised value at sqrt(16) = 4, so the paper's tau of 20 is lowered to 3
             SinkScan.Params p = new SinkScan.Params(0.3, 64, 0, 0.1, 0.25, 0.8, 3.0, null, 10, 4);
-            SinkScan.Result r = SinkScan.run(m, "a", prompts(spec, 2, 16), null, null, p, Progress.NONE, CancelToken.NEVER);
+            SinkScan.Result r = SinkScan.run(m, SinkScan.Prompts.texts(m, "a", prompts(spec, 2, 16)), p, Progress.NONE, CancelToken.NEVER);
             assertEquals(List.of(PlantedModels.MASSIVE_DIM), r.massiveDims());
             assertFalse(r.massiveDimsGiven());
             assertEquals(2, r.visualSinks().size(), "BOS at both layers: " + r.visualSinks());
@@ -95,7 +96,7 @@ class SinkScanTest {
                 assertEquals(0, v.position());
                 assertEquals(PlantedModels.MASSIVE_DIM, v.dim());
             }
-            SinkScan.Result overridden = SinkScan.run(m, "a", prompts(spec, 1, 16), null, null, p.withMassiveDims(List.of(5)),
+            SinkScan.Result overridden = SinkScan.run(m, SinkScan.Prompts.texts(m, "a", prompts(spec, 1, 16)), p.withMassiveDims(List.of(5)),
                     Progress.NONE, CancelToken.NEVER);
             assertEquals(List.of(5), overridden.massiveDims());
             assertTrue(overridden.massiveDimsGiven());
@@ -109,7 +110,7 @@ class SinkScanTest {
     void reportRoundTripsAndACancelledScanWritesNothing(@TempDir Path dir) throws Exception {
         PlantedModels.Spec spec = PlantedModels.oneSink(2, 4, 1, 2);
         try (HookedModel m = HookedModel.open(PlantedModels.write(spec, dir.resolve("model")), DevicePreference.CPU)) {
-            SinkScan.Result r = SinkScan.run(m, "a", prompts(spec, 2, 20), null, null, SinkScan.Params.DEFAULTS,
+            SinkScan.Result r = SinkScan.run(m, SinkScan.Prompts.texts(m, "a", prompts(spec, 2, 20)), SinkScan.Params.DEFAULTS,
                     Progress.NONE, CancelToken.NEVER);
             HeadReport report = r.toReport(Provenance.of(m, "2 planted prompts", SinkScan.METRICS));
             HeadReport back = ReportRoundTrip.check(report, dir.resolve("report"));
@@ -119,7 +120,7 @@ class SinkScanTest {
             CancelToken cancel = new CancelToken();
             Path cancelled = dir.resolve("cancelled");
             Files.createDirectories(cancelled);
-            assertThrows(CancellationException.class, () -> ReportWriter.write(SinkScan.run(m, "a", prompts(spec, 3, 20), null, null,
+            assertThrows(CancellationException.class, () -> ReportWriter.write(SinkScan.run(m, SinkScan.Prompts.texts(m, "a", prompts(spec, 3, 20)),
                     SinkScan.Params.DEFAULTS, (done, total, msg) -> {
                         if (done == 1) {
                             cancel.cancel();
@@ -144,7 +145,7 @@ class SinkScanTest {
         try (HookedModel m = HookedModel.open(PlantedModels.write(spec, dir), DevicePreference.CPU)) {
             HsTokenizer.Tokens p = prompts(spec, 1, 32).get(0);
             p.ids()[3] = PlantedModels.MARKER;
-            SinkScan.Result first = SinkScan.run(m, "a", List.of(p), null, null, SinkScan.Params.DEFAULTS, Progress.NONE, CancelToken.NEVER);
+            SinkScan.Result first = SinkScan.run(m, SinkScan.Prompts.texts(m, "a", List.of(p)), SinkScan.Params.DEFAULTS, Progress.NONE, CancelToken.NEVER);
             assertEquals(List.of(), first.hiddenSinks(), "key 3 is head 1's first detected sink, key 0 head 0's");
             assertEquals(1, first.selectionNotes().stream().filter(n -> n.startsWith("no hidden sink selected")
                     && n.contains("0.09866") && n.contains("hidden_threshold = 0.1")).count(), first.selectionNotes().toString());
@@ -152,7 +153,7 @@ class SinkScanTest {
             assertTrue(SinkScan.metrics(SinkScan.Params.DEFAULTS).get("hidden_sink").startsWith("act2024-v2"));
 
             SinkScan.Params key0 = SinkScan.Params.DEFAULTS.withRules(SinkRule.KEY0, SinkScan.RowEntropy.ALL_ROWS);
-            SinkScan.Result kept = SinkScan.run(m, "a", List.of(p), null, null, key0, Progress.NONE, CancelToken.NEVER);
+            SinkScan.Result kept = SinkScan.run(m, SinkScan.Prompts.texts(m, "a", List.of(p)), key0, Progress.NONE, CancelToken.NEVER);
             assertEquals(1, kept.hiddenSinks().size(), kept.hiddenSinks().toString());
             SinkScan.HiddenSink s = kept.hiddenSinks().get(0);
             assertEquals(List.of(3, 0, 1), List.of(s.position(), s.layer(), s.head()));

@@ -290,7 +290,7 @@ class WorkbenchGuiTest {
         var tk = model().requireTokenizer();
         var d = org.headscope.analysis.SinkScan.Params.DEFAULTS.withTokens(24);
         var probes = org.headscope.app.model.BundledTexts.haystackProbes(tk, 24, 3, 7).stream().map(tk::encode).toList();
-        var direct = org.headscope.analysis.SinkScan.run(model(), "haystack", probes, null, null, d,
+        var direct = org.headscope.analysis.SinkScan.run(model(), org.headscope.analysis.SinkScan.Prompts.texts(model(), "haystack", probes), d,
                 org.headscope.analysis.Progress.NONE, org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.SinkScan.METRICS));
         assertSameRanking(shown, direct.heads(), "colmean_k0");
@@ -304,8 +304,8 @@ class WorkbenchGuiTest {
         var tk = model().requireTokenizer();
         var target = org.headscope.analysis.AblationScan.Target.of(tk.encode(vm.attention().promptProperty().get()).ids(),
                 tk.encodePlain(" the end."));
-        var direct = new org.headscope.analysis.AblationScan(model(), org.headscope.analysis.AblationScan.Params.DEFAULTS.withBatchSize(24), null)
-                .run(target, org.headscope.analysis.core.Heads.all(model()), org.headscope.analysis.Progress.NONE,
+        var direct = org.headscope.analysis.AblationScan.run(model(), target,
+                        org.headscope.analysis.AblationScan.Params.DEFAULTS.withBatchSize(24), org.headscope.analysis.Progress.NONE,
                         org.headscope.hooks.CancelToken.NEVER)
                 .toReport(org.headscope.analysis.report.Provenance.of(model(), "", org.headscope.analysis.AblationScan.METRICS));
         assertSameRanking(shown, direct.heads(), "cosine_distance");

@@ -2,7 +2,6 @@ package org.headscope.app.ablation;
 
 import java.util.List;
 
-import org.headscope.analysis.AblationMode;
 import org.headscope.analysis.AblationScan;
 import org.headscope.analysis.ProbeTexts;
 import org.headscope.analysis.Progress;
@@ -61,7 +60,6 @@ public final class SweepScan implements Scan {
         }
         AblationScan.Params fromOptions = AblationScan.Params.fromOptions(org.headscope.analysis.core.Options.of(v.text()::get));
         AblationScan.Params params = fromOptions.withGeneration(generate, fromOptions.topGenerated());
-        AblationMode mode = params.mode();
         HsTokenizer tk = model.requireTokenizer();
         long[] promptIds = tk.encode(prompt).ids();
         long[] targetIds = tk.encodePlain(v.text().get("target"));
@@ -78,10 +76,9 @@ public final class SweepScan implements Scan {
                     "Shorten the prompt by " + (promptIds.length + params.generateTokens() - max) + " tokens, then run the sweep again.");
         }
         AblationScan.Target target = AblationScan.Target.of(promptIds, targetIds);
-        AblationScan.MeanOutputs means = AblationScan.means(model, mode, target,
+        AblationScan.Result r = AblationScan.run(model, target, Heads.all(model), params,
                 () -> org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11)
-                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel);
-        AblationScan.Result r = new AblationScan(model, params, means).run(target, Heads.all(model), progress, cancel);
+                        .stream().map(s -> tk.encode(s).ids()).toList(), progress, cancel);
         return r.toReport(Provenance.of(model, prompt + " || target: " + v.text().get("target"), AblationScan.METRICS));
     }
 }

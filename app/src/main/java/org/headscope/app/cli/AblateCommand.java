@@ -98,12 +98,10 @@ public final class AblateCommand implements Command {
             }
             AblationScan.Target target = AblationScan.Target.of(promptInput, continuation, a, b);
             var heads = ScanIo.heads(headSpec, Heads.all(m));
-            AblationScan.Result r = ScanIo.cancellable(cancel -> {
-                AblationScan.MeanOutputs means = AblationScan.means(m, mode, target, () -> (referenceLines != null ? referenceLines
-                        : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11))
-                        .stream().map(s -> tk.encode(s).ids()).toList(), cancel);
-                return new AblationScan(m, params, means).run(target, heads, ScanIo.progressLine(err), cancel);
-            });
+            AblationScan.Result r = ScanIo.cancellable(cancel -> AblationScan.run(m, target, heads, params,
+                    () -> (referenceLines != null ? referenceLines
+                            : org.headscope.app.model.BundledTexts.haystackProbes(tk, REFERENCE_TOKENS, REFERENCE_PROMPTS, 11))
+                            .stream().map(s -> tk.encode(s).ids()).toList(), ScanIo.progressLine(err), cancel));
             String provenancePrompt = promptText + (image == null ? "" : " [image " + imageFile.getFileName() + "]") + " || target: "
                     + targetText + (answers == null ? "" : " || answers: " + answers);
             ScanIo.write(r.toReport(Provenance.of(m, provenancePrompt, AblationScan.METRICS)), dir, err);

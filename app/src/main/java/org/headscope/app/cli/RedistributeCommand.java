@@ -1,8 +1,8 @@
 package org.headscope.app.cli;
 
 import org.headscope.analysis.core.Input;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.Redistribution;
-import org.headscope.analysis.SinkRule;
 import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
@@ -50,14 +50,14 @@ public final class RedistributeCommand implements Command {
         Path imageFile = args.existingFile("image");
         java.awt.image.BufferedImage image = imageFile == null ? null : ModelArgs.image(imageFile);
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
-            Redistribution.Method method = switch (methodName) {
+            // the command's own checks, for their messages; the method record comes from the recipe the panel uses
+            switch (methodName) {
                 case "act" -> {
                     Redistribution.Act d = Redistribution.Act.DEFAULT;
-                    String heads = args.string("heads", null);
-                    yield new Redistribution.Act(args.number("beta", d.beta()), args.number("threshold", d.threshold()),
-                            layersOrAll(args, m), heads == null ? null : ScanIo.heads(heads, Heads.all(m)),
-                            option(() -> SinkRule.parse(args.string("sink-rule", d.sinkRule().id()))),
-                            option(() -> Redistribution.Calibration.parse(args.string("calibrate", d.calibration().id()))));
+                    args.number("beta", d.beta());
+                    args.number("threshold", d.threshold());
+                    layersOrAll(args, m);
+                    headsOf(args, m);
                 }
                 case "var" -> {
                     Redistribution.Var d = Redistribution.Var.DEFAULT;
@@ -65,19 +65,34 @@ public final class RedistributeCommand implements Command {
                     if (!rows.equals("after-image") && !rows.equals("all")) {
                         throw new UsageException("--rows must be after-image or all, got '" + rows + "'");
                     }
-                    yield new Redistribution.Var(args.number("p", d.p()), args.number("rho", d.rho()), args.number("min-image", d.minImage()),
-                            args.number("tau", d.tau()), args.integers("massive-dims", null), layersOrAll(args, m),
-                            option(() -> Redistribution.Calibration.parse(args.string("calibrate", d.calibration().id()))),
-                            rows.equals("after-image"));
+                    args.number("p", d.p());
+                    args.number("rho", d.rho());
+                    args.number("min-image", d.minImage());
+                    args.number("tau", d.tau());
+                    args.integers("massive-dims", null);
+                    layersOrAll(args, m);
                 }
-                case "zerotuning" -> zeroTuning(args, m);
+                case "zerotuning" -> {
+                    String scope = args.string("scope", "all");
+                    if (!List.of("all", "layers", "heads").contains(scope)) {
+                        throw new UsageException("--scope must be all, layers or heads, got '" + scope + "'");
+                    }
+                    layers(args, m);
+                    headsOf(args, m);
+                    args.number("gamma", Redistribution.ZeroTuning.DEFAULT.gamma());
+                }
                 case "pai" -> {
                     Redistribution.Pai d = Redistribution.Pai.DEFAULT;
-                    yield new Redistribution.Pai(args.number("alpha", d.alpha()), args.integer("first-layer", d.firstLayer()),
-                            args.flag("use-cfg"), args.number("cfg-gamma", d.gamma()));
+                    args.number("alpha", d.alpha());
+                    args.integer("first-layer", d.firstLayer());
+                    args.number("cfg-gamma", d.gamma());
                 }
                 default -> throw new UsageException("--method must be act, var, zerotuning or pai, got '" + methodName + "'");
-            };
+            }
+            Options typed = ScanIo.options(args);
+            // --use-cfg is a flag; the panel's option is on or off
+            Options options = Options.of(k -> k.equals("use_cfg") ? (args.flag("use-cfg") ? "on" : "off") : typed.text(k, null));
+            Redistribution.Method method = option(() -> Redistribution.Method.fromOptions(methodName, options, m));
             List<Double> gammas = gammas(args, method);
             Path searchFile = args.existingFile("search");
             String criterionName = args.string("search-criterion", "accuracy");
@@ -107,8 +122,7 @@ public final class RedistributeCommand implements Command {
             Input input = Input.of(m, m.requireTokenizer().encode(promptText), image);
             int keys = input.tokens().size();
             ModelArgs.checkLength(m, keys, "prompt with its image tokens");
-            Redistribution.KeySpan imageSpan = span != null ? Redistribution.KeySpan.parse(span)
-                    : input.patches() == null ? null : new Redistribution.KeySpan(input.patches().start(), input.patches().end());
+            Redistribution.KeySpan imageSpan = Redistribution.imageKeys(input, span == null ? null : Redistribution.KeySpan.parse(span));
             if (imageSpan != null && (imageSpan.start() < 0 || imageSpan.end() > keys || imageSpan.start() >= imageSpan.end())) {
                 throw new UsageException("--image-span " + span + " is not a span of the prompt's " + keys + " key positions");
             }
@@ -122,7 +136,7 @@ public final class RedistributeCommand implements Command {
                     return Redistribution.run(m, request, found.pickedAct(), imageSpan, ScanIo.progressLine(err), cancel)
                             .withHeadSearch(found);
                 }
-                Redistribution.Result one = Redistribution.run(m, request, method, imageSpan, ScanIo.progressLine(err), cancel);
+                Redistribution.Result one = Redistribution.run(m, input, method, imageSpan, ScanIo.progressLine(err), cancel);
                 return gammas == null ? one : one.withGammaSweep(Redistribution.gammaSweep(m, request,
                         (Redistribution.ZeroTuning) method, gammas, cancel));
             });
@@ -217,18 +231,11 @@ public final class RedistributeCommand implements Command {
         return layers;
     }
 
-    private static Redistribution.ZeroTuning zeroTuning(Args args, HookedModel m) {
-        Redistribution.ZeroTuning d = Redistribution.ZeroTuning.DEFAULT;
-        String scope = args.string("scope", "all");
-        Redistribution.Scope s = switch (scope) {
-            case "all" -> Redistribution.Scope.ALL;
-            case "layers" -> Redistribution.Scope.LAYERS;
-            case "heads" -> Redistribution.Scope.HEADS;
-            default -> throw new UsageException("--scope must be all, layers or heads, got '" + scope + "'");
-        };
-        List<Integer> layers = layers(args, m);
+    /** {@code --heads L.H,...} checked against the model's heads. */
+    private static void headsOf(Args args, HookedModel m) {
         String heads = args.string("heads", null);
-        return new Redistribution.ZeroTuning(args.number("gamma", d.gamma()), s, layers == null ? List.of() : layers,
-                heads == null ? List.of() : ScanIo.heads(heads, Heads.all(m)));
+        if (heads != null) {
+            ScanIo.heads(heads, Heads.all(m));
+        }
     }
 }

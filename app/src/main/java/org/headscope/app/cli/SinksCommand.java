@@ -95,8 +95,8 @@ public final class SinksCommand implements Command {
             }
             ModelArgs.checkLength(m, window, image != null ? "--tokens window (the prompt with its image tokens)" : "--tokens window");
             SinkScan.Params params = options.withTokens(window);
-            SinkScan.Result r = ScanIo.cancellable(cancel -> SinkScan.runInputs(m, firstName, firstInputs,
-                    second == null ? null : secondFile.getFileName().toString(), secondInputs, params, ScanIo.progressLine(err), cancel));
+            SinkScan.Result r = ScanIo.cancellable(cancel -> SinkScan.run(m, SinkScan.Prompts.of(firstName, firstInputs)
+                    .withSecond(second == null ? null : secondFile.getFileName().toString(), secondInputs), params, ScanIo.progressLine(err), cancel));
             String prompt = first.size() + " prompts (" + firstName + ")" + (image == null ? "" : " [image " + imageFile.getFileName() + "]")
                     + (second == null ? "" : " + " + second.size() + " (" + secondFile.getFileName() + ")") + ", first " + window + " tokens";
             ScanIo.write(r.toReport(Provenance.of(m, prompt, SinkScan.metrics(params))), dir, err);

@@ -56,7 +56,7 @@ public final class AtlasScan implements Scan {
         if (probes > 0) {
             SinkScan.Params p = SinkScan.Params.DEFAULTS;
             var texts = org.headscope.app.model.BundledTexts.haystackProbes(tk, p.tokens(), probes, 7).stream().map(tk::encode).toList();
-            sources.add(SinkScan.run(model, "haystack", texts, null, null, p, Progress.NONE, cancel)
+            sources.add(SinkScan.run(model, SinkScan.Prompts.texts(model, "haystack", texts), p, Progress.NONE, cancel)
                     .toReport(Provenance.of(model, probes + " haystack probes", SinkScan.metrics(p))));
         }
         progress.update(1, 5, "atlas: sinks");

@@ -60,35 +60,18 @@ public enum RedistributionMethod {
         return this == VAR || this == PAI;
     }
 
-    /** The method record with the papers' code's selection rules for these slider values (keyed by {@link Slider#key()}). */
-    public Redistribution.Method method(java.util.function.ToDoubleFunction<String> value) {
-        return method(value, key -> choices.stream().filter(c -> c.key().equals(key)).findFirst().orElseThrow().defaultValue(), 0);
-    }
-
     /**
-     * The method record for these slider values and choices (keyed by {@link Choice#key()}) on a model of {@code layers}
-     * layers (used by the "all" layer choice).
+     * This method's sliders and choices as the options of {@link Redistribution.Method#fromOptions} (the recipe the
+     * command shares): a slider's value by its key, a choice's option by its key, nothing else.
      */
-    public Redistribution.Method method(java.util.function.ToDoubleFunction<String> value,
-                                        java.util.function.Function<String, String> choice, int layers) {
-        return switch (this) {
-            case ACT -> new Redistribution.Act(value.applyAsDouble("beta"), value.applyAsDouble("threshold"),
-                    allLayers(choice.apply("layers"), layers), null, org.headscope.analysis.SinkRule.parse(choice.apply("sink_rule")),
-                    Redistribution.Calibration.parse(choice.apply("calibrate")));
-            case VAR -> {
-                Redistribution.Var d = Redistribution.Var.DEFAULT;
-                yield new Redistribution.Var(value.applyAsDouble("p"), value.applyAsDouble("rho"), d.minImage(), d.tau(), null,
-                        allLayers(choice.apply("layers"), layers), Redistribution.Calibration.parse(choice.apply("calibrate")),
-                        choice.apply("rows").equals("after-image"));
+    public org.headscope.analysis.core.Options options(java.util.function.ToDoubleFunction<String> value,
+                                                       java.util.function.UnaryOperator<String> choice) {
+        return org.headscope.analysis.core.Options.of(key -> {
+            if (sliders.stream().anyMatch(sl -> sl.key().equals(key))) {
+                return Double.toString(value.applyAsDouble(key));
             }
-            case ZEROTUNING -> new Redistribution.ZeroTuning(value.applyAsDouble("gamma"), Redistribution.Scope.ALL, List.of(), List.of());
-            case PAI -> new Redistribution.Pai(value.applyAsDouble("alpha"), (int) Math.round(value.applyAsDouble("first_layer")),
-                    choice.apply("use_cfg").equals("on"), value.applyAsDouble("cfg_gamma"));
-        };
-    }
-
-    private static List<Integer> allLayers(String choice, int layers) {
-        return choice.equals("all") ? java.util.stream.IntStream.range(0, layers).boxed().toList() : null;
+            return choices.stream().anyMatch(c -> c.key().equals(key)) ? choice.apply(key) : null;
+        });
     }
 
     public static RedistributionMethod parse(String s) {

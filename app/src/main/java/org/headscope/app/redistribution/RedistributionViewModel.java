@@ -84,11 +84,8 @@ public final class RedistributionViewModel implements PanelState {
         lastPrompt = prompt;
         lastImage = image;
         RedistributionMethod m = method.get();
-        Redistribution.Method params;
         Redistribution.KeySpan span;
         try {
-            LoadedModel open = models.current();
-            params = m.method(k -> valueProperty(m, k).get(), k -> choiceProperty(m, k).get(), open == null ? 0 : open.model().layers());
             span = imageSpan.get() == null || imageSpan.get().isBlank() ? null : Redistribution.KeySpan.parse(imageSpan.get().trim());
         } catch (IllegalArgumentException e) {
             clear();
@@ -108,16 +105,17 @@ public final class RedistributionViewModel implements PanelState {
             if (lm == null) {
                 throw new ModelException("No model is open.", "Open a model from the Model menu first.");
             }
+            // the recipe the redistribute command uses, over the sliders' values and the choices
+            Redistribution.Method params = Redistribution.Method.fromOptions(m.name(),
+                    m.options(k -> valueProperty(m, k).get(), k -> choiceProperty(m, k).get()), lm.model());
             HsTokenizer.Tokens tokens = AttentionRunner.tokenize(lm.model(), prompt);
             Input input = Input.of(lm.model(), tokens,
                     withImage && lm.model().vision().isPresent() ? org.headscope.app.util.SafeImages.readUserImage(image) : null);
-            Redistribution.KeySpan keys = span != null || input.patches() == null ? span
-                    : new Redistribution.KeySpan(input.patches().start(), input.patches().end());
-            if (m.needsImageSpan() && keys == null) {
+            if (m.needsImageSpan() && Redistribution.imageKeys(input, span) == null) {
                 throw new ModelException(lm.name() + " takes no image, so " + m + " has no image tokens to edit.",
                         "Type the image tokens' key positions as START:END, or use ACT or ZeroTuning.");
             }
-            return Redistribution.run(lm.model(), input.request(), params, keys, progress, cancel);
+            return Redistribution.run(lm.model(), input, params, span, progress, cancel);
         }).onSuccess(r -> {
             resultPrompt = prompt;
             result.set(r);

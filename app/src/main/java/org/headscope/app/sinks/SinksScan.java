@@ -60,7 +60,7 @@ public final class SinksScan implements Scan {
         SinkScan.Params params = SinkScan.Params.fromOptions(Options.of(v.text()::get));
         HsTokenizer tk = model.requireTokenizer();
         List<HsTokenizer.Tokens> probes = org.headscope.app.model.BundledTexts.haystackProbes(tk, tokens, prompts, 7).stream().map(tk::encode).toList();
-        SinkScan.Result r = SinkScan.run(model, "haystack", probes, null, null, params, progress, cancel);
+        SinkScan.Result r = SinkScan.run(model, SinkScan.Prompts.texts(model, "haystack", probes), params, progress, cancel);
         return r.toReport(Provenance.of(model, prompts + " prompts (haystack), first " + tokens + " tokens", SinkScan.metrics(params)));
     }
 }
