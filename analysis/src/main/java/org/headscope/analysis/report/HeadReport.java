@@ -16,11 +16,40 @@ public record HeadReport(String schema, String analysis, Map<String, Object> par
                          List<Map<String, Object>> heads, Map<String, Object> sections, List<Figure> figures) {
     public static final String SCHEMA = "headscope-report/1";
 
+    @SuppressWarnings("unchecked")
     public HeadReport {
-        parameters = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
-        heads = heads.stream().map(m -> java.util.Collections.unmodifiableMap(new LinkedHashMap<>(m))).toList();
-        sections = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(sections));
+        parameters = java.util.Collections.unmodifiableMap((Map<String, Object>) ordered(parameters));
+        heads = heads.stream().map(m -> java.util.Collections.unmodifiableMap((Map<String, Object>) ordered(m))).toList();
+        sections = java.util.Collections.unmodifiableMap((Map<String, Object>) ordered(sections));
         figures = List.copyOf(figures);
+    }
+
+    /**
+     * A copy in a stable order, so the same inputs give byte-identical reports: maps keep the order they were built in,
+     * except maps without one ({@code Map.of}, {@code Map.copyOf}, {@code HashMap}, whose iteration order changes
+     * from one JVM start to the next), which are sorted by key. Applied through nested maps and lists.
+     */
+    static Object ordered(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            java.util.stream.Stream<? extends Map.Entry<?, ?>> entries = m.entrySet().stream();
+            if (unordered(m)) {
+                entries = entries.sorted(java.util.Comparator.comparing(e -> String.valueOf(e.getKey())));
+            }
+            entries.forEachOrdered(e -> out.put(e.getKey(), ordered(e.getValue())));
+            return out;
+        }
+        if (v instanceof List<?> l) {
+            List<Object> out = new java.util.ArrayList<>(l.size());
+            l.forEach(x -> out.add(ordered(x)));
+            return java.util.Collections.unmodifiableList(out);
+        }
+        return v;
+    }
+
+    private static boolean unordered(Map<?, ?> m) {
+        Class<?> c = m.getClass();
+        return m.size() > 1 && (c == java.util.HashMap.class || c.getName().startsWith("java.util.ImmutableCollections$Map"));
     }
 
     public HeadReport(String analysis, Map<String, Object> parameters, Provenance provenance,
