@@ -167,14 +167,14 @@ public final class RetrievalScan {
     }
 
     /** Runs the grid needles x lengths x depths. Cancelled scans throw and return nothing. */
-    public static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Params p,
-                                       Progress progress, CancelToken cancel) {
-        return scan(model, needles, haystack, p, GreedyDecoder.way(model), progress, cancel);
+    public static RetrievalResult run(HookedModel model, List<Needle> needles, String haystack, Params p,
+                                      Progress progress, CancelToken cancel) {
+        return run(model, needles, haystack, p, GreedyDecoder.way(model), progress, cancel);
     }
 
     /** The scan with the decoding way chosen (tests compare the KV-cache steps with the full re-run). */
-    static RetrievalResult scan(HookedModel model, List<Needle> needles, String haystack, Params p, GreedyDecoder.Way way,
-                                Progress progress, CancelToken cancel) {
+    static RetrievalResult run(HookedModel model, List<Needle> needles, String haystack, Params p, GreedyDecoder.Way way,
+                               Progress progress, CancelToken cancel) {
         Heads.requireDecoder(model, "needle retrieval");
         Grid grid = grid(model, needles, haystack, p);
         List<NeedleEpisodes.Episode> episodes = grid.episodes();

@@ -57,8 +57,8 @@ class OutputRolesTest {
                     "the copy head carries the answer");
 
             RetrievalScan.Params grid = new RetrievalScan.Params(List.of(40), 2, RetrievalScan.Mode.GENERATE, 0.5, 0.1, 3);
-            RetrievalResult ra = RetrievalScan.scan(plain, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, grid, Progress.NONE, CancelToken.NEVER);
-            RetrievalResult rb = RetrievalScan.scan(renamed, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, grid, Progress.NONE, CancelToken.NEVER);
+            RetrievalResult ra = RetrievalScan.run(plain, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, grid, Progress.NONE, CancelToken.NEVER);
+            RetrievalResult rb = RetrievalScan.run(renamed, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, grid, Progress.NONE, CancelToken.NEVER);
             assertEquals(1.0, rb.scores()[0][PlantedDecoders.COPY_HEAD], 1e-12);
             assertTrue(Arrays.deepEquals(ra.scores(), rb.scores()));
         }

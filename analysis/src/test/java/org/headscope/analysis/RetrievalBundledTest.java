@@ -51,7 +51,7 @@ class RetrievalBundledTest {
     private RetrievalResult scan(HookedModel m, String name) throws Exception {
         RetrievalResult r = scans.get(name);
         if (r == null) {
-            r = RetrievalScan.scan(m, needles(12), haystack(), GRID, Progress.NONE, CancelToken.NEVER);
+            r = RetrievalScan.run(m, needles(12), haystack(), GRID, Progress.NONE, CancelToken.NEVER);
             scans.put(name, r);
         }
         return r;
@@ -111,8 +111,8 @@ class RetrievalBundledTest {
         try (HookedModel m = open(name)) {
             String hay = haystack();
             List<Needle> n = needles(6);
-            RetrievalResult teacher = RetrievalScan.scan(m, n, hay, GRID, Progress.NONE, CancelToken.NEVER);
-            RetrievalResult gen = RetrievalScan.scan(m, n, hay, GRID.withMode(RetrievalScan.Mode.GENERATE), Progress.NONE, CancelToken.NEVER);
+            RetrievalResult teacher = RetrievalScan.run(m, n, hay, GRID, Progress.NONE, CancelToken.NEVER);
+            RetrievalResult gen = RetrievalScan.run(m, n, hay, GRID.withMode(RetrievalScan.Mode.GENERATE), Progress.NONE, CancelToken.NEVER);
             int compared = 0;
             for (int i = 0; i < gen.tests().size(); i++) {
                 RetrievalScan.Test g = gen.tests().get(i);

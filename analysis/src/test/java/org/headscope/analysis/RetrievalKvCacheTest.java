@@ -43,9 +43,9 @@ class RetrievalKvCacheTest {
             assertEquals(GreedyDecoder.Way.KV_CACHE, GreedyDecoder.way(model));
             for (RetrievalScan.Mode mode : List.of(RetrievalScan.Mode.GENERATE, RetrievalScan.Mode.REFERENCE)) {
                 RetrievalScan.Params p = new RetrievalScan.Params(List.of(24, 40), 3, mode, 0.5, 0.1, 8);
-                RetrievalResult cached = RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, p,
+                RetrievalResult cached = RetrievalScan.run(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, p,
                         GreedyDecoder.Way.KV_CACHE, Progress.NONE, CancelToken.NEVER);
-                RetrievalResult full = RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, p,
+                RetrievalResult full = RetrievalScan.run(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, p,
                         GreedyDecoder.Way.FULL_RERUN, Progress.NONE, CancelToken.NEVER);
                 assertEquals(full.tests().size(), cached.tests().size());
                 assertEquals(2 * 2 * 3, cached.tests().size());

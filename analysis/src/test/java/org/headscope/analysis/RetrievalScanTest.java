@@ -42,7 +42,7 @@ class RetrievalScanTest {
     }
 
     private static RetrievalResult scan(RetrievalScan.Mode mode) {
-        return RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID.withMode(mode),
+        return RetrievalScan.run(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID.withMode(mode),
                 Progress.NONE, CancelToken.NEVER);
     }
 
@@ -146,7 +146,7 @@ class RetrievalScanTest {
         CancelToken cancel = new CancelToken();
         Path out = dir.resolve("cancelled");
         assertThrows(CancellationException.class, () -> {
-            RetrievalResult r = RetrievalScan.scan(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID,
+            RetrievalResult r = RetrievalScan.run(model, PlantedDecoders.NEEDLES, PlantedDecoders.HAYSTACK, GRID,
                     (done, total, msg) -> {
                         if (done == 2) {
                             cancel.cancel();

@@ -72,7 +72,7 @@ public final class RetrievalBench implements Command {
             RetrievalScan.Params warm = new RetrievalScan.Params(p.lengths().subList(0, 1), 1, RetrievalScan.Mode.TEACHER,
                     p.rougeGate(), p.threshold(), p.maxNewTokens());
             for (RetrievalScan.Mode mode : RetrievalScan.Mode.values()) {
-                RetrievalScan.scan(m, needles.subList(0, 1), haystack, warm.withMode(mode), Progress.NONE, CancelToken.NEVER);
+                RetrievalScan.run(m, needles.subList(0, 1), haystack, warm.withMode(mode), Progress.NONE, CancelToken.NEVER);
             }
             List<RetrievalScan.Mode> modes = List.of(RetrievalScan.Mode.REFERENCE, RetrievalScan.Mode.GENERATE, RetrievalScan.Mode.TEACHER);
             java.util.Map<RetrievalScan.Mode, List<Double>> times = new java.util.EnumMap<>(RetrievalScan.Mode.class);
@@ -144,7 +144,7 @@ public final class RetrievalBench implements Command {
     private static Measured measure(HookedModel m, List<Needle> needles, String haystack, RetrievalScan.Params p, PrintStream err) {
         String label = label(p.mode());
         long t0 = System.nanoTime();
-        RetrievalResult r = RetrievalScan.scan(m, needles, haystack, p, (done, total, msg) -> {
+        RetrievalResult r = RetrievalScan.run(m, needles, haystack, p, (done, total, msg) -> {
             if (done == total) {
                 err.printf("%s: %d tests%n", label, total);
             }

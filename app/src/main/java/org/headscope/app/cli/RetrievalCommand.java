@@ -106,7 +106,7 @@ public final class RetrievalCommand implements Command {
             }
             RetrievalScan.Params grid = p;
             checkGrid(needles.size(), p.lengths(), depths);
-            RetrievalResult r = ScanIo.cancellable(cancel -> RetrievalScan.scan(m, needles, haystack, grid, ScanIo.progressLine(err), cancel));
+            RetrievalResult r = ScanIo.cancellable(cancel -> RetrievalScan.run(m, needles, haystack, grid, ScanIo.progressLine(err), cancel));
             if (!r.hasScores()) {
                 throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
                         "Try shorter --lengths, check the needles and the model's retrieval template, or use --mode teacher.");

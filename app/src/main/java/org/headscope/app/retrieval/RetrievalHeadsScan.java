@@ -60,7 +60,7 @@ public final class RetrievalHeadsScan implements Scan {
             needles = needles.subList(0, Math.min(needles.size(), Math.max(1, v.integer("needles"))));
         }
         String haystack = Files.readString(BundledModels.needles().resolve("haystack.txt"));
-        RetrievalResult r = RetrievalScan.scan(model, needles, haystack, p, progress, cancel);
+        RetrievalResult r = RetrievalScan.run(model, needles, haystack, p, progress, cancel);
         if (!r.hasScores()) {
             throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
                     "Try shorter context lengths, mode teacher, or a model trained to answer the needles (needle-gpt).");

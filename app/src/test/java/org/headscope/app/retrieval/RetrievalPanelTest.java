@@ -37,7 +37,7 @@ class RetrievalPanelTest {
             assertNull(vm.messageProperty().get());
             var model = vm.models().current().model();
             List<Needle> needles = Needle.read(BundledModels.needles().resolve("needles.jsonl")).subList(0, 6);
-            var direct = RetrievalScan.scan(model, needles, Files.readString(BundledModels.needles().resolve("haystack.txt")),
+            var direct = RetrievalScan.run(model, needles, Files.readString(BundledModels.needles().resolve("haystack.txt")),
                     RetrievalScan.Params.defaults(List.of(64, 128)).withDepths(3), Progress.NONE, CancelToken.NEVER);
             var shown = scan.ranked("retrieval_score");
             for (Map<String, Object> row : shown) {
