@@ -53,8 +53,10 @@ public final class HookedModel implements AutoCloseable {
     }
 
     private final Map<ReadKey, CompiledSession> reading = new LinkedHashMap<>(16, 0.75f, true);
+    /** True when the sites' shapes came from the probe cache rather than a probe run (for tests). */
+    private final boolean probeCached;
 
-    private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
+    private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference, ProbeCache probeCache) {
         this.manifest = manifest;
         this.deployed = model;
         this.warnings = manifest.sha256() != null && !manifest.sha256().equalsIgnoreCase(model.sha256())
@@ -69,14 +71,38 @@ public final class HookedModel implements AutoCloseable {
         this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
         this.outputRoles = OutputRole.resolve(this.model.graph(), manifest.outputs(), manifest.name());
         this.device = preference.resolve(env);
-        this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
+        List<AttentionSite> blocks = origins(AttentionLocator.findBlocks(this.model.graph()));
+        String key = probeCache == null ? null : ProbeCache.key(deployed, inputs, manifest, blocks);
+        List<ProbeCache.Shape> known = key == null ? null : probeCache.read(probeCache.file(deployed, key), key, blocks.size());
+        if (known != null) {
+            List<AttentionSite> out = new ArrayList<>(blocks.size());
+            for (int i = 0; i < blocks.size(); i++) {
+                ProbeCache.Shape k = known.get(i);
+                out.add(blocks.get(i).withShape(i, k.queryHeads(), k.kvHeads(), k.headDim(), k.layout()));
+            }
+            this.sites = List.copyOf(out);
+        } else {
+            this.sites = probe(blocks);
+            if (key != null) {
+                probeCache.write(probeCache.file(deployed, key), key, sites);
+            }
+        }
+        this.probeCached = known != null;
         this.tokenizerFile = manifest.tokenizer() == null ? null
                 : HsTokenizer.requireFile(bundleFolder.resolve(manifest.tokenizer()));
         this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), this::options);
     }
 
-    /** Opens a .onnx file, or a folder holding headscope.json (or a single .onnx file). */
+    /**
+     * Opens a .onnx file, or a folder holding headscope.json (or a single .onnx file). The probe's findings come from
+     * the cache folder when this version of the model was probed before ({@link ProbeCache}).
+     */
     public static HookedModel open(Path path, DevicePreference preference) {
+        return open(path, preference, ProbeCache.standard());
+    }
+
+    /** As {@link #open(Path, DevicePreference)} with this probe cache, or none (null: always probe). */
+    static HookedModel open(Path path, DevicePreference preference, ProbeCache probeCache) {
         Path p = path.toAbsolutePath().normalize();
         Manifest manifest;
         Path folder;
@@ -109,7 +135,7 @@ public final class HookedModel implements AutoCloseable {
             manifest = m != null && modelFile.getFileName().toString().equals(m.model()) ? m : Manifest.inferred(modelFile);
         }
         OnnxModel model = OnnxModel.load(modelFile);
-        return new HookedModel(folder, manifest, model, preference);
+        return new HookedModel(folder, manifest, model, preference, probeCache);
     }
 
     public static HookedModel open(Path path) {
@@ -459,6 +485,11 @@ public final class HookedModel implements AutoCloseable {
             }
         }
         return s;
+    }
+
+    /** True when the sites' head counts, head size and layout came from the probe cache (no probe run). */
+    boolean probeCached() {
+        return probeCached;
     }
 
     private void ensureOpen() {
