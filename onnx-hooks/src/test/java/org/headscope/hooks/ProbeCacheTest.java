@@ -88,6 +88,14 @@ class ProbeCacheTest {
                 "a fixture with heads folded into the batch (BLOOM's head outputs)");
     }
 
+    @Test
+    void deviceDecidedWithoutTheRuntimeOnlyWhenItHasNoCuda() {
+        // a model opened from the cache decides the device without loading ONNX Runtime when no CUDA library exists
+        if (!DevicePreference.cudaLibraryPresent()) {
+            assertFalse(ai.onnxruntime.OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA));
+        }
+    }
+
     private static Path entry(ProbeCache cache) throws IOException {
         try (Stream<Path> s = Files.list(cache.folder())) {
             List<Path> files = s.filter(f -> f.toString().endsWith(".txt")).toList();
