@@ -22,7 +22,8 @@ public final class HookedModel implements AutoCloseable {
     private static final int MAX_SESSIONS = 12;
     private static final String FOLDER_CONFIG = "session.model_external_initializers_file_folder_path";
 
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+    /** ONNX Runtime's environment, created with the first session: a model opened from the probe cache needs none. */
+    private OrtEnvironment env;
     private final Manifest manifest;
     private final OnnxModel model;
     /** The file as deployed; {@link #model} is its normalised graph (subgraphs inlined, fused attention unfused). */
@@ -53,8 +54,10 @@ public final class HookedModel implements AutoCloseable {
     }
 
     private final Map<ReadKey, CompiledSession> reading = new LinkedHashMap<>(16, 0.75f, true);
+    /** True when the sites' shapes came from the probe cache rather than a probe run (for tests). */
+    private final boolean probeCached;
 
-    private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference) {
+    private HookedModel(Path bundleFolder, Manifest manifest, OnnxModel model, DevicePreference preference, ProbeCache probeCache) {
         this.manifest = manifest;
         this.deployed = model;
         this.warnings = manifest.sha256() != null && !manifest.sha256().equalsIgnoreCase(model.sha256())
@@ -68,15 +71,39 @@ public final class HookedModel implements AutoCloseable {
         this.graphIndex = new GraphIndex(this.model.graph());
         this.inputs = ModelInput.of(this.model.graph(), manifest.inputs());
         this.outputRoles = OutputRole.resolve(this.model.graph(), manifest.outputs(), manifest.name());
-        this.device = preference.resolve(env);
-        this.sites = probe(origins(AttentionLocator.findBlocks(this.model.graph())));
+        this.device = preference.resolve();
+        List<AttentionSite> blocks = origins(AttentionLocator.findBlocks(this.model.graph()));
+        String key = probeCache == null ? null : ProbeCache.key(deployed, inputs, manifest, blocks);
+        List<ProbeCache.Shape> known = key == null ? null : probeCache.read(probeCache.file(deployed, key), key, blocks.size());
+        if (known != null) {
+            List<AttentionSite> out = new ArrayList<>(blocks.size());
+            for (int i = 0; i < blocks.size(); i++) {
+                ProbeCache.Shape k = known.get(i);
+                out.add(blocks.get(i).withShape(i, k.queryHeads(), k.kvHeads(), k.headDim(), k.layout()));
+            }
+            this.sites = List.copyOf(out);
+        } else {
+            this.sites = probe(blocks);
+            if (key != null) {
+                probeCache.write(probeCache.file(deployed, key), key, sites);
+            }
+        }
+        this.probeCached = known != null;
         this.tokenizerFile = manifest.tokenizer() == null ? null
                 : HsTokenizer.requireFile(bundleFolder.resolve(manifest.tokenizer()));
-        this.vision = manifest.vision() == null ? null : new VisionParts(env, bundleFolder, manifest.vision(), this::options);
+        this.vision = manifest.vision() == null ? null : new VisionParts(env(), bundleFolder, manifest.vision(), this::options);
     }
 
-    /** Opens a .onnx file, or a folder holding headscope.json (or a single .onnx file). */
+    /**
+     * Opens a .onnx file, or a folder holding headscope.json (or a single .onnx file). The probe's findings come from
+     * the cache folder when this version of the model was probed before ({@link ProbeCache}).
+     */
     public static HookedModel open(Path path, DevicePreference preference) {
+        return open(path, preference, ProbeCache.standard());
+    }
+
+    /** As {@link #open(Path, DevicePreference)} with this probe cache, or none (null: always probe). */
+    static HookedModel open(Path path, DevicePreference preference, ProbeCache probeCache) {
         Path p = path.toAbsolutePath().normalize();
         Manifest manifest;
         Path folder;
@@ -109,7 +136,7 @@ public final class HookedModel implements AutoCloseable {
             manifest = m != null && modelFile.getFileName().toString().equals(m.model()) ? m : Manifest.inferred(modelFile);
         }
         OnnxModel model = OnnxModel.load(modelFile);
-        return new HookedModel(folder, manifest, model, preference);
+        return new HookedModel(folder, manifest, model, preference, probeCache);
     }
 
     public static HookedModel open(Path path) {
@@ -244,7 +271,15 @@ public final class HookedModel implements AutoCloseable {
         return inputs.stream().anyMatch(i -> i.role() == role);
     }
 
+    private synchronized OrtEnvironment env() {
+        if (env == null) {
+            env = OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
+        }
+        return env;
+    }
+
     OrtSession.SessionOptions options(boolean allowCuda) throws OrtException {
+        env();   // the environment (and the native library) before any other ONNX Runtime object
         OrtSession.SessionOptions o = new OrtSession.SessionOptions();
         try {
             RuntimeSettings.current().applyTo(o);
@@ -272,10 +307,10 @@ public final class HookedModel implements AutoCloseable {
                 // pattern, planned from earlier shapes, has been seen to fail on them inside fused Split nodes.
                 o.setMemoryPatternOptimization(false);
             }
-            OrtSession s = env.createSession(proto.toByteArray(), o);
+            OrtSession s = env().createSession(proto.toByteArray(), o);
             List<String> outputs = proto.getGraph().getOutputList().stream().map(OnnxMl.ValueInfoProto::getName)
                     .filter(n -> !n.startsWith("hs_tap_")).toList();
-            return new CompiledSession(env, s, graphInputs, forSites, taps, hooks, device, outputs);
+            return new CompiledSession(env(), s, graphInputs, forSites, taps, hooks, device, outputs);
         } catch (OrtException e) {
             throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": "
                     + e.getMessage().lines().findFirst().orElse(""),
@@ -311,11 +346,11 @@ public final class HookedModel implements AutoCloseable {
                     OrtSession s;
                     if (normalised.inputsChanged()) {
                         o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
-                        s = env.createSession(model.skeleton().toByteArray(), o);
+                        s = env().createSession(model.skeleton().toByteArray(), o);
                     } else {
-                        s = env.createSession(deployed.path().toString(), o);
+                        s = env().createSession(deployed.path().toString(), o);
                     }
-                    plain = new CompiledSession(env, s, inputs, sites, TapSet.NONE, HookSet.NONE, device, model.outputNames());
+                    plain = new CompiledSession(env(), s, inputs, sites, TapSet.NONE, HookSet.NONE, device, model.outputNames());
                 } catch (OrtException e) {
                     throw new ModelException("ONNX Runtime cannot load " + model.path().getFileName() + ": " + e.getMessage(),
                             "Check that the file is a complete ONNX export.", e);
@@ -372,8 +407,8 @@ public final class HookedModel implements AutoCloseable {
         List<String> outs = List.copyOf(outputs);
         try (OrtSession.SessionOptions o = options(true)) {
             o.addConfigEntry(FOLDER_CONFIG, model.weightsFolder().toString());
-            OrtSession s = env.createSession(cut.toByteArray(), o);
-            return new OwnedSession(new CompiledSession(env, s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
+            OrtSession s = env().createSession(cut.toByteArray(), o);
+            return new OwnedSession(new CompiledSession(env(), s, List.copyOf(in), sites, TapSet.NONE, HookSet.NONE, device, outs));
         } catch (OrtException e) {
             throw new ModelException("ONNX Runtime cannot load the part of " + model.path().getFileName() + " after '" + start + "': "
                     + e.getMessage().lines().findFirst().orElse(""), "Report this with the model's inspect output.", e);
@@ -459,6 +494,11 @@ public final class HookedModel implements AutoCloseable {
             }
         }
         return s;
+    }
+
+    /** True when the sites' head counts, head size and layout came from the probe cache (no probe run). */
+    boolean probeCached() {
+        return probeCached;
     }
 
     private void ensureOpen() {
