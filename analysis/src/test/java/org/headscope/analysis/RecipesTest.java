@@ -71,6 +71,25 @@ class RecipesTest {
     }
 
     @Test
+    void logitLensRecipes() {
+        assertEquals(LogitLens.Dla.Params.DEFAULTS, LogitLens.Dla.Params.fromOptions(options(Map.of())));
+        assertEquals(LogitLens.Lens.Params.DEFAULTS, LogitLens.Lens.Params.fromOptions(options(Map.of())));
+        assertEquals(new LogitLens.Dla.Params("quartz", "copper"),
+                LogitLens.Dla.Params.fromOptions(options(Map.of("answer", " quartz", "wrong", "copper"))));
+        // the panel's one field for both
+        assertEquals(new LogitLens.Dla.Params("quartz", "copper"), LogitLens.Dla.Params.fromOptions(options(Map.of("answers", "quartz,copper"))));
+        assertEquals(new LogitLens.Dla.Params("#42", "none"), LogitLens.Dla.Params.fromOptions(options(Map.of("answers", "#42"))));
+        assertEquals(new LogitLens.Lens.Params("quartz", 3), LogitLens.Lens.Params.fromOptions(options(Map.of("answer", "quartz", "top", "3"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LogitLens.Lens.Params.fromOptions(options(Map.of("top", "three"))));
+        assertTrue(e.getMessage().contains("'top'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> LogitLens.Lens.Params.fromOptions(options(Map.of("top", "0"))));
+        assertTrue(e.getMessage().contains("top k must be 1..100"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> LogitLens.Dla.Params.fromOptions(options(Map.of("answers", "a,b,c"))));
+        assertTrue(e.getMessage().contains("'answers'"), e.getMessage());
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));
