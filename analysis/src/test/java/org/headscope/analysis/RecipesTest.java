@@ -90,6 +90,26 @@ class RecipesTest {
     }
 
     @Test
+    void patchingRecipe() {
+        assertEquals(Patching.Params.DEFAULTS, Patching.Params.fromOptions(options(Map.of())));
+        assertEquals(new Patching.Params(Patching.Direction.NOISING, List.of(3, -1), true, 2, true, 4),
+                Patching.Params.fromOptions(options(Map.of("direction", "noising", "positions", "3, -1", "positionHead", "2",
+                        "residual", "on", "batch", "4"))));
+        assertEquals(Patching.Params.DEFAULTS.withPositionHead(null), Patching.Params.fromOptions(options(Map.of("positionHead", "all"))));
+        assertEquals(Patching.Params.DEFAULTS, Patching.Params.fromOptions(options(Map.of("positions", "all", "positionHead", "none"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Patching.Params.fromOptions(options(Map.of("positions", "1,x"))));
+        assertTrue(e.getMessage().contains("'positions'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Patching.Params.fromOptions(options(Map.of("batch", "0"))));
+        assertTrue(e.getMessage().contains("'batch'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Patching.Params.fromOptions(options(Map.of("positionHead", "first"))));
+        assertTrue(e.getMessage().contains("'positionHead'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Patching.Params.fromOptions(options(Map.of("direction", "sideways"))));
+        assertEquals(2, Patching.Params.DEFAULTS.withPositions(List.of(-1)).positionsIn(3)[0]);
+        assertThrows(IllegalArgumentException.class, () -> Patching.Params.DEFAULTS.withPositions(List.of(5)).positionsIn(3));
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));
