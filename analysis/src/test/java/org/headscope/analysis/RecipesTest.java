@@ -110,6 +110,14 @@ class RecipesTest {
     }
 
     @Test
+    void variantCompareRecipe() {
+        // no settings of its own: any options give the defaults
+        assertEquals(VariantCompare.Params.DEFAULTS, VariantCompare.Params.fromOptions(options(Map.of())));
+        assertEquals(VariantCompare.Params.DEFAULTS, VariantCompare.Params.fromOptions(options(Map.of("variant", "int8"))));
+        assertTrue(VariantCompare.Params.OPTIONS.isEmpty());
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));
