@@ -118,6 +118,18 @@ class RecipesTest {
     }
 
     @Test
+    void copyScoresRecipe() {
+        assertEquals(CopyScores.Params.DEFAULTS, CopyScores.Params.fromOptions(options(Map.of())));
+        assertEquals(new CopyScores.Params(12, 7), CopyScores.Params.fromOptions(options(Map.of("copy_tokens", "12", "copy_seed", "7"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CopyScores.Params.fromOptions(options(Map.of("copy_tokens", "lots"))));
+        assertTrue(e.getMessage().contains("'copy_tokens'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CopyScores.Params.fromOptions(options(Map.of("copy_tokens", "0"))));
+        assertTrue(e.getMessage().contains("'copy_tokens'"), e.getMessage());
+        assertEquals(CopyScores.COLUMNS, List.copyOf(CopyScores.METRICS.keySet()));
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));

@@ -1,6 +1,7 @@
 package org.headscope.app.cli;
 
 import org.headscope.analysis.CopyScores;
+import org.headscope.analysis.Progress;
 import org.headscope.analysis.HeadAtlas;
 import org.headscope.analysis.LogitLens;
 import org.headscope.analysis.Patching;
@@ -71,7 +72,7 @@ public final class AtlasCommand implements Command {
             if (copy && m.isCausal()) {
                 // 32 random tokens (RazorAttention's setting), fewer where the model takes fewer than 4 x 32 tokens
                 int length = Math.max(2, Math.min(32, (ModelArgs.maxTokens(m) - 4) / CopyScores.REPEATS));
-                CopyScores c = ScanIo.cancellable(cancel -> CopyScores.measure(m, length, 7, cancel));
+                CopyScores c = ScanIo.cancellable(cancel -> CopyScores.run(m, new CopyScores.Params(length, 7), Progress.NONE, cancel));
                 Map<String, double[][]> grids = new LinkedHashMap<>();
                 grids.put("echo", c.echo());
                 grids.put("induction", c.induction());

@@ -64,7 +64,7 @@ public final class AtlasScan implements Scan {
         if (decoder && ids.length >= 2) {
             Integer max = model.manifest().maxLength();
             int length = Math.max(2, Math.min(32, ((max == null ? 8192 : max) - 4) / CopyScores.REPEATS));
-            CopyScores c = CopyScores.measure(model, length, 7, cancel);
+            CopyScores c = CopyScores.run(model, new CopyScores.Params(length, 7), Progress.NONE, cancel);
             sources.add(HeadAtlas.grids("copy", Map.of("echo", c.echo(), "induction", c.induction()),
                     Map.of("echo", CopyScores.METRIC_VERSION, "induction", CopyScores.METRIC_VERSION),
                     Provenance.of(model, length + " random tokens x " + CopyScores.REPEATS, Map.of()), Map.of()));
