@@ -130,6 +130,20 @@ class RecipesTest {
     }
 
     @Test
+    void headAtlasRecipe() {
+        assertEquals(HeadAtlas.Params.DEFAULTS, HeadAtlas.Params.fromOptions(options(Map.of())));
+        assertEquals(new HeadAtlas.Params(false, 16, 3),
+                HeadAtlas.Params.fromOptions(options(Map.of("copy", "off", "copy_tokens", "16", "copy_seed", "3"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> HeadAtlas.Params.fromOptions(options(Map.of("copy", "maybe"))));
+        assertTrue(e.getMessage().contains("'copy'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> HeadAtlas.Params.fromOptions(options(Map.of("copy_seed", "x"))));
+        assertTrue(e.getMessage().contains("'copy_seed'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> HeadAtlas.Params.fromOptions(options(Map.of("copy_tokens", "1"))));
+        assertTrue(e.getMessage().contains("'copy_tokens'"), e.getMessage());
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));
