@@ -1,6 +1,8 @@
 package org.headscope.analysis;
 
 import org.headscope.analysis.core.Heads;
+import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Options;
 import org.headscope.hooks.CancelToken;
 import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
@@ -31,6 +33,41 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
     public static final String METRIC_VERSION = "razor-echo-induction/1 + transformerlens-detectors-mul/1";
     /** RazorAttention repeats a random sequence 4 times. */
     public static final int REPEATS = 4;
+    /** The name the head atlas gives its copy-score columns. */
+    public static final String NAME = "copy";
+    /** The five scores' metric versions, in the order of {@link #COLUMNS}. */
+    public static final Map<String, String> METRICS = Metrics.ordered(
+            "echo", METRIC_VERSION, "induction", METRIC_VERSION, "previous_token", METRIC_VERSION,
+            "duplicate_token", METRIC_VERSION, "induction_tl", METRIC_VERSION);
+
+    /**
+     * The random sequence: {@code length} non-special tokens (repeated {@link #REPEATS} times) drawn with {@code seed}.
+     * The defaults are the retrieval scan's: 50 tokens, seed 0.
+     */
+    public record Params(int length, long seed) {
+        public static final Params DEFAULTS = new Params(50, 0);
+        /** The options by the retrieval panel's names. */
+        public static final List<String> OPTIONS = List.of("copy_tokens", "copy_seed");
+
+        public Params {
+            if (length < 1) {
+                throw new IllegalArgumentException("parameter 'copy_tokens' must be at least 1, got " + length);
+            }
+        }
+
+        public Params withLength(int l) {
+            return new Params(l, seed);
+        }
+
+        public Params withSeed(long s) {
+            return new Params(length, s);
+        }
+
+        /** The recipe: {@link #OPTIONS} over {@link #DEFAULTS}. */
+        public static Params fromOptions(Options options) {
+            return new Params(options.whole("copy_tokens", DEFAULTS.length()), options.whole("copy_seed", (int) DEFAULTS.seed()));
+        }
+    }
 
     Map<String, Object> parameters() {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -40,8 +77,13 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
         return m;
     }
 
-    /** Measures the scores with one run on {@code length} random non-special tokens repeated {@link #REPEATS} times. */
-    public static CopyScores measure(HookedModel model, int length, long seed, CancelToken cancel) {
+    /**
+     * Measures the scores with one run on {@code params.length()} random non-special tokens repeated {@link #REPEATS}
+     * times; the record is the result.
+     */
+    public static CopyScores run(HookedModel model, Params params, Progress progress, CancelToken cancel) {
+        int length = params.length();
+        long seed = params.seed();
         Heads.requireDecoder(model, "the copy scores (echo and induction on a repeated sequence)");
         String logits = model.requireLogits();
         int vocab = model.plain().run(RunRequest.tokens(firstId(model)).withOutputs(java.util.Set.of(logits)), cancel).output(logits).dim(2);

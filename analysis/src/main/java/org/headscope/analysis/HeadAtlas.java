@@ -1,7 +1,10 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
+import org.headscope.hooks.CancelToken;
+import org.headscope.hooks.HookedModel;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,8 +21,100 @@ import java.util.TreeMap;
 public final class HeadAtlas {
     public static final String NAME = "atlas";
 
+    /**
+     * The atlas defines no metric of its own: each column keeps its source's version, and the atlas report's provenance
+     * lists them by column name.
+     */
+    public static final Map<String, String> METRICS = Map.of();
+
     /** Columns taken from each analysis (numeric head columns only; the per-analysis name avoids clashes). */
     private HeadAtlas() {
+    }
+
+    /**
+     * The columns the atlas measures itself: the copy scores (echo and induction) on {@code copyTokens} random tokens
+     * (RazorAttention's 32, fewer where the model takes fewer than {@link CopyScores#REPEATS} x 32 tokens) drawn with
+     * {@code copySeed}; {@code copy} off: none.
+     */
+    public record Params(boolean copy, int copyTokens, long copySeed) {
+        public static final Params DEFAULTS = new Params(true, 32, 7);
+        /** The options by name (the command's {@code --no-copy} is {@code copy} off). */
+        public static final List<String> OPTIONS = List.of("copy", "copy_tokens", "copy_seed");
+
+        public Params {
+            if (copyTokens < 2) {
+                throw new IllegalArgumentException("parameter 'copy_tokens' must be at least 2, got " + copyTokens);
+            }
+        }
+
+        public Params withCopy(boolean c) {
+            return new Params(c, copyTokens, copySeed);
+        }
+
+        public Params withCopyTokens(int t) {
+            return new Params(copy, t, copySeed);
+        }
+
+        public Params withCopySeed(long s) {
+            return new Params(copy, copyTokens, s);
+        }
+
+        /** The copy-score sequence's length on this model: {@link #copyTokens}, fewer where the model takes fewer tokens. */
+        public int copyLength(HookedModel model) {
+            Integer max = model.manifest().maxLength();
+            return Math.max(2, Math.min(copyTokens, ((max == null ? 8192 : max) - 4) / CopyScores.REPEATS));
+        }
+
+        /** The recipe the {@code atlas} command and the Head atlas panel share. */
+        public static Params fromOptions(Options options) {
+            String copy = options.text("copy", "on");
+            if (!copy.equals("on") && !copy.equals("off")) {
+                throw new IllegalArgumentException("parameter 'copy' must be on or off, got '" + copy + "'");
+            }
+            return new Params(copy.equals("on"), options.whole("copy_tokens", DEFAULTS.copyTokens()),
+                    options.whole("copy_seed", (int) DEFAULTS.copySeed()));
+        }
+    }
+
+    /** The reports an atlas gathers, in column order. */
+    public record Result(Params params, List<HeadReport> sources) {
+        public Result {
+            sources = List.copyOf(sources);
+        }
+
+        /** The atlas; the provenance names the model (its sha256 must match every source's). */
+        public HeadReport toReport(Provenance provenance) {
+            return build(sources, provenance);
+        }
+    }
+
+    /**
+     * The atlas of {@code sources} (the reports of other analyses of this model, in column order). The copy-score
+     * columns are measured by {@link #copySource}, which the caller places among the sources.
+     */
+    public static Result run(HookedModel model, List<HeadReport> sources, Params params, Progress progress, CancelToken cancel) {
+        cancel.check();
+        return new Result(params, sources);
+    }
+
+    /** The copy-score columns (echo, induction) as a report, or null where {@code params.copy()} is off or the model is an encoder. */
+    public static HeadReport copySource(HookedModel model, Params params, CancelToken cancel) {
+        if (!params.copy() || !model.isCausal()) {
+            return null;
+        }
+        int length = params.copyLength(model);
+        CopyScores c = CopyScores.run(model, new CopyScores.Params(length, params.copySeed()), Progress.NONE, cancel);
+        Map<String, double[][]> grids = new LinkedHashMap<>();
+        grids.put("echo", c.echo());
+        grids.put("induction", c.induction());
+        Map<String, String> versions = new LinkedHashMap<>();
+        versions.put("echo", CopyScores.METRIC_VERSION);
+        versions.put("induction", CopyScores.METRIC_VERSION);
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("copy_random_tokens", length);
+        parameters.put("copy_seed", params.copySeed());
+        return grids(CopyScores.NAME, grids, versions, Provenance.of(model, length + " random tokens repeated " + CopyScores.REPEATS
+                + " times, seed " + params.copySeed(), Map.of()), parameters);
     }
 
     /** Where a column came from. */

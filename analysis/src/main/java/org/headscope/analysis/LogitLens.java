@@ -1,6 +1,7 @@
 package org.headscope.analysis;
 
 import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.OwnedSession;
@@ -9,6 +10,7 @@ import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookSet;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HookedSession;
+import org.headscope.hooks.HsTokenizer;
 import org.headscope.hooks.ModelException;
 import org.headscope.hooks.RunRequest;
 import org.headscope.hooks.RunResult;
@@ -46,6 +48,191 @@ public final class LogitLens {
     public static final Map<String, String> LENS_METRICS = Metrics.ordered(
             "lens", "nostalgebraist2020-v1: residual after each layer through the final norm (own scale) and the unembedding; "
                     + "top tokens and the answer's rank (0 = top)");
+
+    /** The report names, in the order the two analyses are listed: {@link Dla#NAME}, {@link Lens#NAME}. */
+    public static final List<String> NAMES = List.of(DLA, LENS);
+
+    /**
+     * Direct logit attribution in the shape of every analysis: {@link #NAME}, {@link #METRICS}, {@link Params} and its
+     * recipe, {@link #run} and a typed {@link Result}.
+     */
+    public static final class Dla {
+        public static final String NAME = DLA;
+        public static final Map<String, String> METRICS = DLA_METRICS;
+
+        private Dla() {
+        }
+
+        /**
+         * The answer ({@code auto}: the model's top next token; a word: its first token; {@code #ID}) and the wrong token
+         * ({@code none}: the answer's logit alone).
+         */
+        public record Params(String answer, String wrong) {
+            public static final Params DEFAULTS = new Params("auto", "none");
+
+            /** The options by the panel's names; {@code answers} ("A" or "A,B") is the panel's one field for both. */
+            public static final List<String> OPTIONS = List.of("answer", "wrong", "answers");
+
+            public Params {
+                answer = java.util.Objects.requireNonNull(answer, "answer").strip();
+                wrong = wrong == null || wrong.isBlank() ? "none" : wrong.strip();
+                if (answer.isEmpty() || answer.equals("none")) {
+                    throw new IllegalArgumentException("parameter 'answer' must be a word, #ID or auto, got '" + answer + "'");
+                }
+            }
+
+            public Params withAnswer(String a) {
+                return new Params(a, wrong);
+            }
+
+            public Params withWrong(String w) {
+                return new Params(answer, w);
+            }
+
+            /** The recipe the {@code dla} command and the Logit attribution panel share. */
+            public static Params fromOptions(Options options) {
+                String answer = options.text("answer", DEFAULTS.answer());
+                String wrong = options.text("wrong", DEFAULTS.wrong());
+                String answers = options.text("answers", null);
+                if (answers != null) {
+                    String[] parts = answers.split(",");
+                    if (parts.length > 2 || answers.isEmpty()) {
+                        throw new IllegalArgumentException("parameter 'answers': write A, A,B or auto, got '" + answers + "'");
+                    }
+                    answer = parts[0];
+                    wrong = parts.length == 2 ? parts[1] : wrong;
+                }
+                return new Params(answer, wrong);
+            }
+        }
+
+        /** The attribution and the labels its report shows. */
+        public record Result(Params params, Attribution attribution, long answer, long wrong, String answerLabel, String wrongLabel,
+                             String normNote) {
+            public HeadReport toReport(Provenance provenance) {
+                Map<String, Object> p = new LinkedHashMap<>();
+                p.put("answer", answerLabel);
+                p.put("wrong", wrong < 0 ? "none (the answer's logit)" : wrongLabel);
+                p.put("position", "last");
+                return dlaReport(attribution, provenance, p, normNote);
+            }
+        }
+
+        public static Result run(HookedModel model, HsTokenizer.Tokens tokens, Params params, Progress progress, CancelToken cancel) {
+            LogitLens lens = new LogitLens(model);
+            long[] ids = tokens.ids();
+            long a = resolve(model, ids, params.answer(), "answer", cancel);
+            long b = params.wrong().equals("none") ? -1 : resolve(model, ids, params.wrong(), "wrong", cancel);
+            Attribution r = lens.attribute(ids, a, b, cancel);
+            return new Result(params, r, a, b, label(model, params.answer(), a), b < 0 ? "none" : label(model, params.wrong(), b),
+                    lens.normNote());
+        }
+    }
+
+    /**
+     * The logit lens in the shape of every analysis: {@link #NAME}, {@link #METRICS}, {@link Params} and its recipe,
+     * {@link #run} and a typed {@link Result}.
+     */
+    public static final class Lens {
+        public static final String NAME = LENS;
+        public static final Map<String, String> METRICS = LENS_METRICS;
+
+        private Lens() {
+        }
+
+        /** The answer whose rank is followed ({@code none}, {@code auto}, a word or {@code #ID}) and the top tokens kept. */
+        public record Params(String answer, int top) {
+            public static final Params DEFAULTS = new Params("none", 5);
+            public static final List<String> OPTIONS = List.of("answer", "top");
+
+            public Params {
+                answer = answer == null || answer.isBlank() ? "none" : answer.strip();
+                if (top < 1 || top > 100) {
+                    throw new IllegalArgumentException("top k must be 1..100, got " + top);
+                }
+            }
+
+            public Params withAnswer(String a) {
+                return new Params(a, top);
+            }
+
+            public Params withTop(int t) {
+                return new Params(answer, t);
+            }
+
+            /** The recipe the {@code lens} command and the Logit lens panel share. */
+            public static Params fromOptions(Options options) {
+                return new Params(options.text("answer", DEFAULTS.answer()), options.whole("top", DEFAULTS.top()));
+            }
+        }
+
+        /** The lens logits [rows, T, V] and what its report shows. */
+        public record Result(Params params, FloatTensor logits, long answer, String answerLabel, String[] tokens,
+                             java.util.function.LongFunction<String> tokenString, String normNote) {
+            public HeadReport toReport(Provenance provenance) {
+                return lensReport(logits, answer, answerLabel, params.top(), tokens, tokenString, provenance, normNote);
+            }
+        }
+
+        public static Result run(HookedModel model, HsTokenizer.Tokens tokens, Params params, Progress progress, CancelToken cancel) {
+            long[] ids = tokens.ids();
+            if (ids.length == 0) {
+                throw new IllegalArgumentException("the prompt has no tokens");
+            }
+            LogitLens lens = new LogitLens(model);
+            long answer = params.answer().equals("none") ? -1 : resolve(model, ids, params.answer(), "answer", cancel);
+            FloatTensor logits = lens.lens(ids, cancel);
+            if (answer >= logits.dim(2) || answer < -1) {
+                throw new IllegalArgumentException("answer token id " + answer + " is outside the vocabulary 0.." + (logits.dim(2) - 1));
+            }
+            String label = answer < 0 ? "none" : label(model, params.answer(), answer);
+            return new Result(params, logits, answer, label, tokens.strings(),
+                    id -> model.tokenizer().map(tk -> tk.tokenString(id)).orElse("#" + id), lens.normNote());
+        }
+    }
+
+    /** {@code auto}: the model's top next token; {@code #ID}; else the word's first token. */
+    static long resolve(HookedModel model, long[] ids, String spec, String option, CancelToken cancel) {
+        if (spec.equals("auto")) {
+            return topNext(model, ids, cancel);
+        }
+        if (spec.startsWith("#")) {
+            try {
+                return Long.parseLong(spec.substring(1));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(option + ": '" + spec + "' is not a token id; write #ID, e.g. #42");
+            }
+        }
+        long[] t = model.requireTokenizer().encodePlain(spec);
+        if (t.length == 0) {
+            throw new IllegalArgumentException(option + " '" + spec + "' has no tokens");
+        }
+        return t[0];
+    }
+
+    /** A report's label for a token: as the user wrote it, or the token's text for {@code auto}. */
+    private static String label(HookedModel model, String spec, long id) {
+        return spec.equals("auto") ? model.requireTokenizer().tokenString(id) : spec;
+    }
+
+    /** The model's most likely next token after {@code ids}. */
+    public static long topNext(HookedModel model, long[] ids, CancelToken cancel) {
+        String out = model.model().outputNames().stream().filter(n -> !n.startsWith("present")).findFirst().orElseThrow();
+        FloatTensor logits = model.session(TapSet.NONE, HookSet.NONE).run(RunRequest.tokens(ids).withOutputs(Set.of(out)), cancel).output(out);
+        float[] last = logits.slice(0, logits.dim(1) - 1).data();
+        int best = 0;
+        for (int i = 1; i < last.length; i++) {
+            if (last[i] > last[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    /** The final norm and unembedding, as the reports name them. */
+    public String normNote() {
+        return unembedding.norm() + "; unembedding " + unembedding.unembed();
+    }
 
     private final HookedModel model;
     private final Unembedding unembedding;

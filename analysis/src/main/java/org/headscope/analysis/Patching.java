@@ -1,6 +1,7 @@
 package org.headscope.analysis;
 
 import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.OwnedSession;
@@ -95,6 +96,107 @@ public final class Patching {
         long[] target(Direction d) {
             return d == Direction.DENOISING ? corrupted : clean;
         }
+    }
+
+    /**
+     * What a patching run does besides the head grid: the direction, the positions the heads are patched at (null: all;
+     * negative from the end), the layers x positions view ({@code byPosition}: head {@code positionHead} of each layer,
+     * or every head when that is null), the residual stream view, and the patches per batched run.
+     */
+    public record Params(Direction direction, List<Integer> positions, boolean byPosition, Integer positionHead, boolean residual,
+                         int batch) {
+        public static final Params DEFAULTS = new Params(Direction.DENOISING, null, false, null, false, 16);
+
+        /** The options by the Patching panel's names ({@code positionHead} is the command's {@code --position-head}). */
+        public static final List<String> OPTIONS = List.of("direction", "positions", "positionHead", "residual", "batch");
+
+        public Params {
+            java.util.Objects.requireNonNull(direction, "direction");
+            positions = positions == null ? null : List.copyOf(positions);
+            if (!byPosition && positionHead != null) {
+                throw new IllegalArgumentException("a position head is for the layers x positions view only");
+            }
+            if (positionHead != null && positionHead < 0) {
+                throw new IllegalArgumentException("position head " + positionHead + " does not exist");
+            }
+            if (batch < 1 || batch > 1024) {
+                throw new IllegalArgumentException("parameter 'batch' must be 1..1024, got " + batch);
+            }
+        }
+
+        public Params withDirection(Direction d) {
+            return new Params(d, positions, byPosition, positionHead, residual, batch);
+        }
+
+        public Params withPositions(List<Integer> p) {
+            return new Params(direction, p, byPosition, positionHead, residual, batch);
+        }
+
+        /** The layers x positions view: head {@code h} of each layer, or every head of the layer when null. */
+        public Params withPositionHead(Integer h) {
+            return new Params(direction, positions, true, h, residual, batch);
+        }
+
+        public Params withResidual(boolean r) {
+            return new Params(direction, positions, byPosition, positionHead, r, batch);
+        }
+
+        public Params withBatch(int b) {
+            return new Params(direction, positions, byPosition, positionHead, residual, b);
+        }
+
+        /** The positions in a prompt of {@code length} tokens (null: all). */
+        public int[] positionsIn(int length) {
+            if (positions == null) {
+                return null;
+            }
+            int[] out = new int[positions.size()];
+            for (int i = 0; i < out.length; i++) {
+                int p = positions.get(i);
+                int q = p < 0 ? length + p : p;
+                if (q < 0 || q >= length) {
+                    throw new IllegalArgumentException("position " + p + " is outside the prompt's 0.." + (length - 1));
+                }
+                out[i] = q;
+            }
+            return out;
+        }
+
+        /** The recipe the {@code patch} command and the Patching panel share. */
+        public static Params fromOptions(Options options) {
+            Direction d = Direction.parse(options.text("direction", DEFAULTS.direction().id()));
+            String pos = options.text("positions", "all");
+            List<Integer> positions = pos.equals("all") ? null : options.wholes("positions", null);
+            String ph = options.text("positionHead", "none");
+            boolean byPosition = !ph.isEmpty() && !ph.equals("none");
+            Integer head = byPosition && !ph.equals("all") ? options.whole("positionHead", 0) : null;
+            String residual = options.text("residual", "off");
+            if (!residual.equals("on") && !residual.equals("off")) {
+                throw new IllegalArgumentException("parameter 'residual' must be on or off, got '" + residual + "'");
+            }
+            return new Params(d, positions, byPosition, head, residual.equals("on"), options.whole("batch", DEFAULTS.batch()));
+        }
+    }
+
+    /**
+     * The patching run: the baseline, the head grid, and the layers x positions and residual views where the parameters
+     * ask for them.
+     *
+     * @param tokens the clean prompt's token strings, for the report's positions
+     */
+    public static Result run(HookedModel model, Setup setup, List<String> tokens, Params params, Progress progress, CancelToken cancel) {
+        int[] positions = params.positionsIn(setup.clean().length);
+        if (params.positionHead() != null && params.positionHead() >= model.heads()) {
+            throw new IllegalArgumentException("position head " + params.positionHead() + " does not exist; heads are 0.."
+                    + (model.heads() - 1));
+        }
+        Patching p = new Patching(model, params.batch());
+        Direction d = params.direction();
+        Baseline b = p.baseline(setup, cancel);
+        double[][] heads = p.heads(setup, d, positions, progress, cancel);
+        double[][] hp = params.byPosition() ? p.headPositions(setup, d, params.positionHead(), progress, cancel) : null;
+        double[][] rp = params.residual() ? p.residual(setup, d, progress, cancel) : null;
+        return new Result(d, b, heads, positions, params.positionHead(), hp, rp, tokens);
     }
 
     private final HookedModel model;
@@ -285,6 +387,11 @@ public final class Patching {
     /** A full patching run's numbers, raw logit differences. */
     public record Result(Direction direction, Baseline baseline, double[][] heads, int[] positions, Integer positionHead,
                          double[][] headPositions, double[][] residual, List<String> tokens) {
+        public HeadReport toReport(Provenance provenance) {
+            return toReport(provenance, Map.of());
+        }
+
+        /** The report, its parameters led by the front end's labels of the inputs (the answers as written, the corrupted prompt). */
         public HeadReport toReport(Provenance provenance, Map<String, Object> parameters) {
             Map<String, Object> params = new LinkedHashMap<>(parameters);
             params.put("direction", direction.id());

@@ -1,6 +1,7 @@
 package org.headscope.analysis;
 
 import org.headscope.analysis.core.Metrics;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -39,6 +40,46 @@ public final class VariantCompare {
     }
 
     private VariantCompare() {
+    }
+
+    /**
+     * The comparison has no settings of its own: every head, every row, the measures of {@link #METRICS}. The record
+     * keeps the shape every analysis has (the variant is what it runs on, not a parameter).
+     */
+    public record Params() {
+        public static final Params DEFAULTS = new Params();
+        public static final List<String> OPTIONS = List.of();
+
+        /** The recipe the {@code compare} command and the Variant damage panel share: there is nothing to read. */
+        public static Params fromOptions(Options options) {
+            return DEFAULTS;
+        }
+    }
+
+    /** Every head's damage and the variant it was measured on, as its report names it. */
+    public record Result(Params params, List<HeadDamage> heads, String variant, String variantSha256, String variantProducer) {
+        public Result {
+            heads = List.copyOf(heads);
+        }
+
+        /** The head the variant disturbs most (largest mean JS divergence of its rows). */
+        public HeadDamage worst() {
+            return heads.stream().max(java.util.Comparator.comparingDouble(HeadDamage::jsMean)).orElseThrow();
+        }
+
+        public HeadReport toReport(Provenance provenance) {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("variant", variant);
+            p.put("variant_sha256", variantSha256);
+            p.put("variant_producer", variantProducer);
+            return VariantCompare.toReport(heads, provenance, p);
+        }
+    }
+
+    /** {@link #compare} of the open model and its {@code variant} on the prompt's tokens. */
+    public static Result run(HookedModel model, HookedModel variant, long[] ids, Params params, Progress progress, CancelToken cancel) {
+        List<HeadDamage> d = compare(model, variant, ids, cancel);
+        return new Result(params, d, variant.model().path().getFileName().toString(), variant.model().sha256(), variant.model().producer());
     }
 
     public static List<HeadDamage> compare(HookedModel a, HookedModel b, long[] ids, CancelToken cancel) {

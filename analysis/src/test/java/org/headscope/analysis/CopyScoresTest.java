@@ -70,7 +70,7 @@ class CopyScoresTest {
     @Test
     void plantedCopyHeadHasTheTopInductionScoreAndTheEchoHeadTheTopEchoScore() throws Exception {
         try (HookedModel m = HookedModel.open(PlantedDecoders.plantedCopyModel(dir), DevicePreference.CPU)) {
-            CopyScores c = CopyScores.measure(m, 20, 7, CancelToken.NEVER);
+            CopyScores c = CopyScores.run(m, new CopyScores.Params(20, 7), Progress.NONE, CancelToken.NEVER);
             double[] induction = c.induction()[0];
             double[] echo = c.echo()[0];
             assertTrue(induction[PlantedDecoders.COPY_HEAD] > 0.9, "copy head induction " + induction[0]);

@@ -71,6 +71,79 @@ class RecipesTest {
     }
 
     @Test
+    void logitLensRecipes() {
+        assertEquals(LogitLens.Dla.Params.DEFAULTS, LogitLens.Dla.Params.fromOptions(options(Map.of())));
+        assertEquals(LogitLens.Lens.Params.DEFAULTS, LogitLens.Lens.Params.fromOptions(options(Map.of())));
+        assertEquals(new LogitLens.Dla.Params("quartz", "copper"),
+                LogitLens.Dla.Params.fromOptions(options(Map.of("answer", " quartz", "wrong", "copper"))));
+        // the panel's one field for both
+        assertEquals(new LogitLens.Dla.Params("quartz", "copper"), LogitLens.Dla.Params.fromOptions(options(Map.of("answers", "quartz,copper"))));
+        assertEquals(new LogitLens.Dla.Params("#42", "none"), LogitLens.Dla.Params.fromOptions(options(Map.of("answers", "#42"))));
+        assertEquals(new LogitLens.Lens.Params("quartz", 3), LogitLens.Lens.Params.fromOptions(options(Map.of("answer", "quartz", "top", "3"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> LogitLens.Lens.Params.fromOptions(options(Map.of("top", "three"))));
+        assertTrue(e.getMessage().contains("'top'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> LogitLens.Lens.Params.fromOptions(options(Map.of("top", "0"))));
+        assertTrue(e.getMessage().contains("top k must be 1..100"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> LogitLens.Dla.Params.fromOptions(options(Map.of("answers", "a,b,c"))));
+        assertTrue(e.getMessage().contains("'answers'"), e.getMessage());
+    }
+
+    @Test
+    void patchingRecipe() {
+        assertEquals(Patching.Params.DEFAULTS, Patching.Params.fromOptions(options(Map.of())));
+        assertEquals(new Patching.Params(Patching.Direction.NOISING, List.of(3, -1), true, 2, true, 4),
+                Patching.Params.fromOptions(options(Map.of("direction", "noising", "positions", "3, -1", "positionHead", "2",
+                        "residual", "on", "batch", "4"))));
+        assertEquals(Patching.Params.DEFAULTS.withPositionHead(null), Patching.Params.fromOptions(options(Map.of("positionHead", "all"))));
+        assertEquals(Patching.Params.DEFAULTS, Patching.Params.fromOptions(options(Map.of("positions", "all", "positionHead", "none"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Patching.Params.fromOptions(options(Map.of("positions", "1,x"))));
+        assertTrue(e.getMessage().contains("'positions'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Patching.Params.fromOptions(options(Map.of("batch", "0"))));
+        assertTrue(e.getMessage().contains("'batch'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Patching.Params.fromOptions(options(Map.of("positionHead", "first"))));
+        assertTrue(e.getMessage().contains("'positionHead'"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Patching.Params.fromOptions(options(Map.of("direction", "sideways"))));
+        assertEquals(2, Patching.Params.DEFAULTS.withPositions(List.of(-1)).positionsIn(3)[0]);
+        assertThrows(IllegalArgumentException.class, () -> Patching.Params.DEFAULTS.withPositions(List.of(5)).positionsIn(3));
+    }
+
+    @Test
+    void variantCompareRecipe() {
+        // no settings of its own: any options give the defaults
+        assertEquals(VariantCompare.Params.DEFAULTS, VariantCompare.Params.fromOptions(options(Map.of())));
+        assertEquals(VariantCompare.Params.DEFAULTS, VariantCompare.Params.fromOptions(options(Map.of("variant", "int8"))));
+        assertTrue(VariantCompare.Params.OPTIONS.isEmpty());
+    }
+
+    @Test
+    void copyScoresRecipe() {
+        assertEquals(CopyScores.Params.DEFAULTS, CopyScores.Params.fromOptions(options(Map.of())));
+        assertEquals(new CopyScores.Params(12, 7), CopyScores.Params.fromOptions(options(Map.of("copy_tokens", "12", "copy_seed", "7"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> CopyScores.Params.fromOptions(options(Map.of("copy_tokens", "lots"))));
+        assertTrue(e.getMessage().contains("'copy_tokens'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> CopyScores.Params.fromOptions(options(Map.of("copy_tokens", "0"))));
+        assertTrue(e.getMessage().contains("'copy_tokens'"), e.getMessage());
+        assertEquals(CopyScores.COLUMNS, List.copyOf(CopyScores.METRICS.keySet()));
+    }
+
+    @Test
+    void headAtlasRecipe() {
+        assertEquals(HeadAtlas.Params.DEFAULTS, HeadAtlas.Params.fromOptions(options(Map.of())));
+        assertEquals(new HeadAtlas.Params(false, 16, 3),
+                HeadAtlas.Params.fromOptions(options(Map.of("copy", "off", "copy_tokens", "16", "copy_seed", "3"))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> HeadAtlas.Params.fromOptions(options(Map.of("copy", "maybe"))));
+        assertTrue(e.getMessage().contains("'copy'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> HeadAtlas.Params.fromOptions(options(Map.of("copy_seed", "x"))));
+        assertTrue(e.getMessage().contains("'copy_seed'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> HeadAtlas.Params.fromOptions(options(Map.of("copy_tokens", "1"))));
+        assertTrue(e.getMessage().contains("'copy_tokens'"), e.getMessage());
+    }
+
+    @Test
     void aMalformedOptionIsNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SinkScan.Params.fromOptions(options(Map.of("tokens", "many"))));

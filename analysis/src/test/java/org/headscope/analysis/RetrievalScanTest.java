@@ -130,7 +130,7 @@ class RetrievalScanTest {
     @Test
     void reportHasOneRowPerHeadAndTheAccuracyGrid() throws Exception {
         RetrievalResult r = scan(RetrievalScan.Mode.TEACHER);
-        CopyScores copy = CopyScores.measure(model, 12, 1, CancelToken.NEVER);
+        CopyScores copy = CopyScores.run(model, new CopyScores.Params(12, 1), Progress.NONE, CancelToken.NEVER);
         HeadReport report = r.toReport(Provenance.of(model, "needles", RetrievalResult.metricVersions()), copy);
         assertEquals(PlantedDecoders.HEADS, report.heads().size());
         assertEquals(1.0, (Double) report.heads().get(0).get("retrieval_score"), 1e-12);

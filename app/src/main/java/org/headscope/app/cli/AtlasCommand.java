@@ -1,7 +1,8 @@
 package org.headscope.app.cli;
 
-import org.headscope.analysis.CopyScores;
+import org.headscope.analysis.Progress;
 import org.headscope.analysis.HeadAtlas;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.LogitLens;
 import org.headscope.analysis.Patching;
 import org.headscope.analysis.report.HeadReport;
@@ -68,16 +69,10 @@ public final class AtlasCommand implements Command {
         try (OutputTarget dir = ScanIo.out(args); HookedModel m = ModelArgs.open(args)) {
             args.rejectUnknown();
             Provenance base = Provenance.of(m, "per column", Map.of());
-            if (copy && m.isCausal()) {
-                // 32 random tokens (RazorAttention's setting), fewer where the model takes fewer than 4 x 32 tokens
-                int length = Math.max(2, Math.min(32, (ModelArgs.maxTokens(m) - 4) / CopyScores.REPEATS));
-                CopyScores c = ScanIo.cancellable(cancel -> CopyScores.measure(m, length, 7, cancel));
-                Map<String, double[][]> grids = new LinkedHashMap<>();
-                grids.put("echo", c.echo());
-                grids.put("induction", c.induction());
-                sources.add(HeadAtlas.grids("copy", grids, Map.of("echo", CopyScores.METRIC_VERSION, "induction", CopyScores.METRIC_VERSION),
-                        Provenance.of(m, length + " random tokens repeated " + CopyScores.REPEATS + " times, seed 7", Map.of()),
-                        Map.of("copy_random_tokens", length, "copy_seed", 7)));
+            HeadAtlas.Params params = HeadAtlas.Params.fromOptions(Options.of(k -> k.equals("copy") ? (copy ? "on" : "off") : null));
+            HeadReport copyScores = ScanIo.cancellable(cancel -> HeadAtlas.copySource(m, params, cancel));
+            if (copyScores != null) {
+                sources.add(copyScores);
             }
             if (clean != null) {
                 long[] c = ModelArgs.promptIds(m, clean, "clean");
@@ -108,7 +103,7 @@ public final class AtlasCommand implements Command {
             if (sources.isEmpty()) {
                 throw new UsageException("nothing to gather: give --reports, or --clean/--corrupted/--answers, on a decoder");
             }
-            HeadReport atlas = HeadAtlas.build(sources, base);
+            HeadReport atlas = ScanIo.cancellable(cancel -> HeadAtlas.run(m, sources, params, Progress.NONE, cancel)).toReport(base);
             ScanIo.write(atlas, dir, err);
             out.printf("atlas of %d heads, %d columns from %s%n", atlas.heads().size(), atlas.heads().isEmpty() ? 0 : atlas.heads().get(0).size() - 2,
                     atlas.parameters().get("sources"));

@@ -1,10 +1,11 @@
 package org.headscope.app.cli;
 
 import org.headscope.analysis.LogitLens;
+import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
-import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
 
@@ -37,12 +38,10 @@ public final class LensCommand implements Command {
             HsTokenizer.Tokens t = ModelArgs.tokens(args, m);
             args.rejectUnknown();
             long a = answer == null ? -1 : InterpretabilityArgs.token(m, answer, "answer");
-            LogitLens lens = new LogitLens(m);
-            FloatTensor logits = ScanIo.cancellable(cancel -> lens.lens(t.ids(), cancel));
+            LogitLens.Lens.Params params = LogitLens.Lens.Params.fromOptions(Options.of(k -> k.equals("answer") ? answer : null)).withTop(top);
+            LogitLens.Lens.Result res = ScanIo.cancellable(cancel -> LogitLens.Lens.run(m, t, params, Progress.NONE, cancel));
             String prompt = args.string("text", null) != null ? args.string("text", null) : java.util.Arrays.toString(t.ids());
-            HeadReport report = LogitLens.lensReport(logits, a, answer, top, t.strings(),
-                    id -> m.tokenizer().map(tk -> tk.tokenString(id)).orElse("#" + id), Provenance.of(m, prompt, LogitLens.LENS_METRICS),
-                    lens.unembedding().norm() + "; unembedding " + lens.unembedding().unembed());
+            HeadReport report = res.toReport(Provenance.of(m, prompt, LogitLens.Lens.METRICS));
             ScanIo.write(report, dir, err);
             List<Map<String, Object>> rows = report.heads();
             for (Map<String, Object> r : rows) {

@@ -1,6 +1,7 @@
 package org.headscope.app.cli;
 
 import org.headscope.analysis.Patching;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.OutputTarget;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.HookedModel;
@@ -8,6 +9,7 @@ import org.headscope.hooks.HookedModel;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** {@code patch}: activation patching of every head (and positions, and the residual stream) between two prompts. */
@@ -71,16 +73,16 @@ public final class PatchCommand implements Command {
                 }
             }
             Patching.Setup setup = new Patching.Setup(clean, corrupted, pair[0], pair[1]);
-            Patching p = new Patching(m, batch);
-            Integer chosen = head;
-            Patching.Result r = ScanIo.cancellable(cancel -> {
-                Patching.Baseline b = p.baseline(setup, cancel);
-                double[][] heads = p.heads(setup, direction, positions, ScanIo.progressLine(err), cancel);
-                double[][] hp = byPosition ? p.headPositions(setup, direction, chosen, ScanIo.progressLine(err), cancel) : null;
-                double[][] rp = residual ? p.residual(setup, direction, ScanIo.progressLine(err), cancel) : null;
-                return new Patching.Result(direction, b, heads, positions, chosen, hp, rp,
-                        Arrays.asList(m.requireTokenizer().encode(cleanText).strings()));
-            });
+            // the command's own checks above, for its messages; the recipe builds the parameters as the panel's does
+            Map<String, String> options = new java.util.HashMap<>();
+            options.put("direction", direction.id());
+            options.put("positions", positionSpec);
+            options.put("positionHead", positionHead);
+            options.put("residual", residual ? "on" : "off");
+            options.put("batch", String.valueOf(batch));
+            Patching.Params pp = Patching.Params.fromOptions(Options.of(options::get));
+            List<String> tokens = Arrays.asList(m.requireTokenizer().encode(cleanText).strings());
+            Patching.Result r = ScanIo.cancellable(cancel -> Patching.run(m, setup, tokens, pp, ScanIo.progressLine(err), cancel));
             Map<String, Object> params = new LinkedHashMap<>();
             params.put("answers", answers);
             params.put("batch", batch);

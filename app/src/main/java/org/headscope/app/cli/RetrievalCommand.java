@@ -1,6 +1,7 @@
 package org.headscope.app.cli;
 
 import org.headscope.analysis.CopyScores;
+import org.headscope.analysis.Progress;
 import org.headscope.analysis.Needle;
 import org.headscope.analysis.RetrievalResult;
 import org.headscope.analysis.RetrievalScan;
@@ -111,7 +112,7 @@ public final class RetrievalCommand implements Command {
                 throw new ModelException("No retrieval scores: " + r.noScoresMessage() + ".",
                         "Try shorter --lengths, check the needles and the model's retrieval template, or use --mode teacher.");
             }
-            CopyScores copy = copyLength > 0 ? ScanIo.cancellable(cancel -> CopyScores.measure(m, copyLength, 0, cancel)) : null;
+            CopyScores copy = copyLength > 0 ? ScanIo.cancellable(cancel -> CopyScores.run(m, new CopyScores.Params(copyLength, 0), Progress.NONE, cancel)) : null;
             String prompt = needles.size() + " needles from " + (needlesFile != null ? needlesFile : "the bundled needle set");
             ScanIo.write(r.toReport(Provenance.of(m, prompt, RetrievalResult.metricVersions(r.parameters())), copy), dir, err);
             err.printf("%d of %d tests counted, %d retrieval heads (score > %.2g)%n", r.counted(), r.tests().size(),

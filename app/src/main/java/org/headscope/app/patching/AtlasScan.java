@@ -1,8 +1,8 @@
 package org.headscope.app.patching;
 
 import org.headscope.analysis.AblationScan;
-import org.headscope.analysis.CopyScores;
 import org.headscope.analysis.HeadAtlas;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.LogitLens;
 import org.headscope.analysis.Patching;
 import org.headscope.analysis.ProbeTexts;
@@ -52,6 +52,7 @@ public final class AtlasScan implements Scan {
         HsTokenizer tk = model.requireTokenizer();
         long[] ids = tk.encode(prompt).ids();
         List<HeadReport> sources = new ArrayList<>();
+        HeadAtlas.Params atlasParams = HeadAtlas.Params.fromOptions(Options.of(v.text()::get));
         int probes = v.integer("probes");
         if (probes > 0) {
             SinkScan.Params p = SinkScan.Params.DEFAULTS;
@@ -62,12 +63,10 @@ public final class AtlasScan implements Scan {
         progress.update(1, 5, "atlas: sinks");
         boolean decoder = model.isCausal();
         if (decoder && ids.length >= 2) {
-            Integer max = model.manifest().maxLength();
-            int length = Math.max(2, Math.min(32, ((max == null ? 8192 : max) - 4) / CopyScores.REPEATS));
-            CopyScores c = CopyScores.measure(model, length, 7, cancel);
-            sources.add(HeadAtlas.grids("copy", Map.of("echo", c.echo(), "induction", c.induction()),
-                    Map.of("echo", CopyScores.METRIC_VERSION, "induction", CopyScores.METRIC_VERSION),
-                    Provenance.of(model, length + " random tokens x " + CopyScores.REPEATS, Map.of()), Map.of()));
+            HeadReport copyScores = HeadAtlas.copySource(model, atlasParams, cancel);
+            if (copyScores != null) {
+                sources.add(copyScores);
+            }
             progress.update(2, 5, "atlas: copy scores");
             long[] head = java.util.Arrays.copyOf(ids, ids.length - 1);
             AblationScan a = new AblationScan(model, AblationScan.Params.DEFAULTS, null);
@@ -108,7 +107,7 @@ public final class AtlasScan implements Scan {
         if (sources.isEmpty()) {
             throw new IllegalArgumentException("nothing to gather: no sink probes and not a decoder");
         }
-        return HeadAtlas.build(sources, Provenance.of(model, prompt, Map.of()));
+        return HeadAtlas.run(model, sources, atlasParams, progress, cancel).toReport(Provenance.of(model, prompt, Map.of()));
     }
 
     private static double[][] to2d(org.headscope.analysis.HeadGrid g, HookedModel m) {

@@ -2,11 +2,11 @@ package org.headscope.app.patching;
 
 import org.headscope.analysis.LogitLens;
 import org.headscope.analysis.Progress;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.app.panel.Scan;
 import org.headscope.hooks.CancelToken;
-import org.headscope.hooks.FloatTensor;
 import org.headscope.hooks.HookedModel;
 import org.headscope.hooks.HsTokenizer;
 
@@ -41,46 +41,9 @@ public final class LogitLensScan implements Scan {
     @Override
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
         HsTokenizer tk = model.requireTokenizer();
-        HsTokenizer.Tokens t = tk.encode(prompt);
-        if (t.ids().length == 0) {
-            throw new IllegalArgumentException("the prompt has no tokens");
-        }
-        int top = v.integer("top");
-        if (top < 1 || top > 100) {
-            throw new IllegalArgumentException("top k must be 1..100, got " + top);
-        }
-        String spec = v.string("answer");
-        long answer;
-        String label;
-        if (spec.isEmpty() || spec.equals("none")) {
-            answer = -1;
-            label = "none";
-        } else if (spec.equals("auto")) {
-            answer = PromptPair.top(model, t.ids(), cancel);
-            label = tk.tokenString(answer);
-        } else {
-            answer = token(tk, spec);
-            label = spec;
-        }
-        LogitLens lens = new LogitLens(model);
-        FloatTensor logits = lens.lens(t.ids(), cancel);
-        if (answer >= logits.dim(2) || answer < -1) {
-            throw new IllegalArgumentException("answer token id " + answer + " is outside the vocabulary 0.." + (logits.dim(2) - 1));
-        }
-        return LogitLens.lensReport(logits, answer, label, top, t.strings(), tk::tokenString,
-                Provenance.of(model, prompt, LogitLens.LENS_METRICS), lens.unembedding().norm() + "; unembedding " + lens.unembedding().unembed());
-    }
-
-    /** A word's first token, or {@code #ID}, as the {@code lens} command reads {@code --answer}. */
-    static long token(HsTokenizer tk, String spec) {
-        if (spec.startsWith("#")) {
-            try {
-                return Long.parseLong(spec.substring(1));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("answer: '" + spec + "' is not a token id; write #ID, e.g. #42");
-            }
-        }
-        return PromptPair.first(tk, spec);
+        LogitLens.Lens.Params params = LogitLens.Lens.Params.fromOptions(Options.of(v.text()::get));
+        return LogitLens.Lens.run(model, tk.encode(prompt), params, progress, cancel)
+                .toReport(Provenance.of(model, prompt, LogitLens.Lens.METRICS));
     }
 
     /** The lens at the last position in words: each layer's top token, and where the answer becomes the top token. */

@@ -1,6 +1,7 @@
 package org.headscope.app.patching;
 
 import org.headscope.analysis.Patching;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
@@ -44,27 +45,10 @@ public final class PatchingScan implements Scan {
     public HeadReport run(HookedModel model, String prompt, Values v, Progress progress, CancelToken cancel) {
         String corrupted = PromptPair.corrupted(prompt, v.text().get("corrupted"));
         Patching.Setup s = PromptPair.setup(model, prompt, corrupted, v.string("answers"), cancel);
-        Patching.Direction d = Patching.Direction.parse(v.string("direction"));
-        int[] positions = positions(v.string("positions"), s.clean().length);
-        Patching p = new Patching(model, v.integer("batch"));
-        Patching.Baseline b = p.baseline(s, cancel);
-        double[][] heads = p.heads(s, d, positions, progress, cancel);
-        String ph = v.text().getOrDefault("positionHead", "none").strip();
-        boolean byPosition = !ph.isEmpty() && !ph.equals("none");
-        Integer head = null;
-        if (byPosition && !ph.equals("all")) {
-            try {
-                head = Integer.parseInt(ph);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("position head: write a head index, all or none, got '" + ph + "'");
-            }
-            if (head < 0 || head >= model.heads()) {
-                throw new IllegalArgumentException("position head " + head + " does not exist; heads are 0.." + (model.heads() - 1));
-            }
-        }
-        double[][] hp = byPosition ? p.headPositions(s, d, head, progress, cancel) : null;
-        Patching.Result r = new Patching.Result(d, b, heads, positions, head, hp, null,
-                Arrays.asList(model.requireTokenizer().encode(prompt).strings()));
+        Patching.Params pp = Patching.Params.fromOptions(Options.of(v.text()::get));
+        Patching.Result r = Patching.run(model, s, Arrays.asList(model.requireTokenizer().encode(prompt).strings()), pp, progress, cancel);
+        boolean byPosition = pp.byPosition();
+        Integer head = pp.positionHead();
         Map<String, Object> params = new LinkedHashMap<>();
         params.put("answers", model.requireTokenizer().tokenString(s.answer()) + "," + model.requireTokenizer().tokenString(s.wrong()));
         params.put("corrupted", corrupted);
@@ -97,24 +81,5 @@ public final class PatchingScan implements Scan {
                 + String.join(", ", cells.stream().limit(3).map(c -> "layer " + c.layer() + " position " + c.position()
                 + (c.position() < tokens.size() ? " '" + tokens.get(c.position()) + "'" : "") + " "
                 + String.format(java.util.Locale.ROOT, "%.3g", c.effect())).toList()) + ".";
-    }
-
-    static int[] positions(String spec, int length) {
-        if (spec.equals("all")) {
-            return null;
-        }
-        return Arrays.stream(spec.split(",")).map(String::strip).mapToInt(x -> {
-            int p;
-            try {
-                p = Integer.parseInt(x);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("positions: write all or integers, got '" + spec + "'");
-            }
-            int q = p < 0 ? length + p : p;
-            if (q < 0 || q >= length) {
-                throw new IllegalArgumentException("position " + p + " is outside the prompt's 0.." + (length - 1));
-            }
-            return q;
-        }).toArray();
     }
 }

@@ -77,15 +77,6 @@ public final class PromptPair {
 
     /** The model's most likely next token after {@code ids}. */
     public static long top(HookedModel model, long[] ids, CancelToken cancel) {
-        String out = model.model().outputNames().stream().filter(n -> !n.startsWith("present")).findFirst().orElseThrow();
-        FloatTensor logits = model.session(TapSet.NONE, HookSet.NONE).run(RunRequest.tokens(ids).withOutputs(Set.of(out)), cancel).output(out);
-        float[] last = logits.slice(0, logits.dim(1) - 1).data();
-        int best = 0;
-        for (int i = 1; i < last.length; i++) {
-            if (last[i] > last[best]) {
-                best = i;
-            }
-        }
-        return best;
+        return org.headscope.analysis.LogitLens.topNext(model, ids, cancel);
     }
 }

@@ -2,6 +2,7 @@ package org.headscope.app.patching;
 
 import org.headscope.analysis.Progress;
 import org.headscope.analysis.VariantCompare;
+import org.headscope.analysis.core.Options;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.app.model.ModelLocation;
@@ -13,9 +14,7 @@ import org.headscope.hooks.ModelException;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The Variant damage panel's scan: {@link VariantCompare} of the open model against another export of it (int8,
@@ -66,13 +65,10 @@ public final class VariantDamageScan implements Scan {
         try (HookedModel b = HookedModel.open(path, DevicePreference.AUTO)) {
             sameModel(model, b, prompt, ids);
             progress.update(1, 2, "comparing");
-            List<VariantCompare.HeadDamage> d = VariantCompare.compare(model, b, ids, cancel);
+            VariantCompare.Result r = VariantCompare.run(model, b, ids, VariantCompare.Params.fromOptions(Options.of(v.text()::get)),
+                    progress, cancel);
             progress.update(2, 2, "compared");
-            Map<String, Object> params = new LinkedHashMap<>();
-            params.put("variant", b.model().path().getFileName().toString());
-            params.put("variant_sha256", b.model().sha256());
-            params.put("variant_producer", b.model().producer());
-            return VariantCompare.toReport(d, Provenance.of(model, prompt, VariantCompare.METRICS), params);
+            return r.toReport(Provenance.of(model, prompt, VariantCompare.METRICS));
         }
     }
 

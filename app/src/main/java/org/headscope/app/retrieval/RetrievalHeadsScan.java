@@ -66,7 +66,7 @@ public final class RetrievalHeadsScan implements Scan {
                     "Try shorter context lengths, mode teacher, or a model trained to answer the needles (needle-gpt).");
         }
         int copyTokens = v.integer("copy_tokens");
-        CopyScores copy = copyTokens > 0 ? CopyScores.measure(model, copyTokens, 0, cancel) : null;
+        CopyScores copy = copyTokens > 0 ? CopyScores.run(model, new CopyScores.Params(copyTokens, 0), Progress.NONE, cancel) : null;
         return r.toReport(Provenance.of(model, needles.size() + " needles from the bundled needle set",
                 RetrievalResult.metricVersions(r.parameters())), copy);
     }
