@@ -1,5 +1,6 @@
 package org.headscope.analysis;
 
+import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.core.Metrics;
 import org.headscope.analysis.core.Options;
@@ -111,13 +112,7 @@ public record CopyScores(int length, int repeats, long seed, double[][] echo, do
      * {@link #COLUMNS}. A head is a copy head only as far as it scores above this.
      */
     public static double[] chance(long[] tokens, boolean causal) {
-        int t = tokens.length;
-        float[][] uniform = new float[t][t];
-        for (int q = 0; q < t; q++) {
-            int visible = causal ? q + 1 : t;
-            java.util.Arrays.fill(uniform[q], 0, visible, 1f / visible);
-        }
-        return scores(uniform, tokens);
+        return scores(Numerics.evenAttention(tokens.length, tokens.length, causal).toMatrix(), tokens);
     }
 
     /** The chance levels by column name (see {@link #chance(long[], boolean)}). */

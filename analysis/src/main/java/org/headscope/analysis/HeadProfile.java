@@ -2,6 +2,7 @@ package org.headscope.analysis;
 
 import org.headscope.analysis.core.Heads;
 import org.headscope.analysis.core.Input;
+import org.headscope.analysis.core.Numerics;
 import org.headscope.analysis.report.HeadReport;
 import org.headscope.analysis.report.Provenance;
 import org.headscope.hooks.CancelToken;
@@ -82,12 +83,7 @@ public final class HeadProfile {
      * same code as the heads' own profile. Entropy's chance level is 1 by its normalisation.
      */
     public static Map<String, Double> chance(int t, int k, int offset, boolean causal) {
-        float[] uniform = new float[t * k];
-        for (int q = 0; q < t; q++) {
-            int visible = causal ? Math.min(q + 1, k) : k;
-            java.util.Arrays.fill(uniform, q * k, q * k + visible, 1f / visible);
-        }
-        Map<String, Object> row = profile(0, 0, new FloatTensor(new long[]{t, k}, uniform), offset, causal);
+        Map<String, Object> row = profile(0, 0, Numerics.evenAttention(t, k, causal), offset, causal);
         Map<String, Double> out = new LinkedHashMap<>();
         for (String c : List.of("first_token", "offset", "self", "entropy")) {
             out.put(c, (Double) row.get(c));

@@ -125,6 +125,20 @@ public final class Numerics {
     }
 
     /** {@code a} followed by {@code b}. */
+    /**
+     * Attention spread evenly over the keys each query can see, [queries, keys]: {@code 1/(q+1)} on keys
+     * {@code 0..q} with a causal mask, {@code 1/keys} on every key without one. The chance baseline of the
+     * scores that read attention (copy scores, the head profile).
+     */
+    public static FloatTensor evenAttention(int queries, int keys, boolean causal) {
+        float[] a = new float[queries * keys];
+        for (int q = 0; q < queries; q++) {
+            int visible = causal ? Math.min(q + 1, keys) : keys;
+            java.util.Arrays.fill(a, q * keys, q * keys + visible, 1f / visible);
+        }
+        return new FloatTensor(new long[]{queries, keys}, a);
+    }
+
     public static long[] concat(long[] a, long[] b) {
         long[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
